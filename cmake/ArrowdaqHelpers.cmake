@@ -1,0 +1,16 @@
+# arrowdaq_add_test(NAME SOURCES a.cc b.cc LIBS x y LABEL unit [ENV K=V ...])
+# One CTest test per test file, labelled, linked with gtest_main and gmock.
+function(arrowdaq_add_test name)
+  cmake_parse_arguments(T "" "LABEL;TIMEOUT" "SOURCES;LIBS;ENV" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} arrowdaq_testing GTest::gmock GTest::gtest_main
+                                        arrowdaq_warnings)
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${T_LABEL}" TIMEOUT ${T_TIMEOUT})
+  if(T_ENV)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${T_ENV}")
+  endif()
+endfunction()

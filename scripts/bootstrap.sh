@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up everything arrowdaq needs on a Debian machine: apt packages and the project's .venv.
+# Idempotent: a second run installs nothing and takes a second or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libasio-dev libhdf5-dev libhwy-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-venv python3-pip
+)
+PY_PACKAGES=(pyarrow numpy scipy h5py pytest)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest" 2>/dev/null; then
+  echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
+  .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"
+fi
+echo "bootstrap: ok (pyarrow $(.venv/bin/python -c 'import pyarrow; print(pyarrow.__version__)'))"
