@@ -1,6 +1,8 @@
 # Arrow C++ (with Parquet): the system's when find_package finds it, otherwise the headers and
 # shared libraries shipped inside the pyarrow wheel in the project's .venv.
 # Either way the result is two targets: arrowdaq_arrow (arrow + compute) and arrowdaq_parquet.
+set(ARROWDAQ_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+    "Python of the .venv: provides pyarrow (Arrow C++ when the system has none) and the test oracles")
 find_package(Arrow CONFIG QUIET)
 find_package(Parquet CONFIG QUIET)
 add_library(arrowdaq_arrow INTERFACE)
@@ -15,8 +17,6 @@ if(Arrow_FOUND AND Parquet_FOUND)
   return()
 endif()
 
-set(ARROWDAQ_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
-    "Python whose pyarrow provides Arrow C++ when the system has none")
 execute_process(
   COMMAND ${ARROWDAQ_PYTHON} -c
           "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0]); print(pa.__version__)"
