@@ -1,0 +1,84 @@
+// InstrumentDriver and DriverRegistry: a driver knows one kind of instrument. It owns the
+// InstrumentHardware it talks through, says which stream schema it publishes, configures the
+// device after connecting, and turns each raw block the hardware returns into a RecordBatch.
+// The registry maps driver names ("sim.sine") to their options and factories.
+//
+// Threading: a driver and its hardware are used only by the owning instrument's own thread
+// (see InstrumentActor). The registry is filled at start-up and read-only afterwards; reading
+// it from several threads is safe, and so is registering while others read (a shared mutex
+// guards the list; returned DriverInfo pointers stay valid for the registry's lifetime).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/record_batch.h>
+#include <arrow/type_fwd.h>
+
+#include "arrowdaq/core/options.h"
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/hardware/instrument_hardware.h"
+
+namespace arrowdaq::instruments {
+
+class InstrumentDriver {
+ public:
+  virtual ~InstrumentDriver() = default;
+
+  /// Return the schema of the stream this driver publishes (timestamp first; see core/schema.h).
+  virtual std::shared_ptr<arrow::Schema> schema() const = 0;
+  /// Return the hardware this driver talks through (owned by the driver).
+  virtual hardware::InstrumentHardware& hardware() = 0;
+  /// Return the timeout for one ReadRawData (a source must deliver a batch within it).
+  virtual hardware::Timeout read_timeout() const = 0;
+
+  /// Identify and configure the device; called once after each successful Connect.
+  virtual Status Configure() { return Status::OK(); }
+  /// Arm the device for acquisition (for example send INIT); called before the first read.
+  virtual Status StartAcquisition() { return Status::OK(); }
+  /// Disarm the device (for example send ABOR); called after the last read.
+  virtual Status StopAcquisition() { return Status::OK(); }
+  /// Turn one raw block from hardware().ReadRawData() into a batch of schema(). Wrap the
+  /// buffer without copying where the layout allows. A malformed block is an error, not a crash.
+  virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(
+      std::shared_ptr<arrow::Buffer> raw) = 0;
+};
+
+/// Build a driver from validated options (defaults filled in).
+using DriverFactory =
+    std::function<Result<std::unique_ptr<InstrumentDriver>>(const ResolvedOptions&)>;
+
+/// Describe one driver for the registry and for `arrowdaq drivers`.
+struct DriverInfo {
+  std::string name;              ///< "sim.sine"
+  std::string description;       ///< one line
+  std::string default_resource;  ///< "SIM::sine"; "" when the user must give one
+  std::vector<OptionSpec> options;
+  DriverFactory factory;
+};
+
+class DriverRegistry {
+ public:
+  /// Return the process-wide registry with every built-in driver registered.
+  static DriverRegistry& Default();
+
+  /// Add a driver; fails when the name is taken or the info is incomplete.
+  Status Register(DriverInfo info);
+  /// Find a driver by name; the error lists the known names.
+  Result<const DriverInfo*> Find(const std::string& name) const;
+  /// Return every driver, sorted by name.
+  std::vector<const DriverInfo*> List() const;
+  /// Validate `options` against the driver's specs, fill defaults, and build the driver.
+  Result<std::unique_ptr<InstrumentDriver>> Create(const std::string& name,
+                                                   const OptionMap& options) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::vector<std::unique_ptr<DriverInfo>> drivers_;
+};
+
+}  // namespace arrowdaq::instruments

@@ -1,0 +1,547 @@
+// The actor runtime: actors on an Asio thread pool, written as C++20 coroutines.
+//
+// An actor owns private state and handles the messages of its mailbox one at a time, in the
+// order they arrived (so messages from one sender keep their order). A message type is usually a
+// std::variant of small structs. The mailbox is bounded; what a full mailbox does is the actor's
+// OverflowPolicy: kBlock suspends (or blocks) the sender, the drop policies discard and count.
+//
+//   Tell(msg)          awaitable, applies the policy            (from a coroutine)
+//   TellBlocking(msg)  blocks the calling thread on kBlock      (from main, tests, I/O threads)
+//   TryTell(msg)       never waits; full means an error
+//   Ask<R>(make, t)    awaitable request/response with a timeout; make(Reply<R>) builds the message
+//   AskBlocking<R>     the same from a plain thread
+//
+// Supervision: a handler that returns a non-OK Status or throws fails the actor. The runtime
+// calls OnStop, waits an exponential backoff, builds a new instance from the factory and goes
+// on with the same mailbox; after `max_restarts` failures inside `window` it gives up: the
+// actor is stopped, its queued messages are discarded (their askers get an error) and the
+// supervisor's `on_exit` is told why. Stop() is graceful: new messages are refused, the mailbox
+// is drained, then OnStop runs.
+//
+// Threading: ActorRef is a cheap value, safe to copy and use from any thread. Handlers of one
+// actor never run concurrently. Blocking calls must not be made from an executor thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include "arrowdaq/core/flow_control.h"
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/runtime/bounded_queue.h"
+
+namespace arrowdaq::runtime {
+
+using Executor = asio::io_context::executor_type;
+using Duration = std::chrono::steady_clock::duration;
+
+/// An empty reply for requests that only succeed or fail.
+struct Ack {};
+
+namespace internal {
+
+/// A one-shot wake-up signal for coroutines: Notify never blocks and is never lost (one
+/// pending notification is buffered); Wait suspends until notified.
+class AsyncSignal {
+ public:
+  explicit AsyncSignal(const asio::any_io_executor& ex) : channel_(ex, 1) {}
+  void Notify() { (void)channel_.try_send(asio::error_code{}, true); }
+  asio::awaitable<void> Wait() {
+    (void)co_await channel_.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+  void Cancel() { channel_.cancel(); }
+
+ private:
+  // (error_code, bool): Asio 1.22 cannot instantiate a channel of plain void(error_code).
+  asio::experimental::concurrent_channel<void(asio::error_code, bool)> channel_;
+};
+
+template <typename R>
+struct ReplyState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::optional<Result<R>> value;
+  // Set by an awaiting asker, who owns it: a Reply that outlives the asker (even the
+  // executor) must not touch it.
+  std::weak_ptr<AsyncSignal> signal;
+
+  void Fulfil(Result<R> r) {
+    std::shared_ptr<AsyncSignal> s;
+    {
+      std::lock_guard lock(mutex);
+      if (value) return;
+      value.emplace(std::move(r));
+      s = signal.lock();
+    }
+    cv.notify_all();
+    if (s) s->Notify();
+  }
+  std::optional<Result<R>> Take() {
+    std::lock_guard lock(mutex);
+    return std::move(value);
+  }
+};
+
+}  // namespace internal
+
+/// The answering half of an Ask: the handler calls Send exactly once. A Reply destroyed
+/// without an answer (the actor failed or stopped first) answers with an error, so an asker
+/// never waits for a reply that cannot come.
+template <typename R>
+class Reply {
+ public:
+  Reply() = default;
+  explicit Reply(std::shared_ptr<internal::ReplyState<R>> state) : state_(std::move(state)) {}
+  Reply(Reply&&) noexcept = default;
+  Reply& operator=(Reply&& other) noexcept {
+    Abandon();
+    state_ = std::move(other.state_);
+    return *this;
+  }
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+  ~Reply() { Abandon(); }
+
+  /// Answer the asker (a value or an error Status).
+  void Send(Result<R> result) {
+    if (state_) {
+      state_->Fulfil(std::move(result));
+      state_.reset();
+    }
+  }
+
+ private:
+  void Abandon() {
+    if (state_) {
+      state_->Fulfil(Status::Cancelled("the actor ended before answering"));
+      state_.reset();
+    }
+  }
+  std::shared_ptr<internal::ReplyState<R>> state_;
+};
+
+/// Restart policy of a supervised actor.
+struct SupervisionOptions {
+  /// Restarts allowed inside `window`; one more failure and the actor gives up.
+  int max_restarts = 3;
+  std::chrono::milliseconds window{10'000};
+  std::chrono::milliseconds initial_backoff{10};
+  std::chrono::milliseconds max_backoff{2'000};
+  double backoff_multiplier = 2.0;
+};
+
+/// How an actor ended.
+struct ActorExit {
+  std::string name;
+  Status status;  ///< OK for a graceful stop, the last failure when it gave up
+  int restarts = 0;
+};
+
+struct ActorOptions {
+  std::string name = "actor";
+  std::size_t mailbox_capacity = 256;
+  OverflowPolicy overflow = OverflowPolicy::kBlock;
+  SupervisionOptions supervision;
+  /// Told once when the actor ends, on an executor thread (the supervisor's hook).
+  std::function<void(const ActorExit&)> on_exit;
+};
+
+/// Base class of every actor. `Msg` is the message type (usually a std::variant).
+template <typename Msg>
+class Actor {
+ public:
+  using Message = Msg;
+  virtual ~Actor() = default;
+
+  /// Prepare the actor; a non-OK Status counts as a failure (supervision applies).
+  virtual asio::awaitable<Status> OnStart() { co_return Status::OK(); }
+  /// Handle one message; a non-OK Status fails the actor (supervision applies). Errors that
+  /// belong to the sender go into the message's Reply instead.
+  virtual asio::awaitable<Status> Handle(Msg msg) = 0;
+  /// Release resources; called after a graceful stop and after each failure.
+  virtual asio::awaitable<void> OnStop() { co_return; }
+};
+
+/// Counters of one actor, readable from any thread.
+struct ActorStats {
+  std::uint64_t received = 0;
+  std::uint64_t dropped = 0;
+  int restarts = 0;
+  bool running = false;
+};
+
+namespace internal {
+
+template <typename Msg>
+class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
+ public:
+  using Factory = std::function<std::unique_ptr<Actor<Msg>>()>;
+
+  ActorCell(asio::strand<Executor> strand, Factory factory, ActorOptions options)
+      : strand_(std::move(strand)),
+        factory_(std::move(factory)),
+        options_(std::move(options)),
+        mailbox_(options_.mailbox_capacity, options_.overflow),
+        message_signal_(std::make_shared<AsyncSignal>(strand_)),
+        room_signal_(std::make_shared<AsyncSignal>(strand_)) {
+    mailbox_.SetWakeHooks([s = message_signal_] { s->Notify(); },
+                          [this] {
+                            if (async_senders_.load(std::memory_order_acquire) > 0) {
+                              room_signal_->Notify();
+                            }
+                          });
+  }
+
+  void Start() {
+    running_.store(true);
+    asio::co_spawn(strand_, Run(this->shared_from_this()), asio::detached);
+  }
+
+  const std::string& name() const { return options_.name; }
+
+  Status Refused(const char* why) const {
+    return Status::Invalid("actor '", options_.name, "' ", why);
+  }
+
+  Status FromOutcome(PushOutcome outcome) const {
+    switch (outcome) {
+      case PushOutcome::kQueued:
+      case PushOutcome::kQueuedDropped:
+        return Status::OK();
+      case PushOutcome::kRejected:
+        return Status::CapacityError("mailbox of actor '", options_.name, "' is full (capacity ",
+                                     mailbox_.capacity(), ")");
+      case PushOutcome::kTimedOut:
+        return Status::IOError("timed out waiting for room in the mailbox of actor '",
+                               options_.name, "'");
+      case PushOutcome::kClosed:
+        break;
+    }
+    return Refused("is stopped and takes no messages");
+  }
+
+  Status TryTell(Msg&& msg) {
+    if (stopping_.load()) return Refused("is stopping and takes no new messages");
+    return FromOutcome(mailbox_.TryPush(std::move(msg)));
+  }
+
+  Status TellBlocking(Msg msg, std::optional<std::chrono::steady_clock::time_point> deadline) {
+    if (stopping_.load()) return Refused("is stopping and takes no new messages");
+    return FromOutcome(mailbox_.Push(std::move(msg), deadline));
+  }
+
+  asio::awaitable<Status> Tell(Msg msg) {
+    if (stopping_.load()) co_return Refused("is stopping and takes no new messages");
+    if (mailbox_.policy() != OverflowPolicy::kBlock) {
+      co_return FromOutcome(mailbox_.Push(std::move(msg)));  // lossy policies never wait
+    }
+    // Lossless: wait on the room signal, never on a condition variable (we are on an executor).
+    async_senders_.fetch_add(1, std::memory_order_acq_rel);
+    Status st;
+    for (;;) {
+      const PushOutcome outcome = mailbox_.TryPush(std::move(msg));
+      if (outcome != PushOutcome::kRejected) {
+        st = FromOutcome(outcome);
+        break;
+      }
+      co_await room_signal_->Wait();
+    }
+    async_senders_.fetch_sub(1, std::memory_order_acq_rel);
+    co_return st;
+  }
+
+  void RequestStop() {
+    if (stopping_.exchange(true)) return;
+    message_signal_->Notify();
+  }
+
+  bool finished() const { return finished_.load(); }
+
+  void WaitFinished() {
+    std::unique_lock lock(exit_mutex_);
+    exit_cv_.wait(lock, [this] { return finished_.load(); });
+  }
+
+  asio::awaitable<void> JoinAsync() {
+    // Poll with a short timer: joins are rare (shutdown) and this keeps the cell simple.
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    while (!finished_.load()) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  ActorStats stats() const {
+    ActorStats s;
+    s.received = received_.load();
+    s.dropped = mailbox_.dropped();
+    s.restarts = restarts_.load();
+    s.running = running_.load();
+    return s;
+  }
+
+ private:
+  static Status FromException(const std::string& name, std::exception_ptr e) {
+    try {
+      std::rethrow_exception(std::move(e));
+    } catch (const std::exception& ex) {
+      return Status::UnknownError("actor '", name, "' threw: ", ex.what());
+    } catch (...) {
+      return Status::UnknownError("actor '", name, "' threw a non-standard exception");
+    }
+  }
+
+  // Run one incarnation: OnStart, then messages until a graceful stop (OK) or a failure.
+  asio::awaitable<Status> Incarnation(Actor<Msg>& actor) {
+    Status st;
+    try {
+      st = co_await actor.OnStart();
+    } catch (...) {
+      st = FromException(options_.name, std::current_exception());
+    }
+    while (st.ok()) {
+      std::optional<Msg> msg = mailbox_.TryPop();
+      if (!msg) {
+        if (stopping_.load()) {
+          // Drain what raced in before the stop flag was seen.
+          msg = mailbox_.TryPop();
+          if (!msg) break;
+        } else {
+          co_await message_signal_->Wait();
+          continue;
+        }
+      }
+      received_.fetch_add(1, std::memory_order_relaxed);
+      try {
+        st = co_await actor.Handle(std::move(*msg));
+      } catch (...) {
+        st = FromException(options_.name, std::current_exception());
+      }
+    }
+    co_return st;
+  }
+
+  static asio::awaitable<void> Run(std::shared_ptr<ActorCell> self) {
+    using Clock = std::chrono::steady_clock;
+    std::deque<Clock::time_point> failures;
+    auto backoff = self->options_.supervision.initial_backoff;
+    Status last;
+    for (;;) {
+      std::unique_ptr<Actor<Msg>> actor;
+      try {
+        actor = self->factory_();
+      } catch (...) {
+        last = FromException(self->options_.name, std::current_exception());
+      }
+      if (actor) {
+        last = co_await self->Incarnation(*actor);
+        try {
+          co_await actor->OnStop();
+        } catch (...) {
+          // OnStop must not throw; a failure there cannot be acted on any more.
+        }
+        actor.reset();
+      } else if (last.ok()) {
+        last = Status::Invalid("actor '", self->options_.name, "' factory returned no actor");
+      }
+      if (last.ok()) break;  // graceful stop
+
+      const auto now = Clock::now();
+      failures.push_back(now);
+      while (!failures.empty() && now - failures.front() > self->options_.supervision.window) {
+        failures.pop_front();
+      }
+      if (static_cast<int>(failures.size()) > self->options_.supervision.max_restarts ||
+          self->stopping_.load()) {
+        break;  // give up (or a stop was requested meanwhile)
+      }
+      asio::steady_timer timer(self->strand_, backoff);
+      (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      backoff = std::min(self->options_.supervision.max_backoff,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             backoff * self->options_.supervision.backoff_multiplier));
+      self->restarts_.fetch_add(1);
+    }
+    self->stopping_.store(true);
+    self->mailbox_.Close();
+    self->mailbox_.Clear();  // queued Replies answer "cancelled" as they are destroyed
+    self->running_.store(false);
+    ActorExit exit{self->options_.name, last, self->restarts_.load()};
+    {
+      std::lock_guard lock(self->exit_mutex_);
+      self->finished_.store(true);
+    }
+    self->exit_cv_.notify_all();
+    if (self->options_.on_exit) self->options_.on_exit(exit);
+  }
+
+  asio::strand<Executor> strand_;
+  Factory factory_;
+  ActorOptions options_;
+  BoundedQueue<Msg> mailbox_;
+  std::shared_ptr<AsyncSignal> message_signal_;
+  std::shared_ptr<AsyncSignal> room_signal_;
+  std::atomic<int> async_senders_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<std::uint64_t> received_{0};
+  std::atomic<int> restarts_{0};
+  std::mutex exit_mutex_;
+  std::condition_variable exit_cv_;
+};
+
+}  // namespace internal
+
+/// A handle to a running actor: a value, cheap to copy, usable from any thread.
+template <typename Msg>
+class ActorRef {
+ public:
+  ActorRef() = default;
+  explicit ActorRef(std::shared_ptr<internal::ActorCell<Msg>> cell) : cell_(std::move(cell)) {}
+
+  bool valid() const { return cell_ != nullptr; }
+  const std::string& name() const { return cell_->name(); }
+
+  /// Send a message applying the mailbox policy; suspends while a kBlock mailbox is full.
+  asio::awaitable<Status> Tell(Msg msg) const {
+    auto cell = cell_;  // keep the cell alive across the suspension
+    co_return co_await cell->Tell(std::move(msg));
+  }
+  /// Send without waiting; a full mailbox is a CapacityError.
+  Status TryTell(Msg msg) const { return cell_->TryTell(std::move(msg)); }
+  /// Send from a plain thread; on kBlock waits for room (until `timeout` when given).
+  Status TellBlocking(Msg msg, std::optional<Duration> timeout = {}) const {
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    return cell_->TellBlocking(std::move(msg), deadline);
+  }
+
+  /// Ask: `make(Reply<R>)` builds the request; the result is the actor's answer, or an error
+  /// when it does not answer within `timeout`.
+  template <typename R, typename MakeMsg>
+  asio::awaitable<Result<R>> Ask(MakeMsg make, Duration timeout) const {
+    auto ex = co_await asio::this_coro::executor;
+    auto state = std::make_shared<internal::ReplyState<R>>();
+    auto signal = std::make_shared<internal::AsyncSignal>(ex);
+    state->signal = signal;
+    Status sent = co_await Tell(make(Reply<R>(state)));
+    if (!sent.ok()) co_return sent;
+    asio::steady_timer timer(ex, timeout);
+    using namespace asio::experimental::awaitable_operators;
+    auto which = co_await (signal->Wait() ||
+                           timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable)));
+    if (auto v = state->Take()) co_return std::move(*v);
+    (void)which;
+    co_return TimeoutStatus(timeout);
+  }
+
+  /// Ask from a plain thread (main, tests); never from an executor thread.
+  template <typename R, typename MakeMsg>
+  Result<R> AskBlocking(MakeMsg make, Duration timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto state = std::make_shared<internal::ReplyState<R>>();
+    ARROW_RETURN_NOT_OK(TellBlocking(make(Reply<R>(state)), timeout));
+    std::unique_lock lock(state->mutex);
+    if (!state->cv.wait_until(lock, deadline, [&] { return state->value.has_value(); })) {
+      return TimeoutStatus(timeout);
+    }
+    return std::move(*state->value);
+  }
+
+  /// Stop gracefully: refuse new messages, handle the queued ones, then OnStop.
+  void Stop() const { cell_->RequestStop(); }
+  /// Wait from a plain thread until the actor has ended.
+  void Join() const { cell_->WaitFinished(); }
+  /// Wait from a coroutine until the actor has ended.
+  asio::awaitable<void> JoinAsync() const {
+    auto cell = cell_;
+    co_await cell->JoinAsync();
+  }
+  bool finished() const { return cell_->finished(); }
+  ActorStats stats() const { return cell_->stats(); }
+
+ private:
+  Status TimeoutStatus(Duration timeout) const {
+    return Status::IOError(
+        "actor '", cell_->name(), "' did not answer within ",
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), " ms (timed out)");
+  }
+  std::shared_ptr<internal::ActorCell<Msg>> cell_;
+};
+
+struct ActorSystemOptions {
+  /// Executor threads; 0 means the caller drives the system with Poll/RunFor (deterministic
+  /// tests).
+  int threads = 2;
+};
+
+/// Own the executor every actor runs on. Destroying the system stops the threads; stop actors
+/// first (StopAll) for a graceful end.
+class ActorSystem {
+ public:
+  explicit ActorSystem(ActorSystemOptions options = {});
+  ~ActorSystem();
+  ActorSystem(const ActorSystem&) = delete;
+  ActorSystem& operator=(const ActorSystem&) = delete;
+
+  /// Start an actor built by `factory` (called again for every restart).
+  template <typename A>
+  ActorRef<typename A::Message> Spawn(std::function<std::unique_ptr<A>()> factory,
+                                      ActorOptions options) {
+    using Msg = typename A::Message;
+    auto cell = std::make_shared<internal::ActorCell<Msg>>(
+        asio::make_strand(io_.get_executor()),
+        [f = std::move(factory)]() -> std::unique_ptr<Actor<Msg>> { return f(); },
+        std::move(options));
+    cell->Start();
+    return ActorRef<Msg>(std::move(cell));
+  }
+
+  Executor executor() { return io_.get_executor(); }
+  asio::io_context& io_context() { return io_; }
+
+  /// Run ready handlers without waiting (threads == 0 only); returns how many ran.
+  std::size_t Poll();
+  /// Run handlers for up to `d` of wall time or until `done()` is true (threads == 0 only).
+  bool RunUntil(const std::function<bool()>& done, Duration d);
+
+  /// Run `coro` on the executor and wait for its result from a plain thread.
+  template <typename T>
+  T BlockOn(asio::awaitable<T> coro) {
+    return asio::co_spawn(io_, std::move(coro), asio::use_future).get();
+  }
+
+ private:
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<Executor>> work_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace arrowdaq::runtime
