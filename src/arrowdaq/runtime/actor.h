@@ -451,7 +451,8 @@ class ActorRef {
     auto state = std::make_shared<internal::ReplyState<R>>();
     auto signal = std::make_shared<internal::AsyncSignal>(ex);
     state->signal = signal;
-    Status sent = co_await Tell(make(Reply<R>(state)));
+    Msg request = make(Reply<R>(state));  // named: see WorkerThread::Run on co_await temporaries
+    Status sent = co_await Tell(std::move(request));
     if (!sent.ok()) co_return sent;
     asio::steady_timer timer(ex, timeout);
     using namespace asio::experimental::awaitable_operators;

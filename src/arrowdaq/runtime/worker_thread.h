@@ -44,6 +44,8 @@ class WorkerThread {
   void SetIdleTask(std::function<bool()> task);
 
   /// Run `fn` on the worker thread and resume the awaiting coroutine with its result.
+  /// Pass a named callable (`auto job = [..]{..}; co_await w.Run(std::move(job));`): GCC 12
+  /// destroys a lambda temporary with non-trivial captures twice inside a co_await expression.
   template <typename F>
   asio::awaitable<std::invoke_result_t<F>> Run(F fn) {
     using R = std::invoke_result_t<F>;

@@ -1,0 +1,93 @@
+#include "arrowdaq/instruments/driver.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "arrowdaq/instruments/sim_driver.h"
+
+namespace arrowdaq::instruments {
+
+namespace {
+
+std::string KnownNames(const std::vector<std::unique_ptr<DriverInfo>>& drivers) {
+  std::vector<std::string> names;
+  names.reserve(drivers.size());
+  for (const auto& d : drivers) names.push_back(d->name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+Status Prefixed(const std::string& name, const Status& st) {
+  return Status(st.code(), name + ": " + st.message());
+}
+
+}  // namespace
+
+DriverRegistry& DriverRegistry::Default() {
+  // C++ guarantees thread-safe one-time initialisation of function-local statics.
+  static DriverRegistry* const registry = [] {
+    static DriverRegistry instance;
+    const Status st = RegisterSimDrivers(instance);
+    // Built-in registrations are fixed at compile time; a failure is a programming error that
+    // every test run shows at once.
+    if (!st.ok()) st.Abort("registering the built-in drivers");
+    return &instance;
+  }();
+  return *registry;
+}
+
+Status DriverRegistry::Register(DriverInfo info) {
+  if (info.name.empty()) return Status::Invalid("cannot register a driver without a name");
+  if (!info.factory) {
+    return Status::Invalid("cannot register driver '", info.name, "': it has no factory");
+  }
+  std::set<std::string> seen;
+  for (const auto& spec : info.options) {
+    if (spec.name.empty() || !seen.insert(spec.name).second) {
+      return Status::Invalid("cannot register driver '", info.name, "': option name '", spec.name,
+                             "' is empty or declared twice");
+    }
+  }
+  std::unique_lock lock(mutex_);
+  for (const auto& d : drivers_) {
+    if (d->name == info.name) {
+      return Status::Invalid("driver '", info.name, "' is already registered");
+    }
+  }
+  drivers_.push_back(std::make_unique<DriverInfo>(std::move(info)));
+  return Status::OK();
+}
+
+Result<const DriverInfo*> DriverRegistry::Find(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& d : drivers_) {
+    if (d->name == name) return d.get();
+  }
+  return Status::Invalid("unknown driver '", name, "' (known: ", KnownNames(drivers_), ")");
+}
+
+std::vector<const DriverInfo*> DriverRegistry::List() const {
+  std::shared_lock lock(mutex_);
+  std::vector<const DriverInfo*> out;
+  out.reserve(drivers_.size());
+  for (const auto& d : drivers_) out.push_back(d.get());
+  std::sort(out.begin(), out.end(),
+            [](const DriverInfo* a, const DriverInfo* b) { return a->name < b->name; });
+  return out;
+}
+
+Result<std::unique_ptr<InstrumentDriver>> DriverRegistry::Create(const std::string& name,
+                                                                 const OptionMap& options) const {
+  ARROW_ASSIGN_OR_RAISE(const DriverInfo* info, Find(name));
+  auto resolved = ResolvedOptions::Make(info->options, options);
+  if (!resolved.ok()) return Prefixed(name, resolved.status());
+  auto driver = info->factory(*resolved);
+  if (!driver.ok()) return Prefixed(name, driver.status());
+  if (*driver == nullptr) return Status::Invalid(name, ": factory returned no driver");
+  return driver;
+}
+
+}  // namespace arrowdaq::instruments

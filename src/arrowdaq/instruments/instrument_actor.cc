@@ -1,0 +1,227 @@
+#include "arrowdaq/instruments/instrument_actor.h"
+
+#include <exception>
+
+namespace arrowdaq::instruments {
+
+struct InstrumentActor::Shared {
+  std::atomic<bool> acquiring{false};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> rows{0};
+  std::atomic<std::uint64_t> read_errors{0};
+  mutable std::mutex mutex;
+  std::string last_error;
+
+  void RecordError(const Status& st) {
+    read_errors.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mutex);
+    last_error = st.ToString();
+  }
+};
+
+namespace {
+
+// Run a driver call, turning an exception from driver code into a Status: a misbehaving
+// driver is contained, not allowed to take the process down.
+template <typename F>
+auto Guarded(const std::string& name, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Status::UnknownError("instrument '", name, "': driver threw: ", e.what());
+  } catch (...) {
+    return Status::UnknownError("instrument '", name, "': driver threw a non-standard exception");
+  }
+}
+
+Status Prefixed(const std::string& name, const Status& st) {
+  if (st.ok()) return st;
+  return st.WithMessage("instrument '", name, "': ", st.message());
+}
+
+// Read one raw block, decode it and publish it. Runs on the I/O thread.
+Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec, InstrumentDriver& driver) {
+  ARROW_ASSIGN_OR_RAISE(auto raw, driver.hardware().ReadRawData(driver.read_timeout()));
+  ARROW_ASSIGN_OR_RAISE(auto batch, driver.Decode(std::move(raw)));
+  return spec.publish(std::move(batch));
+}
+
+}  // namespace
+
+InstrumentActor::InstrumentActor(std::shared_ptr<const InstrumentSpec> spec,
+                                 std::unique_ptr<InstrumentDriver> driver)
+    : spec_(std::move(spec)), driver_(std::move(driver)), shared_(std::make_shared<Shared>()) {}
+
+InstrumentActor::~InstrumentActor() {
+  if (io_) io_->Shutdown();
+}
+
+asio::awaitable<Status> InstrumentActor::OnStart() {
+  if (!driver_) {
+    auto made = Guarded(spec_->name, [&] { return spec_->make_driver(); });
+    if (!made.ok()) co_return Prefixed(spec_->name, made.status());
+    driver_ = std::move(made).ValueUnsafe();
+  }
+  io_ = std::make_unique<runtime::WorkerThread>("inst-" + spec_->name);
+  co_return Status::OK();
+}
+
+asio::awaitable<void> InstrumentActor::OnStop() {
+  if (io_ && driver_) {
+    (void)co_await DoStop();
+    (void)co_await DoDisconnect();
+  }
+  if (io_) io_->Shutdown();
+}
+
+asio::awaitable<Status> InstrumentActor::DoConnect() {
+  if (connected_) co_return Status::OK();
+  auto job = [this] {
+    return Guarded(spec_->name, [this]() -> Status {
+      ARROW_RETURN_NOT_OK(driver_->hardware().Connect(spec_->resource, spec_->connect_timeout));
+      return driver_->Configure();
+    });
+  };
+  Status st = co_await io_->Run(std::move(job));
+  connected_ = st.ok();
+  co_return Prefixed(spec_->name, st);
+}
+
+asio::awaitable<Status> InstrumentActor::DoDisconnect() {
+  if (!connected_) co_return Status::OK();
+  co_await DoStop();
+  auto job = [this] {
+    return Guarded(spec_->name, [this] { return driver_->hardware().Disconnect(); });
+  };
+  Status st = co_await io_->Run(std::move(job));
+  connected_ = false;
+  co_return Prefixed(spec_->name, st);
+}
+
+asio::awaitable<Status> InstrumentActor::DoStart() {
+  if (!connected_) {
+    co_return Status::Invalid("instrument '", spec_->name, "' is not connected");
+  }
+  if (shared_->acquiring.load()) co_return Status::OK();
+  auto job = [this] {
+    return Guarded(spec_->name, [this] { return driver_->StartAcquisition(); });
+  };
+  Status st = co_await io_->Run(std::move(job));
+  if (!st.ok()) co_return Prefixed(spec_->name, st);
+  shared_->acquiring.store(true);
+  // The acquisition loop: one batch per idle iteration, so control jobs interleave.
+  io_->SetIdleTask([spec = spec_, shared = shared_, driver = driver_.get()] {
+    if (!shared->acquiring.load(std::memory_order_relaxed)) return false;
+    auto packet = Guarded(spec->name, [&] { return ReadDecodePublish(*spec, *driver); });
+    if (!packet.ok()) {
+      Status st = Prefixed(spec->name, packet.status());
+      shared->RecordError(st);
+      shared->acquiring.store(false);
+      (void)Guarded(spec->name, [&] { return driver->StopAcquisition(); });
+      if (spec->on_fault) spec->on_fault(spec->name, st);
+      return false;
+    }
+    shared->batches.fetch_add(1, std::memory_order_relaxed);
+    shared->rows.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
+                           std::memory_order_relaxed);
+    return true;
+  });
+  co_return Status::OK();
+}
+
+asio::awaitable<Status> InstrumentActor::DoStop() {
+  if (!shared_->acquiring.exchange(false)) co_return Status::OK();
+  // Runs on the I/O thread after the current batch, so no read is cut in half.
+  auto job = [this] {
+    io_->SetIdleTask({});
+    return Guarded(spec_->name, [this] { return driver_->StopAcquisition(); });
+  };
+  Status st = co_await io_->Run(std::move(job));
+  co_return Prefixed(spec_->name, st);
+}
+
+asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
+  if (!connected_) {
+    co_return Status::Invalid("instrument '", spec_->name, "' is not connected");
+  }
+  if (shared_->acquiring.load()) {
+    co_return Status::Invalid("instrument '", spec_->name,
+                              "' is acquiring; ReadData is for single reads");
+  }
+  auto job = [this] {
+    return Guarded(spec_->name, [this] { return ReadDecodePublish(*spec_, *driver_); });
+  };
+  auto packet = co_await io_->Run(std::move(job));
+  if (!packet.ok()) {
+    shared_->RecordError(packet.status());
+    co_return Prefixed(spec_->name, packet.status());
+  }
+  shared_->batches.fetch_add(1, std::memory_order_relaxed);
+  shared_->rows.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
+                          std::memory_order_relaxed);
+  co_return packet;
+}
+
+InstrumentStatus InstrumentActor::Snapshot() const {
+  InstrumentStatus s;
+  s.name = spec_->name;
+  s.driver = spec_->driver;
+  s.resource = spec_->resource;
+  s.connected = connected_;
+  s.acquiring = shared_->acquiring.load();
+  s.batches = shared_->batches.load();
+  s.rows = shared_->rows.load();
+  s.read_errors = shared_->read_errors.load();
+  std::lock_guard lock(shared_->mutex);
+  s.last_error = shared_->last_error;
+  return s;
+}
+
+asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
+  // Errors of a request go back to the asker; the actor itself stays healthy.
+  if (auto* m = std::get_if<msg::Connect>(&message)) {
+    Status st = co_await DoConnect();
+    m->reply.Send(st.ok() ? Result<msg::Ack>(msg::Ack{}) : Result<msg::Ack>(st));
+  } else if (auto* m = std::get_if<msg::Disconnect>(&message)) {
+    Status st = co_await DoDisconnect();
+    m->reply.Send(st.ok() ? Result<msg::Ack>(msg::Ack{}) : Result<msg::Ack>(st));
+  } else if (auto* m = std::get_if<msg::SendCommand>(&message)) {
+    if (!connected_) {
+      m->reply.Send(Status::Invalid("instrument '", spec_->name, "' is not connected"));
+    } else {
+      // A named job, not a temporary inside co_await: GCC 12 destroys such temporaries
+      // twice when they own memory.
+      auto job = [this, cmd = std::move(m->command)] {
+        return Guarded(spec_->name, [&] {
+          return driver_->hardware().SendCommand(cmd, spec_->command_timeout);
+        });
+      };
+      auto reply = co_await io_->Run(std::move(job));
+      m->reply.Send(reply.ok() ? std::move(reply) : Prefixed(spec_->name, reply.status()));
+    }
+  } else if (auto* m = std::get_if<msg::ReadData>(&message)) {
+    m->reply.Send(co_await DoRead());
+  } else if (auto* m = std::get_if<msg::StartAcquisition>(&message)) {
+    Status st = co_await DoStart();
+    m->reply.Send(st.ok() ? Result<msg::Ack>(msg::Ack{}) : Result<msg::Ack>(st));
+  } else if (auto* m = std::get_if<msg::StopAcquisition>(&message)) {
+    Status st = co_await DoStop();
+    m->reply.Send(st.ok() ? Result<msg::Ack>(msg::Ack{}) : Result<msg::Ack>(st));
+  } else if (auto* m = std::get_if<msg::GetStatus>(&message)) {
+    m->reply.Send(Snapshot());
+  }
+  co_return Status::OK();
+}
+
+InstrumentRef SpawnInstrument(runtime::ActorSystem& system,
+                              std::shared_ptr<const InstrumentSpec> spec,
+                              std::unique_ptr<InstrumentDriver> first_driver,
+                              runtime::ActorOptions options) {
+  // The first incarnation takes the pre-built driver; restarts build their own.
+  auto first = std::make_shared<std::unique_ptr<InstrumentDriver>>(std::move(first_driver));
+  return system.Spawn<InstrumentActor>(
+      [spec, first] { return std::make_unique<InstrumentActor>(spec, std::move(*first)); },
+      std::move(options));
+}
+
+}  // namespace arrowdaq::instruments

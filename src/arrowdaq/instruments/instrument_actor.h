@@ -1,0 +1,128 @@
+// InstrumentActor: one instrument as an actor. Its mailbox takes control messages (connect,
+// commands, start/stop acquisition, status); the driver and its hardware run on the
+// instrument's own I/O thread, because driver calls block. While acquiring, the I/O thread
+// loops read -> decode -> publish, and control messages interleave at batch boundaries.
+//
+// Publishing calls the `publish` callback on the I/O thread; a lossless subscriber that is full
+// makes that call wait, which is how back-pressure reaches the instrument.
+//
+// Threading: use the ActorRef from any thread. Everything inside runs on the actor's strand
+// (messages) or on the I/O thread (driver calls); the shared counters are atomics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+
+#include "arrowdaq/core/data_packet.h"
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/runtime/actor.h"
+#include "arrowdaq/runtime/worker_thread.h"
+
+namespace arrowdaq::instruments {
+
+/// Snapshot of one instrument, for `GetStatus` and the manager's instrument list.
+struct InstrumentStatus {
+  std::string name;
+  std::string driver;
+  std::string resource;
+  bool connected = false;
+  bool acquiring = false;
+  std::uint64_t batches = 0;  ///< batches read and published
+  std::uint64_t rows = 0;
+  std::uint64_t read_errors = 0;
+  std::string last_error;
+};
+
+namespace msg {
+using runtime::Ack;
+using runtime::Reply;
+struct Connect {
+  Reply<Ack> reply;
+};
+struct Disconnect {
+  Reply<Ack> reply;
+};
+struct SendCommand {
+  std::string command;
+  Reply<std::string> reply;
+};
+/// Read one batch now (not while acquiring), publish it and answer with the packet.
+struct ReadData {
+  Reply<DataPacket> reply;
+};
+struct StartAcquisition {
+  Reply<Ack> reply;
+};
+struct StopAcquisition {
+  Reply<Ack> reply;
+};
+struct GetStatus {
+  Reply<InstrumentStatus> reply;
+};
+}  // namespace msg
+
+using InstrumentMessage = std::variant<msg::Connect, msg::Disconnect, msg::SendCommand,
+                                       msg::ReadData, msg::StartAcquisition,
+                                       msg::StopAcquisition, msg::GetStatus>;
+using InstrumentRef = runtime::ActorRef<InstrumentMessage>;
+
+/// Publish one batch of the instrument's stream; returns the packet as published (with its
+/// sequence number). Called on the I/O thread; may block for back-pressure.
+using Publisher = std::function<Result<DataPacket>(std::shared_ptr<arrow::RecordBatch>)>;
+
+/// Everything an InstrumentActor needs; shared by all its incarnations (restarts).
+struct InstrumentSpec {
+  std::string name;
+  std::string driver;
+  std::string resource;
+  /// Build a fresh driver (called for the first incarnation and after every restart).
+  std::function<Result<std::unique_ptr<InstrumentDriver>>()> make_driver;
+  Publisher publish;
+  /// Told on the I/O thread when acquisition stops because of an error.
+  std::function<void(const std::string& instrument, const Status&)> on_fault;
+  hardware::Timeout connect_timeout{5'000};
+  hardware::Timeout command_timeout{2'000};
+};
+
+class InstrumentActor : public runtime::Actor<InstrumentMessage> {
+ public:
+  /// `driver` may be given for the first incarnation (already built while validating the
+  /// config); otherwise spec.make_driver builds one in OnStart.
+  InstrumentActor(std::shared_ptr<const InstrumentSpec> spec,
+                  std::unique_ptr<InstrumentDriver> driver);
+  ~InstrumentActor() override;
+
+  asio::awaitable<Status> OnStart() override;
+  asio::awaitable<Status> Handle(InstrumentMessage msg) override;
+  asio::awaitable<void> OnStop() override;
+
+ private:
+  struct Shared;  // state shared with the I/O thread
+
+  asio::awaitable<Status> DoConnect();
+  asio::awaitable<Status> DoDisconnect();
+  asio::awaitable<Status> DoStart();
+  asio::awaitable<Status> DoStop();
+  asio::awaitable<Result<DataPacket>> DoRead();
+  InstrumentStatus Snapshot() const;
+
+  std::shared_ptr<const InstrumentSpec> spec_;
+  std::unique_ptr<InstrumentDriver> driver_;
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<runtime::WorkerThread> io_;
+  bool connected_ = false;
+};
+
+/// Spawn an InstrumentActor; restarts rebuild the driver from spec->make_driver.
+InstrumentRef SpawnInstrument(runtime::ActorSystem& system,
+                              std::shared_ptr<const InstrumentSpec> spec,
+                              std::unique_ptr<InstrumentDriver> first_driver,
+                              runtime::ActorOptions options);
+
+}  // namespace arrowdaq::instruments

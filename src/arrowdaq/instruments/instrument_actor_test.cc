@@ -1,0 +1,143 @@
+#include "arrowdaq/instruments/instrument_actor.h"
+
+#include <future>
+
+#include <arrow/array.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "arrowdaq/instruments/float64_block.h"
+#include "arrowdaq/testing/gtest_util.h"
+#include "arrowdaq/testing/mock_hardware.h"
+
+namespace arrowdaq::instruments {
+namespace {
+
+using namespace std::chrono_literals;
+using runtime::Ack;
+using runtime::Reply;
+using testing::Float64Block;
+using testing::MockHardware;
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Return;
+
+struct Harness {
+  runtime::ActorSystem system{{.threads = 2}};
+  std::vector<DataPacket> published;
+  std::mutex mutex;
+  std::promise<Status> fault;
+  InstrumentRef ref;
+
+  // Spawn an actor around a Float64BlockDriver over `hw` (one channel at 1 kHz).
+  explicit Harness(std::unique_ptr<MockHardware> hw) {
+    auto driver = Float64BlockDriver::Make(std::move(hw), 1, 1000.0, "V").ValueOrDie();
+    auto spec = std::make_shared<InstrumentSpec>();
+    spec->name = "mock";
+    spec->driver = "mock";
+    spec->resource = "mock_address";
+    spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
+    auto stream = std::make_shared<StreamInfo>(StreamInfo{"mock", driver->schema()});
+    spec->publish = [this, stream](std::shared_ptr<arrow::RecordBatch> batch) -> Result<DataPacket> {
+      std::lock_guard lock(mutex);
+      DataPacket p{stream, published.size(), std::move(batch)};
+      published.push_back(p);
+      return p;
+    };
+    spec->on_fault = [this](const std::string&, const Status& st) { fault.set_value(st); };
+    ref = SpawnInstrument(system, spec, std::move(driver), {.name = "mock"});
+  }
+  ~Harness() {
+    ref.Stop();
+    ref.Join();
+  }
+  template <typename M>
+  Status Ack(std::chrono::milliseconds t = 2s) {
+    return ref.AskBlocking<runtime::Ack>([](Reply<runtime::Ack> r) { return M{std::move(r)}; }, t)
+        .status();
+  }
+  Result<std::string> Command(const std::string& cmd) {
+    return ref.AskBlocking<std::string>(
+        [&](Reply<std::string> r) { return msg::SendCommand{cmd, std::move(r)}; }, 2s);
+  }
+};
+
+TEST(InstrumentActor, ConnectsOnceAndAnswersIdentify) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect("mock_address", _)).Times(1).WillOnce(Return(Status::OK()));
+  EXPECT_CALL(*hw, SendCommand("*IDN?", _)).WillOnce(Return(std::string("MOCK_INSTRUMENT")));
+  EXPECT_CALL(*hw, Disconnect()).WillOnce(Return(Status::OK()));
+  Harness h(std::move(hw));
+  ASSERT_OK(h.Ack<msg::Connect>());
+  ASSERT_OK(h.Ack<msg::Connect>());  // already connected: no second Connect on the hardware
+  ASSERT_OK_AND_ASSIGN(auto idn, h.Command("*IDN?"));
+  EXPECT_EQ(idn, "MOCK_INSTRUMENT");
+}
+
+TEST(InstrumentActor, HardwareErrorsComeBackAsStatus) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).WillOnce(Return(Status::IOError("connection refused")));
+  Harness h(std::move(hw));
+  Status st = h.Ack<msg::Connect>();
+  ASSERT_TRUE(st.IsIOError()) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("instrument 'mock': connection refused"));
+  // Not connected: commands are refused with a clear message, and the actor is still alive.
+  auto r = h.Command("*IDN?");
+  EXPECT_THAT(r.status().message(), HasSubstr("not connected"));
+  auto status = h.ref.AskBlocking<InstrumentStatus>(
+      [](Reply<InstrumentStatus> rep) { return msg::GetStatus{std::move(rep)}; }, 2s);
+  ASSERT_OK(status.status());
+  EXPECT_FALSE(status->connected);
+}
+
+TEST(InstrumentActor, AcquiresUntilTheHardwareFailsAndReportsTheFault) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).WillOnce(Return(Status::OK()));
+  EXPECT_CALL(*hw, Disconnect()).WillRepeatedly(Return(Status::OK()));
+  EXPECT_CALL(*hw, ReadRawData(_))
+      .WillOnce(Return(Float64Block({1, 2, 3})))
+      .WillOnce(Return(Float64Block({4, 5})))
+      .WillOnce(Return(Float64Block({6})))
+      .WillOnce(Return(Status::IOError("read timed out")));
+  Harness h(std::move(hw));
+  ASSERT_OK(h.Ack<msg::Connect>());
+  ASSERT_OK(h.Ack<msg::StartAcquisition>());
+  auto fault = h.fault.get_future();
+  ASSERT_EQ(fault.wait_for(5s), std::future_status::ready);
+  EXPECT_THAT(fault.get().message(), HasSubstr("read timed out"));
+  auto status = h.ref.AskBlocking<InstrumentStatus>(
+      [](Reply<InstrumentStatus> rep) { return msg::GetStatus{std::move(rep)}; }, 2s);
+  ASSERT_OK(status.status());
+  EXPECT_FALSE(status->acquiring);
+  EXPECT_EQ(status->batches, 3u);
+  EXPECT_EQ(status->rows, 6u);
+  EXPECT_EQ(status->read_errors, 1u);
+  std::lock_guard lock(h.mutex);
+  ASSERT_EQ(h.published.size(), 3u);
+  double expected = 1;
+  for (const auto& p : h.published) {
+    const auto& col = static_cast<const arrow::DoubleArray&>(*p.batch->column(1));
+    for (int64_t i = 0; i < col.length(); ++i) EXPECT_EQ(col.Value(i), expected++);
+  }
+}
+
+TEST(InstrumentActor, ADriverThatThrowsIsContained) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).WillOnce(Return(Status::OK()));
+  EXPECT_CALL(*hw, SendCommand("BOOM", _))
+      .WillOnce([](const std::string&, hardware::Timeout) -> Result<std::string> {
+        throw std::runtime_error("vendor SDK exploded");
+      });
+  EXPECT_CALL(*hw, SendCommand("*IDN?", _)).WillOnce(Return(std::string("STILL_HERE")));
+  EXPECT_CALL(*hw, Disconnect()).WillRepeatedly(Return(Status::OK()));
+  Harness h(std::move(hw));
+  ASSERT_OK(h.Ack<msg::Connect>());
+  auto r = h.Command("BOOM");
+  EXPECT_THAT(r.status().message(), HasSubstr("vendor SDK exploded"));
+  ASSERT_OK_AND_ASSIGN(auto idn, h.Command("*IDN?"));
+  EXPECT_EQ(idn, "STILL_HERE");
+}
+
+}  // namespace
+}  // namespace arrowdaq::instruments

@@ -1,0 +1,72 @@
+// SimDriver: the simulated sources `sim.sine`, `sim.noise` and `sim.ramp` as first-class
+// drivers, so the demo and the tests need no hardware. Each owns a SimulatedHardware (values:
+// hardware/sim_waveforms.h) and decodes its batches with the shared Float64BlockDecoder
+// (zero copy; timestamps: sample_clock.h). docs/instruments.md lists the options and formulas.
+//
+// Ownership: the driver owns its hardware and decoder. Threading: the instrument's own thread
+// only. RegisterSimDrivers is called once by DriverRegistry::Default().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/core/options.h"
+#include "arrowdaq/hardware/sim_waveforms.h"
+#include "arrowdaq/hardware/simulated_hardware.h"
+#include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/instruments/float64_block.h"
+
+namespace arrowdaq::instruments {
+
+/// Return the driver name of a waveform: "sim.sine", "sim.noise", "sim.ramp".
+std::string SimDriverName(hardware::Waveform waveform);
+/// Return the default resource of a waveform: "SIM::sine", ...
+std::string SimDefaultResource(hardware::Waveform waveform);
+
+/// Return the options of the driver for `waveform`, with defaults, units and descriptions:
+/// rate_hz, batch_size, channels, amplitude, frequency_hz (sine), offset, seed (noise),
+/// wrap (ramp), unit.
+std::vector<OptionSpec> SimDriverOptionSpecs(hardware::Waveform waveform);
+
+class SimDriver : public InstrumentDriver {
+ public:
+  /// Validate `options` (message names the option) and build the driver; `unit` is every
+  /// channel's unit. The schema metadata holds driver=sim.<waveform> and
+  /// resource=SIM::<waveform>.
+  static Result<std::unique_ptr<SimDriver>> Make(const hardware::SimSourceOptions& options,
+                                                 const std::string& unit = "V");
+  /// Build from options resolved against SimDriverOptionSpecs(waveform), as the registry does
+  /// (they are checked again, so other ResolvedOptions give an error, not a crash).
+  static Result<std::unique_ptr<SimDriver>> Make(hardware::Waveform waveform,
+                                                 const ResolvedOptions& options);
+
+  /// Use Make (this cannot fail).
+  SimDriver(std::unique_ptr<hardware::SimulatedHardware> hardware, Float64BlockDecoder decoder);
+
+  std::shared_ptr<arrow::Schema> schema() const override { return decoder_.schema(); }
+  hardware::InstrumentHardware& hardware() override { return *hardware_; }
+  /// Return max(1 s, 4 batch periods), a batch period being batch_size / rate_hz.
+  hardware::Timeout read_timeout() const override;
+  /// Send *RST (sample index back to 0) and check the *IDN? reply names this waveform.
+  Status Configure() override;
+  /// Send INIT and start a timestamp segment at the wall clock.
+  Status StartAcquisition() override;
+  /// Send ABOR.
+  Status StopAcquisition() override;
+  /// Decode exactly batch_size rows; any other size is refused.
+  Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
+
+  hardware::SimulatedHardware& sim_hardware() { return *hardware_; }
+  const hardware::SimSourceOptions& options() const { return hardware_->options(); }
+  const SampleClock& clock() const { return decoder_.clock(); }
+
+ private:
+  std::unique_ptr<hardware::SimulatedHardware> hardware_;
+  Float64BlockDecoder decoder_;
+};
+
+/// Register sim.sine, sim.noise and sim.ramp in `registry`.
+Status RegisterSimDrivers(DriverRegistry& registry);
+
+}  // namespace arrowdaq::instruments

@@ -1,0 +1,194 @@
+#include "arrowdaq/pipeline/instrument_manager.h"
+
+#include <algorithm>
+
+namespace arrowdaq::pipeline {
+
+using instruments::InstrumentStatus;
+using runtime::Ack;
+using runtime::Reply;
+namespace msg = instruments::msg;
+
+InstrumentManager::InstrumentManager(runtime::ActorSystem& system, ManagerOptions options)
+    : system_(system), options_(std::move(options)) {}
+
+InstrumentManager::~InstrumentManager() { Shutdown(); }
+
+Status InstrumentManager::RegisterInstrument(InstrumentRegistration reg) {
+  if (reg.name.empty()) return Status::Invalid("an instrument needs a name");
+  if (!reg.make_driver) return Status::Invalid("instrument '", reg.name, "' has no driver");
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : entries_) {
+      if (e.name == reg.name) {
+        return Status::AlreadyExists("instrument '", reg.name, "' is already registered");
+      }
+    }
+  }
+  auto driver = reg.make_driver();
+  if (!driver.ok()) {
+    return driver.status().WithMessage("instrument '", reg.name, "': ",
+                                       driver.status().message());
+  }
+  auto info = std::make_shared<StreamInfo>(StreamInfo{reg.name, (*driver)->schema()});
+  ARROW_ASSIGN_OR_RAISE(auto stream, router_.AddStream(info));
+
+  auto spec = std::make_shared<instruments::InstrumentSpec>();
+  spec->name = reg.name;
+  spec->driver = reg.driver;
+  spec->resource = reg.resource;
+  spec->make_driver = std::move(reg.make_driver);
+  spec->connect_timeout = reg.connect_timeout;
+  spec->command_timeout = reg.command_timeout;
+  spec->publish = [router = &router_, stream](std::shared_ptr<arrow::RecordBatch> batch) {
+    return router->Publish(*stream, std::move(batch));
+  };
+  spec->on_fault = options_.on_fault;
+
+  runtime::ActorOptions actor_options;
+  actor_options.name = reg.name;
+  actor_options.mailbox_capacity = options_.instrument_mailbox;
+  actor_options.overflow = OverflowPolicy::kBlock;
+  actor_options.supervision = options_.supervision;
+  if (options_.on_fault) {
+    actor_options.on_exit = [on_fault = options_.on_fault](const runtime::ActorExit& exit) {
+      if (!exit.status.ok()) on_fault(exit.name, exit.status);
+    };
+  }
+  auto ref = instruments::SpawnInstrument(system_, spec, std::move(driver).ValueUnsafe(),
+                                          std::move(actor_options));
+  std::lock_guard lock(mutex_);
+  entries_.push_back(Entry{reg.name, std::move(spec), std::move(stream), std::move(ref)});
+  return Status::OK();
+}
+
+Result<InstrumentManager::Entry> InstrumentManager::Find(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  std::string known;
+  for (const auto& e : entries_) {
+    if (e.name == name) return e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  return Status::KeyError("no instrument named '", name, "' (instruments: ",
+                          known.empty() ? "none" : known, ")");
+}
+
+std::chrono::milliseconds InstrumentManager::AskTimeout(const Entry& e,
+                                                        hardware::Timeout io) const {
+  (void)e;
+  return io + options_.ask_margin;
+}
+
+Status InstrumentManager::UnregisterInstrument(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto entry, Find(name));
+  (void)StopAcquisition(name);
+  entry.ref.Stop();
+  entry.ref.Join();
+  {
+    std::lock_guard lock(mutex_);
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const Entry& e) { return e.name == name; }),
+                   entries_.end());
+  }
+  return router_.RemoveStream(name);
+}
+
+Result<std::shared_ptr<Subscription>> InstrumentManager::AddDataSubscriber(
+    SubscriptionOptions options) {
+  return router_.Subscribe(std::move(options));
+}
+
+Status InstrumentManager::RemoveDataSubscriber(const std::string& name) {
+  return router_.Unsubscribe(name);
+}
+
+namespace {
+
+template <typename M>
+Status AskAck(const instruments::InstrumentRef& ref, std::chrono::milliseconds timeout) {
+  return ref.AskBlocking<Ack>([](Reply<Ack> r) { return M{std::move(r)}; }, timeout).status();
+}
+
+}  // namespace
+
+Status InstrumentManager::ConnectInstrument(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return AskAck<msg::Connect>(e.ref, AskTimeout(e, e.spec->connect_timeout));
+}
+
+Status InstrumentManager::DisconnectInstrument(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return AskAck<msg::Disconnect>(e.ref, AskTimeout(e, e.spec->command_timeout));
+}
+
+Status InstrumentManager::StartAcquisition(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return AskAck<msg::StartAcquisition>(e.ref, AskTimeout(e, e.spec->command_timeout));
+}
+
+Status InstrumentManager::StopAcquisition(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  // Stopping waits for the batch in flight, which may wait on back-pressure: allow more time.
+  return AskAck<msg::StopAcquisition>(e.ref, AskTimeout(e, e.spec->command_timeout) * 5);
+}
+
+Result<std::string> InstrumentManager::SendCommand(const std::string& name,
+                                                   const std::string& command) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<std::string>(
+      [&](Reply<std::string> r) { return msg::SendCommand{command, std::move(r)}; },
+      AskTimeout(e, e.spec->command_timeout));
+}
+
+Result<DataPacket> InstrumentManager::ReadData(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<DataPacket>(
+      [](Reply<DataPacket> r) { return msg::ReadData{std::move(r)}; },
+      AskTimeout(e, e.spec->command_timeout) * 5);
+}
+
+Result<InstrumentStatus> InstrumentManager::GetStatus(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<InstrumentStatus>(
+      [](Reply<InstrumentStatus> r) { return msg::GetStatus{std::move(r)}; },
+      AskTimeout(e, e.spec->command_timeout));
+}
+
+std::vector<InstrumentStatus> InstrumentManager::GetInstrumentList() {
+  std::vector<Entry> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+  }
+  std::vector<InstrumentStatus> out;
+  for (const auto& e : entries) {
+    auto st = GetStatus(e.name);
+    if (st.ok()) {
+      out.push_back(std::move(*st));
+    } else {
+      InstrumentStatus s;
+      s.name = e.name;
+      s.driver = e.spec->driver;
+      s.resource = e.spec->resource;
+      s.last_error = st.status().ToString();
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+void InstrumentManager::Shutdown() {
+  std::vector<Entry> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+  }
+  for (const auto& e : entries) {
+    if (!e.ref.finished()) (void)StopAcquisition(e.name);
+  }
+  for (const auto& e : entries) e.ref.Stop();
+  for (const auto& e : entries) e.ref.Join();
+  router_.CloseAll();
+}
+
+}  // namespace arrowdaq::pipeline

@@ -1,0 +1,97 @@
+// InstrumentManager: the control plane over every instrument of a run. It registers
+// instruments (spawning one InstrumentActor each, with its own I/O thread), connects them,
+// starts and stops acquisition, forwards commands, lists their status, and manages data
+// subscriptions. Data flows through its StreamRouter: each instrument publishes on its own
+// I/O thread straight into the router, which fans out to subscribers without copying.
+//
+// Threading: every method may be called from any plain thread (they block until the
+// instrument answers or its timeout passes); not from an executor thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/instruments/instrument_actor.h"
+#include "arrowdaq/pipeline/stream_router.h"
+#include "arrowdaq/runtime/actor.h"
+
+namespace arrowdaq::pipeline {
+
+struct ManagerOptions {
+  /// Extra time allowed for an instrument to answer on top of its own I/O timeout.
+  std::chrono::milliseconds ask_margin{2'000};
+  std::size_t instrument_mailbox = 64;
+  runtime::SupervisionOptions supervision;
+  /// Told (on an I/O or executor thread) when an instrument stops acquiring because of an
+  /// error, or when its actor gives up.
+  std::function<void(const std::string& instrument, const Status&)> on_fault;
+};
+
+/// What RegisterInstrument needs to know about an instrument.
+struct InstrumentRegistration {
+  std::string name;      ///< also the stream name
+  std::string driver;    ///< registry name, for status and files
+  std::string resource;  ///< VISA-style resource string
+  /// Build a driver; called once now (to learn the schema) and again for every restart.
+  std::function<Result<std::unique_ptr<instruments::InstrumentDriver>>()> make_driver;
+  hardware::Timeout connect_timeout{5'000};
+  hardware::Timeout command_timeout{2'000};
+};
+
+class InstrumentManager {
+ public:
+  InstrumentManager(runtime::ActorSystem& system, ManagerOptions options = {});
+  ~InstrumentManager();
+  InstrumentManager(const InstrumentManager&) = delete;
+  InstrumentManager& operator=(const InstrumentManager&) = delete;
+
+  /// Build the driver, declare its stream and start the instrument's actor.
+  Status RegisterInstrument(InstrumentRegistration registration);
+  /// Stop the instrument's acquisition and actor and forget its stream.
+  Status UnregisterInstrument(const std::string& name);
+
+  /// Subscribe to streams; see SubscriptionOptions.
+  Result<std::shared_ptr<Subscription>> AddDataSubscriber(SubscriptionOptions options);
+  Status RemoveDataSubscriber(const std::string& name);
+
+  Status ConnectInstrument(const std::string& name);
+  Status DisconnectInstrument(const std::string& name);
+  Status StartAcquisition(const std::string& name);
+  Status StopAcquisition(const std::string& name);
+  Result<std::string> SendCommand(const std::string& name, const std::string& command);
+  /// Read one batch now (instrument connected, not acquiring) and publish it.
+  Result<DataPacket> ReadData(const std::string& name);
+  Result<instruments::InstrumentStatus> GetStatus(const std::string& name);
+  /// Return every instrument's status, in registration order.
+  std::vector<instruments::InstrumentStatus> GetInstrumentList();
+
+  /// Stop every instrument's acquisition, then every actor (graceful), then close the
+  /// subscriptions. Idempotent.
+  void Shutdown();
+
+  StreamRouter& router() { return router_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::shared_ptr<const instruments::InstrumentSpec> spec;
+    std::shared_ptr<StreamHandle> stream;
+    instruments::InstrumentRef ref;
+  };
+  Result<Entry> Find(const std::string& name) const;
+  std::chrono::milliseconds AskTimeout(const Entry& e, hardware::Timeout io) const;
+
+  runtime::ActorSystem& system_;
+  ManagerOptions options_;
+  StreamRouter router_;
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace arrowdaq::pipeline

@@ -1,0 +1,167 @@
+#include "arrowdaq/pipeline/stream_router.h"
+
+#include <algorithm>
+
+#include <arrow/array.h>
+#include <arrow/util/byte_size.h>
+
+#include "arrowdaq/core/schema.h"
+
+namespace arrowdaq::pipeline {
+
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<StreamHandle>> StreamRouter::AddStream(
+    std::shared_ptr<const StreamInfo> info) {
+  if (info == nullptr || info->schema == nullptr) return Status::Invalid("stream without schema");
+  if (Status st = ValidateStreamSchema(*info->schema); !st.ok()) {
+    return st.WithMessage("stream '", info->name, "': ", st.message());
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& s : streams_) {
+    if (s->info_->name == info->name) {
+      return Status::AlreadyExists("stream '", info->name, "' already exists");
+    }
+  }
+  auto handle = std::make_shared<StreamHandle>();
+  handle->info_ = std::move(info);
+  streams_.push_back(handle);
+  RebuildSubscriberLists();
+  return handle;
+}
+
+Status StreamRouter::RemoveStream(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(streams_.begin(), streams_.end(),
+                         [&](const auto& s) { return s->info_->name == name; });
+  if (it == streams_.end()) return Status::KeyError("no stream named '", name, "'");
+  streams_.erase(it);
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const StreamInfo>> StreamRouter::FindStream(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& s : streams_) {
+    if (s->info_->name == name) return s->info_;
+    names.push_back(s->info_->name);
+  }
+  return Status::KeyError("no stream named '", name, "' (streams: ", JoinNames(names), ")");
+}
+
+std::vector<std::string> StreamRouter::StreamNames() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& s : streams_) names.push_back(s->info_->name);
+  return names;
+}
+
+Result<std::shared_ptr<Subscription>> StreamRouter::Subscribe(SubscriptionOptions options) {
+  if (options.name.empty()) return Status::Invalid("a subscription needs a name");
+  if (options.streams.empty()) {
+    return Status::Invalid("subscription '", options.name, "' names no stream");
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& s : subscriptions_) {
+    if (s->name() == options.name) {
+      return Status::AlreadyExists("subscription '", options.name, "' already exists");
+    }
+  }
+  for (const auto& wanted : options.streams) {
+    if (wanted == "*") continue;
+    bool found = std::any_of(streams_.begin(), streams_.end(),
+                             [&](const auto& s) { return s->info_->name == wanted; });
+    if (!found) {
+      std::vector<std::string> names;
+      for (const auto& s : streams_) names.push_back(s->info_->name);
+      return Status::KeyError("subscription '", options.name, "': no stream named '", wanted,
+                              "' (streams: ", JoinNames(names), ")");
+    }
+  }
+  auto sub = std::make_shared<Subscription>(std::move(options));
+  subscriptions_.push_back(sub);
+  RebuildSubscriberLists();
+  return sub;
+}
+
+Status StreamRouter::Unsubscribe(const std::string& name) {
+  std::shared_ptr<Subscription> gone;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                           [&](const auto& s) { return s->name() == name; });
+    if (it == subscriptions_.end()) return Status::KeyError("no subscription named '", name, "'");
+    gone = *it;
+    subscriptions_.erase(it);
+    RebuildSubscriberLists();
+  }
+  gone->Close();
+  return Status::OK();
+}
+
+void StreamRouter::RebuildSubscriberLists() {
+  for (auto& stream : streams_) {
+    auto list = std::make_shared<StreamHandle::SubscriberList>();
+    for (const auto& sub : subscriptions_) {
+      if (sub->Wants(stream->info_->name)) list->push_back(sub);
+    }
+    stream->subscribers_.store(std::move(list));
+  }
+}
+
+Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
+                                         std::shared_ptr<arrow::RecordBatch> batch) {
+  if (batch == nullptr) return Status::Invalid("stream '", stream.info_->name, "': null batch");
+  if (batch->schema() != stream.info_->schema &&
+      !batch->schema()->Equals(*stream.info_->schema, /*check_metadata=*/false)) {
+    return Status::Invalid("stream '", stream.info_->name, "': batch schema ",
+                           batch->schema()->ToString(), " differs from the stream's ",
+                           stream.info_->schema->ToString());
+  }
+  DataPacket packet{stream.info_,
+                    stream.next_sequence_.fetch_add(1, std::memory_order_relaxed),
+                    std::move(batch)};
+  const auto rows = packet.batch->num_rows();
+  stream.packets_.fetch_add(1, std::memory_order_relaxed);
+  stream.rows_.fetch_add(static_cast<std::uint64_t>(rows), std::memory_order_relaxed);
+  stream.bytes_.fetch_add(static_cast<std::uint64_t>(arrow::util::TotalBufferSize(*packet.batch)),
+                          std::memory_order_relaxed);
+  if (rows > 0) {
+    const auto& ts = static_cast<const arrow::TimestampArray&>(*packet.batch->column(0));
+    if (packet.sequence == 0) {
+      stream.first_ts_.store(ts.Value(0), std::memory_order_relaxed);
+    }
+    stream.last_ts_.store(ts.Value(rows - 1), std::memory_order_relaxed);
+  }
+  auto subscribers = stream.subscribers_.load();
+  if (subscribers) {
+    for (const auto& sub : *subscribers) sub->Offer(packet);
+  }
+  return packet;
+}
+
+std::vector<StreamStats> StreamRouter::Stats() const {
+  std::lock_guard lock(mutex_);
+  std::vector<StreamStats> out;
+  out.reserve(streams_.size());
+  for (const auto& s : streams_) {
+    out.push_back({s->info_->name, s->packets_.load(), s->rows_.load(), s->bytes_.load(),
+                   s->first_ts_.load(), s->last_ts_.load()});
+  }
+  return out;
+}
+
+void StreamRouter::CloseAll() {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : subscriptions_) s->Close();
+}
+
+}  // namespace arrowdaq::pipeline
