@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Compare arrowdaq's FIR benchmark with scipy.signal.lfilter and numpy.convolve.
+
+Times scipy.signal.lfilter(b, 1, x) and numpy.convolve(x, b)[:n] on the same 1M float64/float32
+samples and tap counts as bench/dsp_fir_benchmark.cc, reads that benchmark's JSON output and
+prints samples/s for each and the ratio arrowdaq / peer.
+
+    dsp_fir_benchmark --benchmark_out=fir.json --benchmark_out_format=json
+    python bench/compare/fir_vs_scipy.py fir.json
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import scipy.signal as ss
+
+N = 1 << 20
+
+
+def best_time(fn, repeats=5):
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as f:
+        report = json.load(f)
+    ours = {}
+    for b in report["benchmarks"]:
+        name = b.get("run_name", b["name"])
+        if not name.startswith("BM_Fir"):
+            continue
+        # Plain runs, or the median when run with --benchmark_repetitions.
+        if b.get("run_type", "iteration") == "iteration" or b.get("aggregate_name") == "median":
+            ours[name] = b["items_per_second"]
+    rng = np.random.default_rng(42)
+    print(f"{'benchmark':<18}{'arrowdaq Msps':>15}{'lfilter Msps':>14}{'ratio':>8}"
+          f"{'convolve Msps':>15}{'ratio':>8}")
+    for name, rate in sorted(ours.items()):
+        kind, taps = name.split("/")[:2]
+        dtype = np.float64 if kind == "BM_FirF64" else np.float32
+        x = rng.standard_normal(N).astype(dtype)
+        b = rng.standard_normal(int(taps)).astype(dtype)
+        t_lf = best_time(lambda: ss.lfilter(b, dtype(1), x))
+        t_cv = best_time(lambda: np.convolve(x, b)[:N])
+        lf, cv = N / t_lf, N / t_cv
+        print(f"{name:<18}{rate / 1e6:>15.1f}{lf / 1e6:>14.1f}{rate / lf:>8.2f}"
+              f"{cv / 1e6:>15.1f}{rate / cv:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+// FIR inner kernels (SIMD, Highway runtime dispatch). Internal to arrowdaq_dsp: the streaming
+// classes (FirFilter, Decimator, MovingAverage) own all state and call these pure functions on
+// borrowed, contiguous buffers. Stateless; safe to call from any thread.
+#pragma once
+
+#include <cstddef>
+
+namespace arrowdaq::dsp::internal {
+
+/// Readable elements FirValid needs after the last window (one vector of the widest target).
+inline constexpr size_t kFirPadding = 64;
+
+/// Compute y[i] = sum_{j < num_taps} rtaps[j] * s[i + j] for i in [0, n_out).
+/// `rtaps` holds the taps reversed (rtaps[j] = b[num_taps - 1 - j]); `s` holds
+/// n_out + num_taps - 1 samples ([history | input]) followed by kFirPadding more readable
+/// elements (any values: they only reach discarded lanes). Every output is computed with the
+/// same vector operations wherever it falls, so results do not depend on batch boundaries.
+void FirValid(const double* s, size_t n_out, const double* rtaps, size_t num_taps, double* y);
+void FirValid(const float* s, size_t n_out, const float* rtaps, size_t num_taps, float* y);
+
+/// Same as FirValid but only every `stride`-th output: y[k] = sum_j rtaps[j] * s[k*stride + j]
+/// for k in [0, n_out). `s` holds (n_out - 1) * stride + num_taps readable samples.
+void FirValidStrided(const double* s, size_t n_out, size_t stride, const double* rtaps,
+                     size_t num_taps, double* y);
+void FirValidStrided(const float* s, size_t n_out, size_t stride, const float* rtaps,
+                     size_t num_taps, float* y);
+
+/// Name of the SIMD target the dispatcher picked on this CPU (e.g. "AVX3", "AVX2").
+const char* FirTargetName();
+
+}  // namespace arrowdaq::dsp::internal
