@@ -1,0 +1,40 @@
+// HDF5 writer: one `run.h5` per run, readable while it grows (SWMR) and after a crash up to the
+// last Flush. Layout in docs/file-format.md. Owns the HDF5 file and every dataset handle; used
+// by one thread (see storage_writer.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/storage/storage_writer.h"
+
+namespace arrowdaq::storage {
+
+/// Tune the HDF5 writer.
+struct Hdf5Options {
+  /// gzip (deflate) level 1..9; 0 turns compression off.
+  int gzip_level = 0;
+  /// Apply the shuffle filter before gzip (ignored when gzip is off).
+  bool shuffle = true;
+  /// Rows per chunk of each column dataset; capped so one chunk is at most 1 MiB (the default
+  /// HDF5 chunk cache per dataset). 64 Ki rows = 512 KiB per float64 chunk.
+  std::int64_t chunk_rows = 65536;
+};
+
+/// Bytes reserved for each string field of a row of `/events` (longer text is truncated).
+inline constexpr int kEventStreamBytes = 64;
+inline constexpr int kEventKindBytes = 16;
+inline constexpr int kEventMessageBytes = 240;
+/// Bytes of the fixed-length `start_time` / `stop_time` root attributes.
+inline constexpr int kTimeAttributeBytes = 32;
+
+/// Create `path` (it must not exist yet) with the run's root attributes and an empty
+/// `/events` table. All streams must be added before the first Write or Flush: that call
+/// switches the file to SWMR mode, after which AddStream fails.
+/// Fails with IOError naming the path when the file cannot be created.
+Result<std::unique_ptr<StorageWriter>> MakeHdf5Writer(const std::string& path, const RunInfo& run,
+                                                      const Hdf5Options& options = {});
+
+}  // namespace arrowdaq::storage

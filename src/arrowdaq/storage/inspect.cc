@@ -1,0 +1,537 @@
+#include "arrowdaq/storage/inspect.h"
+
+#include <arrow/array.h>
+#include <arrow/chunked_array.h>
+#include <arrow/io/file.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/util/key_value_metadata.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/exception.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "arrowdaq/core/schema.h"
+#include "arrowdaq/storage/hdf5_internal.h"
+#include "arrowdaq/storage/hdf5_writer.h"
+#include "arrowdaq/storage/storage_internal.h"
+
+namespace arrowdaq::storage {
+
+namespace {
+
+using internal::CheckHerr;
+using internal::CheckHid;
+using internal::Hid;
+
+constexpr size_t kMedianSample = 1 << 20;
+constexpr hsize_t kReadBlock = 1 << 20;
+constexpr size_t kMaxEvents = 100000;
+
+// Accumulate first/last timestamp, rate, median period and gaps in one pass. The median comes
+// from the first kMedianSample intervals; later intervals are judged against it.
+class TimestampStats {
+ public:
+  void Add(const std::int64_t* ts, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (rows_ == 0) {
+        first_ = ts[i];
+      } else {
+        const std::int64_t d = ts[i] - last_;
+        if (!frozen_) {
+          diffs_.push_back(d);
+          if (diffs_.size() == kMedianSample) Freeze();
+        } else if (IsGap(d)) {
+          ++late_gaps_;
+        }
+      }
+      last_ = ts[i];
+      ++rows_;
+    }
+  }
+
+  void Finish(StreamReport* out) {
+    if (!frozen_) Freeze();
+    out->rows = rows_;
+    out->first_ns = rows_ > 0 ? first_ : 0;
+    out->last_ns = rows_ > 0 ? last_ : 0;
+    out->median_period_ns = median_;
+    out->rate_hz = (rows_ > 1 && last_ > first_)
+                       ? static_cast<double>(rows_ - 1) * 1e9 / static_cast<double>(last_ - first_)
+                       : 0.0;
+    std::int64_t gaps = late_gaps_;
+    for (std::int64_t d : diffs_) gaps += IsGap(d) ? 1 : 0;
+    out->gaps = gaps;
+  }
+
+ private:
+  void Freeze() {
+    frozen_ = true;
+    if (diffs_.empty()) return;
+    std::vector<std::int64_t> sorted = diffs_;
+    auto mid = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
+    std::nth_element(sorted.begin(), mid, sorted.end());
+    median_ = *mid;
+  }
+  bool IsGap(std::int64_t d) const {
+    return median_ > 0 && static_cast<double>(d) > 1.5 * static_cast<double>(median_);
+  }
+
+  std::int64_t rows_ = 0;
+  std::int64_t first_ = 0;
+  std::int64_t last_ = 0;
+  std::vector<std::int64_t> diffs_;
+  bool frozen_ = false;
+  std::int64_t median_ = 0;
+  std::int64_t late_gaps_ = 0;
+};
+
+std::string ChannelLabel(const std::string& name, const std::string& unit) {
+  return unit.empty() ? name : name + " [" + unit + "]";
+}
+
+// ---------------------------------------------------------------------------------------------
+// HDF5
+
+struct EventRow {
+  std::int64_t time;
+  char stream[kEventStreamBytes];
+  char kind[kEventKindBytes];
+  char message[kEventMessageBytes];
+};
+
+std::string FixedToString(const char* data, size_t size) {
+  return std::string(data, strnlen(data, size));
+}
+
+Result<Hid> EventMemoryType(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(
+      Hid type, CheckHid(H5Tcreate(H5T_COMPOUND, sizeof(EventRow)), H5Tclose, path, "H5Tcreate"));
+  ARROW_RETURN_NOT_OK(
+      CheckHerr(H5Tinsert(type.get(), "time", offsetof(EventRow, time), H5T_NATIVE_INT64), path,
+                "H5Tinsert"));
+  auto add = [&](const char* name, size_t offset, size_t size) -> Status {
+    ARROW_ASSIGN_OR_RAISE(Hid str, CheckHid(H5Tcopy(H5T_C_S1), H5Tclose, path, "H5Tcopy"));
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Tset_size(str.get(), size), path, "H5Tset_size"));
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Tset_strpad(str.get(), H5T_STR_NULLPAD), path, "H5Tset_strpad"));
+    return CheckHerr(H5Tinsert(type.get(), name, offset, str.get()), path, "H5Tinsert");
+  };
+  ARROW_RETURN_NOT_OK(add("stream", offsetof(EventRow, stream), sizeof(EventRow::stream)));
+  ARROW_RETURN_NOT_OK(add("kind", offsetof(EventRow, kind), sizeof(EventRow::kind)));
+  ARROW_RETURN_NOT_OK(add("message", offsetof(EventRow, message), sizeof(EventRow::message)));
+  return type;
+}
+
+Result<hsize_t> OneDimLength(hid_t dset, const std::string& path, const std::string& where) {
+  ARROW_ASSIGN_OR_RAISE(
+      Hid space, CheckHid(H5Dget_space(dset), H5Sclose, path, "H5Dget_space(" + where + ")"));
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) {
+    return Status::Invalid(path, ": dataset ", where, " is not one-dimensional");
+  }
+  hsize_t dims = 0;
+  if (H5Sget_simple_extent_dims(space.get(), &dims, nullptr) < 0) {
+    return internal::Hdf5Error(path, "H5Sget_simple_extent_dims(" + where + ")");
+  }
+  return dims;
+}
+
+Status ReadEvents(hid_t dset, const std::string& path, InspectReport* report) {
+  ARROW_ASSIGN_OR_RAISE(hsize_t rows, OneDimLength(dset, path, "/events"));
+  ARROW_ASSIGN_OR_RAISE(Hid mtype, EventMemoryType(path));
+  const hsize_t total = std::min<hsize_t>(rows, kMaxEvents);
+  if (rows > total) {
+    report->warnings.push_back("only the first " + std::to_string(kMaxEvents) + " of " +
+                               std::to_string(rows) + " events are listed");
+  }
+  std::vector<EventRow> buf;
+  for (hsize_t start = 0; start < total; start += 4096) {
+    const hsize_t count = std::min<hsize_t>(4096, total - start);
+    buf.assign(count, EventRow{});
+    ARROW_ASSIGN_OR_RAISE(Hid fspace,
+                          CheckHid(H5Dget_space(dset), H5Sclose, path, "H5Dget_space(/events)"));
+    ARROW_RETURN_NOT_OK(CheckHerr(
+        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr), path,
+        "H5Sselect_hyperslab(/events)"));
+    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(1, &count, nullptr), H5Sclose, path,
+                                               "H5Screate_simple"));
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Dread(dset, mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()),
+                  path, "H5Dread(/events)"));
+    for (const auto& e : buf) {
+      report->events.push_back(RunEvent{e.time, FixedToString(e.stream, sizeof(e.stream)),
+                                        FixedToString(e.kind, sizeof(e.kind)),
+                                        FixedToString(e.message, sizeof(e.message))});
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> LinkNames(hid_t group, const std::string& path) {
+  H5G_info_t info;
+  ARROW_RETURN_NOT_OK(CheckHerr(H5Gget_info(group, &info), path, "H5Gget_info"));
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    // Creation order when the file tracks it (ours do), name order otherwise.
+    H5_index_t index = H5_INDEX_CRT_ORDER;
+    ssize_t len = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      index = H5_INDEX_NAME;
+      len = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    }
+    if (len < 0) return internal::Hdf5Error(path, "H5Lget_name_by_idx");
+    std::string name(static_cast<size_t>(len) + 1, '\0');
+    if (H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, name.data(), name.size(),
+                           H5P_DEFAULT) < 0) {
+      return internal::Hdf5Error(path, "H5Lget_name_by_idx");
+    }
+    name.resize(static_cast<size_t>(len));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+Status InspectHdf5Stream(hid_t group, const std::string& name, const std::string& path,
+                         StreamReport* out) {
+  out->name = name;
+  ARROW_ASSIGN_OR_RAISE(std::vector<std::string> links, LinkNames(group, path));
+  for (const auto& link : links) {
+    if (link == kTimestampColumn) continue;
+    std::string unit;
+    Hid obj(H5Oopen(group, link.c_str(), H5P_DEFAULT), H5Oclose);
+    if (obj.valid()) {
+      auto u = internal::ReadStringAttribute(obj.get(), kUnitKey, path);
+      if (u.ok()) unit = *u;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    out->channels.push_back(ChannelLabel(link, unit));
+  }
+  const std::string where = "/" + name + "/timestamp";
+  ARROW_ASSIGN_OR_RAISE(Hid dset, CheckHid(H5Dopen2(group, kTimestampColumn, H5P_DEFAULT), H5Dclose,
+                                           path, "H5Dopen2(" + where + ")"));
+  ARROW_ASSIGN_OR_RAISE(
+      Hid ftype, CheckHid(H5Dget_type(dset.get()), H5Tclose, path, "H5Dget_type(" + where + ")"));
+  if (H5Tget_class(ftype.get()) != H5T_INTEGER || H5Tget_size(ftype.get()) != 8) {
+    return Status::Invalid(path, ": ", where, " is not a 64-bit integer dataset");
+  }
+  ARROW_ASSIGN_OR_RAISE(hsize_t rows, OneDimLength(dset.get(), path, where));
+  TimestampStats stats;
+  std::vector<std::int64_t> buf;
+  for (hsize_t start = 0; start < rows; start += kReadBlock) {
+    const hsize_t count = std::min(kReadBlock, rows - start);
+    buf.resize(count);
+    ARROW_ASSIGN_OR_RAISE(Hid fspace, CheckHid(H5Dget_space(dset.get()), H5Sclose, path,
+                                               "H5Dget_space(" + where + ")"));
+    ARROW_RETURN_NOT_OK(CheckHerr(
+        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr), path,
+        "H5Sselect_hyperslab(" + where + ")"));
+    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(1, &count, nullptr), H5Sclose, path,
+                                               "H5Screate_simple"));
+    ARROW_RETURN_NOT_OK(CheckHerr(
+        H5Dread(dset.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()),
+        path, "H5Dread(" + where + ")"));
+    stats.Add(buf.data(), static_cast<std::int64_t>(count));
+  }
+  stats.Finish(out);
+  return Status::OK();
+}
+
+Result<InspectReport> InspectHdf5(const std::string& path) {
+  internal::SilenceHdf5Errors();
+  InspectReport report;
+  report.path = path;
+  report.format = "hdf5";
+  ARROW_ASSIGN_OR_RAISE(
+      Hid fapl, CheckHid(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "H5Pcreate(file access)"));
+  ARROW_RETURN_NOT_OK(
+      CheckHerr(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path,
+                "H5Pset_libver_bounds"));
+  // SWMR read first: it opens files still being written and files left by a killed writer.
+  Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()), H5Fclose);
+  if (!file.valid()) {
+    H5Eclear2(H5E_DEFAULT);
+    ARROW_ASSIGN_OR_RAISE(file, CheckHid(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                                         H5Fclose, path, "H5Fopen"));
+  }
+  auto version = internal::ReadStringAttribute(file.get(), "format_version", path);
+  if (!version.ok()) {
+    return Status::Invalid(path,
+                           ": an HDF5 file but not an arrowdaq run (no format_version "
+                           "attribute on the root group)");
+  }
+  report.format_version = *version;
+  for (const char* key : {"run_id", "arrowdaq_version", "host", "start_time", "stop_time"}) {
+    auto value = internal::ReadStringAttribute(file.get(), key, path);
+    H5Eclear2(H5E_DEFAULT);
+    if (value.ok()) report.attributes.emplace_back(key, *value);
+    if (std::string(key) == "stop_time" && (!value.ok() || value->empty())) {
+      report.warnings.push_back(
+          "stop_time is empty: the run was not closed (still running or "
+          "killed); data up to its last flush is present");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(std::vector<std::string> links, LinkNames(file.get(), path));
+  for (const auto& link : links) {
+    ARROW_ASSIGN_OR_RAISE(Hid obj, CheckHid(H5Oopen(file.get(), link.c_str(), H5P_DEFAULT),
+                                            H5Oclose, path, "H5Oopen(/" + link + ")"));
+    const H5I_type_t type = H5Iget_type(obj.get());
+    if (type == H5I_DATASET && link == "events") {
+      Status st = ReadEvents(obj.get(), path, &report);
+      if (!st.ok()) report.warnings.push_back("events unreadable: " + st.message());
+    } else if (type == H5I_GROUP) {
+      StreamReport stream;
+      Status st = InspectHdf5Stream(obj.get(), link, path, &stream);
+      if (!st.ok()) {
+        report.warnings.push_back("stream '" + link + "' unreadable: " + st.message());
+        continue;
+      }
+      report.streams.push_back(std::move(stream));
+    }
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrow IPC and Parquet
+
+Status CheckOurSchema(const arrow::Schema& schema, const std::string& path, std::string* version) {
+  const auto& md = schema.metadata();
+  auto v = md ? md->Get(kFormatVersionKey) : Result<std::string>(Status::KeyError(""));
+  if (!v.ok()) {
+    return Status::Invalid(path, ": not written by arrowdaq (no '", kFormatVersionKey,
+                           "' in the schema metadata)");
+  }
+  *version = *v;
+  Status st = ValidateStreamSchema(schema);
+  if (!st.ok()) return Status::Invalid(path, ": ", st.message());
+  return Status::OK();
+}
+
+std::vector<std::string> ChannelLabels(const arrow::Schema& schema) {
+  std::vector<std::string> out;
+  for (int i = 1; i < schema.num_fields(); ++i) {
+    out.push_back(ChannelLabel(schema.field(i)->name(), FieldUnit(*schema.field(i))));
+  }
+  return out;
+}
+
+void AddSchemaAttributes(const arrow::Schema& schema, InspectReport* report) {
+  if (!schema.metadata() || !report->attributes.empty()) return;
+  const auto& md = *schema.metadata();
+  for (int64_t i = 0; i < md.size(); ++i) {
+    if (md.key(i) == kFormatVersionKey || md.key(i) == "ARROW:schema") continue;
+    report->attributes.emplace_back(md.key(i), md.value(i));
+  }
+}
+
+std::string StemOf(const std::string& path, const std::string& ext) {
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+    name.resize(name.size() - ext.size());
+  }
+  return name;
+}
+
+Result<InspectReport> InspectIpc(const std::string& path) {
+  InspectReport report;
+  report.path = path;
+  report.format = "arrow-ipc";
+  auto file = arrow::io::ReadableFile::Open(path);
+  if (!file.ok()) return internal::WithPath(file.status(), path);
+  auto reader = arrow::ipc::RecordBatchStreamReader::Open(*file);
+  if (!reader.ok()) {
+    return Status::Invalid(path, ": not an Arrow IPC stream (", reader.status().message(), ")");
+  }
+  const auto schema = (*reader)->schema();
+  ARROW_RETURN_NOT_OK(CheckOurSchema(*schema, path, &report.format_version));
+  AddSchemaAttributes(*schema, &report);
+  StreamReport stream;
+  stream.name = StemOf(path, ".arrows");
+  stream.channels = ChannelLabels(*schema);
+  TimestampStats stats;
+  std::int64_t batches = 0;
+  while (true) {
+    auto next = (*reader)->Next();
+    if (!next.ok()) {
+      report.warnings.push_back("stream ends damaged after " + std::to_string(batches) +
+                                " complete batches (" + next.status().message() + ")");
+      break;
+    }
+    const std::shared_ptr<arrow::RecordBatch>& batch = *next;
+    if (batch == nullptr) break;
+    Status valid = batch->ValidateFull();
+    if (!valid.ok()) {
+      report.warnings.push_back("batch " + std::to_string(batches) +
+                                " is invalid: " + valid.message());
+      break;
+    }
+    ++batches;
+    stats.Add(internal::TimestampValues(*batch), batch->num_rows());
+  }
+  stats.Finish(&stream);
+  report.streams.push_back(std::move(stream));
+  return report;
+}
+
+// Read one Parquet segment's timestamps into `stats`; returns its schema.
+Result<std::shared_ptr<arrow::Schema>> ReadParquetSegment(const std::string& path,
+                                                          TimestampStats* stats,
+                                                          std::string* version) {
+  try {
+    auto file = arrow::io::ReadableFile::Open(path);
+    if (!file.ok()) return internal::WithPath(file.status(), path);
+    auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
+    if (!reader.ok()) {
+      return Status::Invalid(path, ": not a Parquet file (", reader.status().message(), ")");
+    }
+    std::shared_ptr<arrow::Schema> schema;
+    ARROW_RETURN_NOT_OK(internal::WithPath((*reader)->GetSchema(&schema), path));
+    ARROW_RETURN_NOT_OK(CheckOurSchema(*schema, path, version));
+    std::shared_ptr<arrow::ChunkedArray> ts;
+    ARROW_RETURN_NOT_OK(internal::WithPath((*reader)->ReadColumn(0, &ts), path));
+    for (const auto& chunk : ts->chunks()) {
+      ARROW_RETURN_NOT_OK(internal::WithPath(chunk->ValidateFull(), path));
+      stats->Add(chunk->data()->GetValues<std::int64_t>(1), chunk->length());
+    }
+    return schema;
+  } catch (const std::exception& e) {
+    return Status::IOError(path, ": cannot read Parquet file: ", e.what());
+  }
+}
+
+Result<InspectReport> InspectParquet(const std::string& path) {
+  InspectReport report;
+  report.path = path;
+  report.format = "parquet";
+  // stream name -> its segment files in order
+  std::map<std::string, std::vector<std::string>> segments;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.ends_with(".parquet.partial")) {
+        report.warnings.push_back("unfinished segment " + name +
+                                  " (the writer did not close it) is skipped");
+        continue;
+      }
+      if (!name.ends_with(".parquet")) continue;
+      std::string stem = StemOf(name, ".parquet");
+      const auto dot = stem.rfind('.');
+      if (dot != std::string::npos && stem.size() - dot == 6 &&
+          std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(dot) + 1, stem.end(),
+                      [](char c) { return c >= '0' && c <= '9'; })) {
+        stem.resize(dot);
+      }
+      segments[stem].push_back(entry.path().string());
+    }
+    if (ec) return Status::IOError(path, ": cannot list directory: ", ec.message());
+    if (segments.empty()) {
+      return Status::Invalid(path, ": directory holds no .parquet files");
+    }
+  } else {
+    std::string stem = StemOf(path, ".parquet");
+    const auto dot = stem.rfind('.');
+    if (dot != std::string::npos && stem.size() - dot == 6) stem.resize(dot);
+    segments[stem].push_back(path);
+  }
+  for (auto& [name, files] : segments) {
+    std::sort(files.begin(), files.end());
+    StreamReport stream;
+    stream.name = name;
+    TimestampStats stats;
+    for (const auto& file : files) {
+      auto schema = ReadParquetSegment(file, &stats, &report.format_version);
+      if (!schema.ok()) {
+        if (segments.size() == 1 && files.size() == 1) return schema.status();
+        report.warnings.push_back(schema.status().message());
+        continue;
+      }
+      if (stream.channels.empty()) stream.channels = ChannelLabels(**schema);
+      AddSchemaAttributes(**schema, &report);
+      ++stream.segments;
+    }
+    stats.Finish(&stream);
+    report.streams.push_back(std::move(stream));
+  }
+  if (report.format_version.empty()) {
+    return Status::Invalid(path, ": no readable arrowdaq Parquet segment");
+  }
+  return report;
+}
+
+// Return the format the first bytes announce ("" when none we know).
+std::string SniffFormat(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof(head));
+  const auto got = in.gcount();
+  if (got >= 8 && std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return "hdf5";
+  if (got >= 4 && std::memcmp(head, "PAR1", 4) == 0) return "parquet";
+  if (got >= 4 && std::memcmp(head, "\xff\xff\xff\xff", 4) == 0) return "arrow-ipc";
+  return "";
+}
+
+}  // namespace
+
+Result<InspectReport> InspectFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::IOError(path, ": no such file or directory");
+  }
+  if (std::filesystem::is_directory(path, ec)) return InspectParquet(path);
+  const std::filesystem::path p(path);
+  const std::string ext = p.extension().string();
+  if (ext == ".h5" || ext == ".hdf5") return InspectHdf5(path);
+  if (ext == ".arrows") return InspectIpc(path);
+  if (ext == ".parquet") return InspectParquet(path);
+  const std::string sniffed = SniffFormat(path);
+  if (sniffed == "hdf5") return InspectHdf5(path);
+  if (sniffed == "parquet") return InspectParquet(path);
+  if (sniffed == "arrow-ipc") return InspectIpc(path);
+  return Status::Invalid(path,
+                         ": not a file arrowdaq writes (expected run.h5, <stream>.arrows, "
+                         "<stream>.NNNNN.parquet or a directory of Parquet segments)");
+}
+
+std::string FormatReport(const InspectReport& report) {
+  std::ostringstream out;
+  out << report.path << " (" << report.format << ", format_version " << report.format_version
+      << ")\n";
+  for (const auto& [key, value] : report.attributes) out << "  " << key << ": " << value << "\n";
+  for (const auto& s : report.streams) {
+    out << "stream " << s.name << ": " << s.rows << " rows";
+    if (s.segments > 0) out << " in " << s.segments << " segment(s)";
+    out << "\n";
+    if (!s.channels.empty()) {
+      out << "  channels:";
+      for (const auto& c : s.channels) out << " " << c;
+      out << "\n";
+    }
+    if (s.rows > 0) {
+      char rate[64];
+      std::snprintf(rate, sizeof(rate), "%.6g", s.rate_hz);
+      out << "  first " << internal::FormatIsoTime(s.first_ns) << "  last "
+          << internal::FormatIsoTime(s.last_ns) << "\n";
+      out << "  rate " << rate << " Hz, median period " << s.median_period_ns << " ns, gaps "
+          << s.gaps << "\n";
+    }
+  }
+  if (report.format == "hdf5") {
+    out << "events: " << report.events.size() << "\n";
+    for (const auto& e : report.events) {
+      out << "  " << internal::FormatIsoTime(e.time_ns) << " " << e.kind << " "
+          << (e.stream.empty() ? "-" : e.stream) << ": " << e.message << "\n";
+    }
+  }
+  for (const auto& w : report.warnings) out << "warning: " << w << "\n";
+  return out.str();
+}
+
+}  // namespace arrowdaq::storage

@@ -1,0 +1,186 @@
+#include "arrowdaq/storage/parquet_writer.h"
+
+#include <arrow/io/file.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <unordered_map>
+
+#include "arrowdaq/core/schema.h"
+#include "arrowdaq/storage/storage_internal.h"
+
+namespace arrowdaq::storage {
+
+namespace {
+
+class ParquetWriter final : public StorageWriter {
+ public:
+  ParquetWriter(std::string directory, ParquetOptions options)
+      : directory_(std::move(directory)), options_(options) {
+    parquet::WriterProperties::Builder props;
+    props.compression(arrow::Compression::ZSTD);
+    props.compression_level(options_.zstd_level);
+    props_ = props.build();
+    // Keep the Arrow schema (timestamp[ns, UTC], field metadata with units) in the footer.
+    parquet::ArrowWriterProperties::Builder arrow_props;
+    arrow_props.store_schema();
+    arrow_props_ = arrow_props.build();
+  }
+  ~ParquetWriter() override { (void)Close(); }
+
+  Status AddStream(const StreamInfo& stream) override {
+    if (closed_) return Status::Invalid("Parquet writer: AddStream after Close");
+    ARROW_RETURN_NOT_OK(internal::ValidateStreamName(stream.name));
+    if (stream.schema == nullptr) {
+      return Status::Invalid("stream '", stream.name, "' has no schema");
+    }
+    ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
+    if (streams_.count(stream.name) != 0) {
+      return Status::Invalid("Parquet writer: stream '", stream.name, "' was already added");
+    }
+    Stream s;
+    s.info = std::make_shared<StreamInfo>(stream);
+    s.schema = internal::WithFormatVersion(stream.schema);
+    streams_.emplace(stream.name, std::move(s));
+    return Status::OK();
+  }
+
+  Status Write(const DataPacket& packet) override {
+    if (closed_) return Status::Invalid("Parquet writer: Write after Close");
+    if (packet.stream == nullptr || packet.batch == nullptr) {
+      return Status::Invalid("Parquet writer: Write of an empty packet");
+    }
+    auto it = streams_.find(packet.stream->name);
+    if (it == streams_.end()) {
+      return Status::Invalid("Parquet writer: Write to stream '", packet.stream->name,
+                             "' that was never added");
+    }
+    Stream& s = it->second;
+    const arrow::RecordBatch& batch = *packet.batch;
+    ARROW_RETURN_NOT_OK(internal::CheckBatchMatches(*s.info, batch));
+    const std::int64_t* ts = internal::TimestampValues(batch);
+    const std::int64_t n = batch.num_rows();
+    const std::int64_t duration = options_.segment_duration.count();
+    std::int64_t offset = 0;
+    while (offset < n) {
+      if (s.writer == nullptr) {
+        ARROW_RETURN_NOT_OK(OpenSegment(s));
+        s.segment_first_ts = ts[offset];
+      }
+      std::int64_t take = std::min(n - offset, options_.segment_rows - s.segment_rows);
+      if (duration > 0) {
+        const std::int64_t limit = s.segment_first_ts + duration;
+        for (std::int64_t i = offset; i < offset + take; ++i) {
+          if (ts[i] >= limit) {
+            take = i - offset;
+            break;
+          }
+        }
+      }
+      if (take == 0) {
+        ARROW_RETURN_NOT_OK(CloseSegment(s));
+        continue;
+      }
+      // Slicing is zero-copy; the Parquet encoder reads the Arrow buffers directly.
+      auto slice = (offset == 0 && take == n) ? nullptr : batch.Slice(offset, take);
+      Status st = s.writer->WriteRecordBatch(slice ? *slice : batch);
+      if (!st.ok()) return internal::WithPath(st, s.partial_path);
+      s.segment_rows += take;
+      offset += take;
+      if (s.segment_rows >= options_.segment_rows) ARROW_RETURN_NOT_OK(CloseSegment(s));
+    }
+    return Status::OK();
+  }
+
+  // Parquet files are readable only once their footer is written: Flush leaves the open
+  // segment alone (segment_rows / segment_duration bound what a crash can lose).
+  Status Flush() override { return Status::OK(); }
+
+  Status Close() override {
+    if (closed_) return Status::OK();
+    closed_ = true;
+    Status first;
+    for (auto& [name, s] : streams_) {
+      Status st = CloseSegment(s);
+      if (first.ok()) first = st;
+    }
+    return first;
+  }
+
+ private:
+  struct Stream {
+    std::shared_ptr<const StreamInfo> info;
+    std::shared_ptr<arrow::Schema> schema;
+    int next_segment = 0;
+    std::string partial_path;
+    std::string final_path;
+    std::shared_ptr<arrow::io::FileOutputStream> file;
+    std::unique_ptr<parquet::arrow::FileWriter> writer;
+    std::int64_t segment_rows = 0;
+    std::int64_t segment_first_ts = 0;
+  };
+
+  Status OpenSegment(Stream& s) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof(suffix), ".%05d.parquet", s.next_segment);
+    s.final_path = internal::JoinPath(directory_, s.info->name + suffix);
+    s.partial_path = s.final_path + ".partial";
+    if (::access(s.final_path.c_str(), F_OK) == 0) {
+      return Status::IOError("cannot create '", s.final_path, "': file exists");
+    }
+    ARROW_ASSIGN_OR_RAISE(s.file, internal::CreateNewFile(s.partial_path));
+    auto writer = parquet::arrow::FileWriter::Open(*s.schema, arrow::default_memory_pool(), s.file,
+                                                   props_, arrow_props_);
+    if (!writer.ok()) {
+      (void)s.file->Close();
+      ::unlink(s.partial_path.c_str());
+      s.file.reset();
+      return internal::WithPath(writer.status(), s.partial_path);
+    }
+    s.writer = std::move(*writer);
+    s.segment_rows = 0;
+    ++s.next_segment;
+    return Status::OK();
+  }
+
+  Status CloseSegment(Stream& s) {
+    if (s.writer == nullptr) return Status::OK();
+    Status st = internal::WithPath(s.writer->Close(), s.partial_path);
+    s.writer.reset();
+    Status fst = internal::WithPath(s.file->Close(), s.partial_path);
+    s.file.reset();
+    ARROW_RETURN_NOT_OK(st);
+    ARROW_RETURN_NOT_OK(fst);
+    if (std::rename(s.partial_path.c_str(), s.final_path.c_str()) != 0) {
+      return Status::IOError("cannot rename '", s.partial_path, "' to '", s.final_path,
+                             "': ", internal::ErrnoMessage(errno));
+    }
+    return Status::OK();
+  }
+
+  std::string directory_;
+  ParquetOptions options_;
+  std::shared_ptr<parquet::WriterProperties> props_;
+  std::shared_ptr<parquet::ArrowWriterProperties> arrow_props_;
+  std::unordered_map<std::string, Stream> streams_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StorageWriter>> MakeParquetWriter(const std::string& directory,
+                                                         const ParquetOptions& options) {
+  if (options.segment_rows <= 0) {
+    return Status::Invalid("ParquetOptions.segment_rows must be > 0, got ", options.segment_rows);
+  }
+  if (options.segment_duration.count() < 0) {
+    return Status::Invalid("ParquetOptions.segment_duration must be >= 0");
+  }
+  ARROW_RETURN_NOT_OK(internal::PrepareOutputDirectory(directory, "Parquet writer"));
+  return std::make_unique<ParquetWriter>(directory, options);
+}
+
+}  // namespace arrowdaq::storage
