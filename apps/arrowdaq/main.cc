@@ -1,0 +1,150 @@
+// arrowdaq: the command-line tool. A thin layer over arrowdaq::app: parse the command line,
+// map outcomes to exit codes (0 success, 2 bad usage or config, 1 failure during the run).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "arrowdaq/app/acquisition.h"
+#include "arrowdaq/config/config.h"
+#include "arrowdaq/core/options.h"
+#include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/storage/inspect.h"
+#include "arrowdaq/telemetry/logging.h"
+
+#ifndef ARROWDAQ_VERSION
+#define ARROWDAQ_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+arrowdaq::app::Acquisition* g_running = nullptr;
+volatile std::sig_atomic_t g_signals = 0;
+
+extern "C" void OnStopSignal(int) {
+  g_signals = g_signals + 1;
+  if (g_signals >= 2) {
+    // Second Ctrl-C: stop at once. Files stay openable (HDF5 SWMR, IPC, closed segments).
+    static const char kMsg[] = "\narrowdaq: second signal, stopping immediately\n";
+    (void)!write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
+    _exit(130);
+  }
+  if (g_running != nullptr) g_running->RequestStop();
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int Fail(int code, const arrowdaq::Status& st) {
+  std::cerr << "arrowdaq: " << st.message() << '\n';
+  return code;
+}
+
+int CmdRun(const std::string& path, const std::string& duration, const std::string& output,
+           const std::string& log_level) {
+  using namespace arrowdaq;
+  auto config = config::LoadConfigFile(path);
+  if (!config.ok()) return Fail(kExitUsage, config.status());
+  if (Status st = telemetry::SetupLogging(log_level.empty() ? config->run.log_level : log_level);
+      !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
+  app::AcquisitionOptions options;
+  if (!duration.empty()) {
+    auto d = config::ParseDuration(duration);
+    if (!d.ok()) return Fail(kExitUsage, d.status().WithMessage("--duration: ", d.status().message()));
+    options.duration = *d;
+  }
+  options.output_dir = output;
+  options.progress = &std::cerr;
+  options.interactive = isatty(STDERR_FILENO) != 0;
+  auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
+  if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
+  g_running = acquisition->get();
+  InstallSignalHandlers();
+  Status st = (*acquisition)->Run();
+  g_running = nullptr;
+  std::cout << app::FormatSummary((*acquisition)->summary()) << std::flush;
+  if (!st.ok()) return Fail(kExitFailure, st);
+  return kExitOk;
+}
+
+int CmdValidate(const std::string& path) {
+  using namespace arrowdaq;
+  auto config = config::LoadConfigFile(path);
+  if (!config.ok()) return Fail(kExitUsage, config.status());
+  const auto n = config->instruments.size();
+  auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), {});
+  if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
+  std::cout << path << ": ok (" << n << " instrument" << (n == 1 ? "" : "s") << ")\n";
+  return kExitOk;
+}
+
+int CmdDrivers() {
+  using namespace arrowdaq;
+  for (const auto* d : instruments::DriverRegistry::Default().List()) {
+    std::cout << d->name << " - " << d->description << '\n';
+    if (!d->default_resource.empty()) std::cout << "  resource: " << d->default_resource << '\n';
+    for (const auto& o : d->options) {
+      std::cout << "  " << o.name << " = " << FormatOptionValue(o.default_value);
+      if (!o.unit.empty()) std::cout << " [" << o.unit << "]";
+      if (!o.description.empty()) std::cout << "  " << o.description;
+      std::cout << '\n';
+    }
+  }
+  return kExitOk;
+}
+
+int CmdInspect(const std::string& path) {
+  auto report = arrowdaq::storage::InspectFile(path);
+  if (!report.ok()) return Fail(kExitFailure, report.status());
+  std::cout << arrowdaq::storage::FormatReport(*report);
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"arrowdaq: data acquisition on Apache Arrow. Instruments are declared in a TOML "
+               "file; see docs/config.md."};
+  app.set_version_flag("--version", std::string("arrowdaq ") + ARROWDAQ_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_path, duration, output, log_level, file;
+  auto* run = app.add_subcommand("run", "Acquire from the instruments of CONFIG");
+  run->add_option("config", config_path, "Run configuration (TOML)")->required();
+  run->add_option("--duration", duration, "Stop after this long (e.g. 10s, 2min); overrides run.duration");
+  run->add_option("--output", output, "Output directory; overrides run.output");
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  auto* validate = app.add_subcommand("validate", "Check CONFIG without acquiring");
+  validate->add_option("config", config_path, "Run configuration (TOML)")->required();
+  auto* drivers = app.add_subcommand("drivers", "List every driver with its options and defaults");
+  auto* inspect = app.add_subcommand("inspect", "Summarize an .h5, .arrows or .parquet file of a run");
+  inspect->add_option("file", file, "File written by arrowdaq")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*run) return CmdRun(config_path, duration, output, log_level);
+  if (*validate) return CmdValidate(config_path);
+  if (*drivers) return CmdDrivers();
+  if (*inspect) return CmdInspect(file);
+  return kExitUsage;
+}

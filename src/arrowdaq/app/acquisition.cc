@@ -1,0 +1,453 @@
+#include "arrowdaq/app/acquisition.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "arrowdaq/app/json_writer.h"
+#include "arrowdaq/app/monitor.h"
+#include "arrowdaq/core/clock.h"
+#include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/pipeline/instrument_manager.h"
+#include "arrowdaq/telemetry/logging.h"
+
+namespace arrowdaq::app {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string IsoTime(std::int64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf,
+                static_cast<int>((ns / 1'000'000) % 1000));
+  return out;
+}
+
+std::string RunIdStamp(std::int64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+// Everything that lives only while Run() runs.
+struct Acquisition::State {
+  std::unique_ptr<runtime::ActorSystem> system;
+  std::unique_ptr<pipeline::InstrumentManager> manager;
+  std::vector<std::unique_ptr<Monitor>> monitors;
+  fs::path run_dir;
+  std::int64_t start_wall_ns = 0;
+  Clock::time_point start;
+  Clock::time_point end;
+  std::vector<std::string> started;  // instruments that are acquiring
+};
+
+Acquisition::Acquisition(config::RunConfig config, AcquisitionOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {}
+
+Acquisition::~Acquisition() = default;
+
+Result<std::unique_ptr<Acquisition>> Acquisition::Make(config::RunConfig config,
+                                                       AcquisitionOptions options) {
+  const auto& registry = instruments::DriverRegistry::Default();
+  for (const auto& inst : config.instruments) {
+    auto info = registry.Find(inst.driver);
+    if (!info.ok()) {
+      return config::ErrorAt(inst.where, "instruments." + inst.name + ".driver",
+                             info.status().message());
+    }
+    for (const auto& [key, opt] : inst.options) {
+      if (Status st = CheckOption((*info)->options, key, opt.value); !st.ok()) {
+        return config::ErrorAt(opt.where, "instruments." + inst.name + ".options." + key,
+                               st.message());
+      }
+    }
+    // Range checks live in the driver's factory: build one now and throw it away.
+    auto driver = registry.Create(inst.driver, inst.PlainOptions());
+    if (!driver.ok()) {
+      return config::ErrorAt(inst.where, "instruments." + inst.name + ".options",
+                             driver.status().message());
+    }
+  }
+  for (const auto& sub : config.subscriptions) {
+    if (sub.kind != "monitor") {
+      return config::ErrorAt(sub.where, "subscriptions." + sub.name + ".kind",
+                             "unknown kind '" + sub.kind + "' (known: monitor)");
+    }
+  }
+  return std::unique_ptr<Acquisition>(new Acquisition(std::move(config), std::move(options)));
+}
+
+void Acquisition::RecordEvent(RunEvent event) {
+  telemetry::GetLogger("run")->warn("{}{}{}: {}", event.stream, event.stream.empty() ? "" : " ",
+                                    event.kind, event.message);
+  std::lock_guard lock(events_mutex_);
+  events_.push_back(std::move(event));
+}
+
+void Acquisition::Fail(const Status& status) {
+  std::lock_guard lock(events_mutex_);
+  if (!failed_.exchange(true)) failure_ = status;
+}
+
+Status Acquisition::Prepare(State& s) {
+  const std::string output =
+      options_.output_dir.empty() ? config_.run.output_dir : options_.output_dir;
+  s.start_wall_ns = WallClockNanos();
+  const std::string base =
+      (config_.run.name.empty() ? std::string("run") : config_.run.name) + "-" +
+      RunIdStamp(s.start_wall_ns);
+  std::error_code ec;
+  fs::create_directories(output, ec);
+  if (ec) {
+    return Status::IOError("cannot create output directory '", output, "': ", ec.message());
+  }
+  if (::access(output.c_str(), W_OK) != 0) {
+    return Status::IOError("output directory '", output, "' is not writable: ", ErrnoText());
+  }
+  std::string run_id = base;
+  for (int k = 2; fs::exists(fs::path(output) / run_id); ++k) {
+    run_id = base + "-" + std::to_string(k);
+  }
+  s.run_dir = fs::path(output) / run_id;
+  if (!fs::create_directory(s.run_dir, ec) || ec) {
+    return Status::IOError("cannot create run directory '", s.run_dir.string(),
+                           "': ", ec ? ec.message() : "already exists");
+  }
+  summary_.run_id = run_id;
+  summary_.run_directory = s.run_dir.string();
+  summary_.start_time = IsoTime(s.start_wall_ns);
+  {
+    const auto config_copy = s.run_dir / "config.toml";
+    std::ofstream out(config_copy, std::ios::binary);
+    out << config_.text;
+    out.close();
+    if (!out) {
+      return Status::IOError("cannot write '", config_copy.string(), "': ", ErrnoText());
+    }
+  }
+
+  s.system = std::make_unique<runtime::ActorSystem>(
+      runtime::ActorSystemOptions{.threads = options_.threads});
+  pipeline::ManagerOptions mo;
+  mo.on_fault = [this](const std::string& instrument, const Status& st) {
+    RecordEvent({WallClockNanos(), instrument, "fault", st.ToString()});
+    for (const auto& inst : config_.instruments) {
+      if (inst.name == instrument && inst.stop_run_on_failure) {
+        Fail(st.WithMessage("instrument '", instrument, "' failed and its on_failure is "
+                            "stop_run: ", st.message()));
+        RequestStop();
+      }
+    }
+  };
+  s.manager = std::make_unique<pipeline::InstrumentManager>(*s.system, mo);
+
+  for (const auto& inst : config_.instruments) {
+    const auto* info = instruments::DriverRegistry::Default().Find(inst.driver).ValueOrDie();
+    pipeline::InstrumentRegistration reg;
+    reg.name = inst.name;
+    reg.driver = inst.driver;
+    reg.resource = inst.resource.empty() ? info->default_resource : inst.resource;
+    reg.make_driver = [driver = inst.driver, options = inst.PlainOptions()] {
+      return instruments::DriverRegistry::Default().Create(driver, options);
+    };
+    ARROW_RETURN_NOT_OK(s.manager->RegisterInstrument(std::move(reg)));
+  }
+  for (const auto& sub : config_.subscriptions) {
+    ARROW_ASSIGN_OR_RAISE(auto subscription,
+                          s.manager->AddDataSubscriber({.name = sub.name,
+                                                        .streams = sub.streams,
+                                                        .capacity = sub.capacity,
+                                                        .policy = sub.policy}));
+    s.monitors.push_back(std::make_unique<Monitor>(std::move(subscription)));
+    s.monitors.back()->Start();
+  }
+  return Status::OK();
+}
+
+Status Acquisition::StartAll(State& s) {
+  for (const auto& inst : config_.instruments) {
+    ARROW_RETURN_NOT_OK(s.manager->ConnectInstrument(inst.name));
+  }
+  s.start = Clock::now();
+  for (const auto& inst : config_.instruments) {
+    ARROW_RETURN_NOT_OK(s.manager->StartAcquisition(inst.name));
+    s.started.push_back(inst.name);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+std::string FormatRate(double rows_per_s) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(rows_per_s >= 100 ? 0 : 1) << rows_per_s;
+  return out.str();
+}
+
+}  // namespace
+
+void Acquisition::WaitForEnd(State& s) {
+  const auto duration = options_.duration ? *options_.duration : config_.run.duration;
+  const auto interval = config_.run.progress_interval;
+  const bool bounded = duration.count() > 0;
+  auto next_progress = Clock::now() + (options_.interactive ? std::chrono::milliseconds(500)
+                                                            : interval);
+  std::vector<pipeline::StreamStats> previous = s.manager->router().Stats();
+  auto previous_time = Clock::now();
+  bool drawn = false;
+  while (!stop_requested_.load(std::memory_order_relaxed) &&
+         !(bounded && Clock::now() - s.start >= duration)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (options_.progress == nullptr || Clock::now() < next_progress) continue;
+    next_progress += options_.interactive ? std::chrono::milliseconds(500) : interval;
+    auto now = Clock::now();
+    auto stats = s.manager->router().Stats();
+    const double dt = std::chrono::duration<double>(now - previous_time).count();
+    std::ostringstream out;
+    if (options_.interactive && drawn) out << "\x1b[" << stats.size() << "A";
+    const double elapsed = std::chrono::duration<double>(now - s.start).count();
+    for (size_t i = 0; i < stats.size(); ++i) {
+      const auto& st = stats[i];
+      const auto prev_rows = i < previous.size() ? previous[i].rows : 0;
+      const double rate = dt > 0 ? (st.rows - prev_rows) / dt : 0;
+      std::uint64_t drops = 0;
+      for (const auto& m : s.monitors) {
+        auto per = m->subscription()->Stats();
+        if (auto it = per.find(st.name); it != per.end()) drops += it->second.dropped;
+      }
+      if (options_.interactive) out << "\x1b[2K";
+      out << std::fixed << std::setprecision(1) << "[" << elapsed << " s] " << std::left
+          << std::setw(16) << st.name << std::right << std::setw(12) << FormatRate(rate)
+          << " rows/s " << std::setw(12) << st.rows << " rows " << std::setw(6) << drops
+          << " drops\n";
+    }
+    *options_.progress << out.str() << std::flush;
+    drawn = true;
+    previous = std::move(stats);
+    previous_time = now;
+  }
+  s.end = Clock::now();
+}
+
+void Acquisition::StopAll(State& s) {
+  if (!s.manager) return;
+  for (const auto& name : s.started) {
+    if (Status st = s.manager->StopAcquisition(name); !st.ok()) {
+      RecordEvent({WallClockNanos(), name, "fault", "stop: " + st.ToString()});
+    }
+  }
+  if (s.end == Clock::time_point{}) s.end = Clock::now();
+  // Sources are stopped: close the subscriptions so consumers drain what is queued and end.
+  s.manager->Shutdown();
+  for (auto& m : s.monitors) m->Join();
+}
+
+void Acquisition::Summarize(State& s) {
+  const std::int64_t stop_ns = WallClockNanos();
+  summary_.stop_time = IsoTime(stop_ns);
+  const auto acquisition_end = s.end == Clock::time_point{} ? Clock::now() : s.end;
+  summary_.duration_s =
+      s.start == Clock::time_point{}
+          ? 0
+          : std::chrono::duration<double>(acquisition_end - s.start).count();
+  if (s.manager) {
+    auto statuses = s.manager->GetInstrumentList();
+    for (const auto& st : s.manager->router().Stats()) {
+      StreamSummary out;
+      out.name = st.name;
+      out.packets = st.packets;
+      out.rows = st.rows;
+      out.bytes = st.bytes;
+      if (st.packets > 0) {
+        out.first_sequence = 0;
+        out.last_sequence = static_cast<std::int64_t>(st.packets) - 1;
+      }
+      for (const auto& m : s.monitors) {
+        auto per = m->subscription()->Stats();
+        if (auto it = per.find(st.name); it != per.end()) out.drops += it->second.dropped;
+      }
+      for (const auto& is : statuses) {
+        if (is.name == st.name) {
+          out.driver = is.driver;
+          out.read_errors = is.read_errors;
+        }
+      }
+      out.rate_rows_per_s = summary_.duration_s > 0 ? st.rows / summary_.duration_s : 0;
+      summary_.streams.push_back(std::move(out));
+    }
+    for (const auto& m : s.monitors) {
+      const auto& sub = m->subscription();
+      SubscriptionSummary out;
+      out.name = sub->name();
+      out.policy = std::string(ToString(sub->options().policy));
+      const auto totals = sub->Totals();
+      out.offered = totals.offered;
+      out.delivered = totals.delivered;
+      out.dropped = totals.dropped;
+      // Gaps between packets seen, plus packets published after the last one seen.
+      for (const auto& [stream, ms] : m->Stats()) {
+        out.missed_by_sequence += ms.missed;
+        for (const auto& st : summary_.streams) {
+          if (st.name == stream && st.last_sequence >= 0) {
+            out.missed_by_sequence += static_cast<std::uint64_t>(st.last_sequence) -
+                                      ms.last_sequence;
+          }
+        }
+      }
+      for (const auto& want : sub->options().streams) {
+        // Streams the consumer never saw at all: every packet was missed.
+        if (want == "*") continue;
+        if (m->Stats().count(want) == 0) {
+          for (const auto& st : summary_.streams) {
+            if (st.name == want) out.missed_by_sequence += st.packets;
+          }
+        }
+      }
+      summary_.subscriptions.push_back(std::move(out));
+    }
+  }
+  {
+    std::lock_guard lock(events_mutex_);
+    summary_.events = events_;
+  }
+  summary_.memory = telemetry::SampleMemory();
+}
+
+Status Acquisition::Run() {
+  State s;
+  Status st = Prepare(s);
+  if (st.ok()) st = StartAll(s);
+  if (st.ok()) WaitForEnd(s);
+  StopAll(s);
+  Summarize(s);
+  if (st.ok() && failed_.load()) st = failure_;
+  if (!st.ok()) {
+    summary_.outcome = "failed";
+    summary_.error = st.ToString();
+  } else if (stop_requested_.load()) {
+    summary_.outcome = "stopped";
+  }
+  if (!s.run_dir.empty()) {
+    Status written = WriteSummaryJson(summary_, (s.run_dir / "summary.json").string());
+    if (st.ok()) st = written;
+  }
+  return st;
+}
+
+Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("format_version").String("1");
+  w.Key("run_id").String(summary.run_id);
+  w.Key("start_time").String(summary.start_time);
+  w.Key("stop_time").String(summary.stop_time);
+  w.Key("duration_s").Double(summary.duration_s);
+  w.Key("outcome").String(summary.outcome);
+  if (!summary.error.empty()) w.Key("error").String(summary.error);
+  w.Key("streams").BeginArray();
+  for (const auto& s : summary.streams) {
+    w.BeginObject();
+    w.Key("name").String(s.name);
+    w.Key("driver").String(s.driver);
+    w.Key("packets").UInt(s.packets);
+    w.Key("rows").UInt(s.rows);
+    w.Key("bytes").UInt(s.bytes);
+    w.Key("first_sequence");
+    s.first_sequence < 0 ? w.Null() : w.Int(s.first_sequence);
+    w.Key("last_sequence");
+    s.last_sequence < 0 ? w.Null() : w.Int(s.last_sequence);
+    w.Key("drops").UInt(s.drops);
+    w.Key("overruns").UInt(s.overruns);
+    w.Key("read_errors").UInt(s.read_errors);
+    w.Key("rate_rows_per_s").Double(s.rate_rows_per_s);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("subscriptions").BeginArray();
+  for (const auto& s : summary.subscriptions) {
+    w.BeginObject();
+    w.Key("name").String(s.name);
+    w.Key("policy").String(s.policy);
+    w.Key("offered").UInt(s.offered);
+    w.Key("delivered").UInt(s.delivered);
+    w.Key("dropped").UInt(s.dropped);
+    w.Key("missed_by_sequence").UInt(s.missed_by_sequence);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("events").BeginArray();
+  for (const auto& e : summary.events) {
+    w.BeginObject();
+    w.Key("time").String(IsoTime(e.time_ns));
+    w.Key("stream").String(e.stream);
+    w.Key("kind").String(e.kind);
+    w.Key("message").String(e.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("memory").BeginObject();
+  w.Key("peak_rss_bytes").Int(summary.memory.peak_rss_bytes);
+  w.Key("arrow_pool_bytes").Int(summary.memory.arrow_pool_bytes);
+  w.Key("arrow_pool_peak_bytes").Int(summary.memory.arrow_pool_peak_bytes);
+  w.Key("arrow_pool_backend").String(summary.memory.arrow_pool_backend);
+  w.Key("allocations");
+  summary.memory.allocations < 0 ? w.Null() : w.Int(summary.memory.allocations);
+  w.EndObject();
+  w.EndObject();
+  std::ofstream out(path, std::ios::binary);
+  out << w.str() << '\n';
+  out.close();
+  if (!out) return Status::IOError("cannot write '", path, "': ", ErrnoText());
+  return Status::OK();
+}
+
+std::string FormatSummary(const RunSummary& summary) {
+  std::ostringstream out;
+  out << "run " << summary.run_id << ": " << summary.outcome << " after " << std::fixed
+      << std::setprecision(1) << summary.duration_s << " s\n";
+  out << std::left << std::setw(16) << "stream" << std::right << std::setw(10) << "packets"
+      << std::setw(12) << "rows" << std::setw(12) << "rows/s" << std::setw(8) << "drops"
+      << std::setw(10) << "overruns" << '\n';
+  for (const auto& s : summary.streams) {
+    out << std::left << std::setw(16) << s.name << std::right << std::setw(10) << s.packets
+        << std::setw(12) << s.rows << std::setw(12) << FormatRate(s.rate_rows_per_s)
+        << std::setw(8) << s.drops << std::setw(10) << s.overruns << '\n';
+  }
+  for (const auto& s : summary.subscriptions) {
+    out << "subscription " << s.name << " (" << s.policy << "): delivered " << s.delivered
+        << ", dropped " << s.dropped << ", missed by sequence " << s.missed_by_sequence << '\n';
+  }
+  if (!summary.events.empty()) out << summary.events.size() << " event(s), see summary.json\n";
+  out << "peak RSS " << summary.memory.peak_rss_bytes / (1024 * 1024) << " MiB, Arrow pool peak "
+      << summary.memory.arrow_pool_peak_bytes / (1024 * 1024) << " MiB ("
+      << summary.memory.arrow_pool_backend << ")";
+  if (summary.memory.allocations >= 0) out << ", " << summary.memory.allocations << " allocations";
+  out << '\n';
+  if (!summary.error.empty()) out << "error: " << summary.error << '\n';
+  if (!summary.run_directory.empty()) out << "files: " << summary.run_directory << '\n';
+  return out.str();
+}
+
+}  // namespace arrowdaq::app

@@ -1,0 +1,849 @@
+// The TOML adapter: toml11 parses, this file validates and converts. toml11's exceptions are
+// caught here and turned into Status; nothing throws out of this file.
+#include "arrowdaq/config/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+#include <toml.hpp>
+
+namespace arrowdaq::config {
+
+namespace {
+
+using TomlValue = toml::value;
+
+// toml11 v3 parses arrays and inline tables recursively and dotted keys in quadratic time; these
+// limits keep hostile input from overflowing the stack or hanging the parser. Valid configs come
+// nowhere near them.
+constexpr int kMaxNesting = 32;
+constexpr int kMaxDotsPerLine = 256;
+constexpr std::size_t kMaxFileBytes = 4 << 20;
+constexpr std::int64_t kMaxCapacity = 1 << 24;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+std::string Quote(std::string_view text) {
+  constexpr std::size_t kMaxShown = 60;
+  std::string out = "\"";
+  std::size_t shown = 0;
+  for (const char c : text) {
+    if (shown++ == kMaxShown) {
+      out += "...";
+      break;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+bool IsBareKey(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
+}
+
+// Append `key` to a dotted path, quoting it when it is not a bare TOML key.
+std::string Path(const std::string& parent, std::string_view key) {
+  std::string part = IsBareKey(key) ? std::string(key) : Quote(key);
+  return parent.empty() ? part : parent + "." + part;
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+std::string QuotedList(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  quoted.reserve(items.size());
+  for (const auto& item : items) quoted.push_back(Quote(item));
+  return Join(quoted);
+}
+
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Describe a TOML value as "a string (\"fast\")", "an integer (3)", "a table", ...
+std::string Describe(const TomlValue& v) {
+  std::ostringstream out;
+  switch (v.type()) {
+    case toml::value_t::boolean:
+      out << "a boolean (" << (v.as_boolean() ? "true" : "false") << ")";
+      break;
+    case toml::value_t::integer:
+      out << "an integer (" << v.as_integer() << ")";
+      break;
+    case toml::value_t::floating:
+      out << "a number (" << v.as_floating() << ")";
+      break;
+    case toml::value_t::string:
+      out << "a string (" << Quote(v.as_string().str) << ")";
+      break;
+    case toml::value_t::array:
+      out << "an array";
+      break;
+    case toml::value_t::table:
+      out << "a table";
+      break;
+    case toml::value_t::offset_datetime:
+    case toml::value_t::local_datetime:
+    case toml::value_t::local_date:
+    case toml::value_t::local_time:
+      out << "a date/time";
+      break;
+    default:
+      out << "an empty value";
+      break;
+  }
+  return out.str();
+}
+
+// Return a table's entries sorted by where they appear in the file (then by key), so that
+// iteration and "first error" are deterministic despite toml11's unordered tables.
+std::vector<std::pair<std::string, const TomlValue*>> EntriesInFileOrder(const TomlValue& table) {
+  std::vector<std::tuple<std::uint_least32_t, std::uint_least32_t, std::string, const TomlValue*>>
+      sorted;
+  for (const auto& [key, child] : table.as_table()) {
+    const auto loc = child.location();
+    sorted.emplace_back(loc.line(), loc.column(), key, &child);
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+           std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+  });
+  std::vector<std::pair<std::string, const TomlValue*>> out;
+  out.reserve(sorted.size());
+  for (auto& entry : sorted) out.emplace_back(std::move(std::get<2>(entry)), std::get<3>(entry));
+  return out;
+}
+
+const TomlValue* Find(const TomlValue& table, const std::string& key) {
+  const auto& t = table.as_table();
+  auto it = t.find(key);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-scan: reject input that would make toml11 recurse too deeply or take quadratic time.
+
+Status PreScan(std::string_view text, const std::string& file) {
+  if (text.size() > kMaxFileBytes) {
+    return ErrorAt({file, 1, 1}, "",
+                   "file is too large for a config file (" + std::to_string(text.size()) +
+                       " bytes, limit " + std::to_string(kMaxFileBytes) + ")");
+  }
+  enum class State { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral };
+  State state = State::kCode;
+  int depth = 0;
+  int dots = 0;
+  int line = 1;
+  int column = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const std::string_view rest = text.substr(i);
+    const auto starts = [&rest](std::string_view s) { return rest.substr(0, s.size()) == s; };
+    switch (state) {
+      case State::kCode:
+        if (c == '#') {
+          state = State::kComment;
+        } else if (starts("\"\"\"")) {
+          state = State::kMlBasic;
+          i += 2, column += 2;
+        } else if (starts("'''")) {
+          state = State::kMlLiteral;
+          i += 2, column += 2;
+        } else if (c == '"') {
+          state = State::kBasic;
+        } else if (c == '\'') {
+          state = State::kLiteral;
+        } else if (c == '[' || c == '{') {
+          if (++depth > kMaxNesting) {
+            return ErrorAt({file, line, column}, "",
+                           "arrays or inline tables nested deeper than " +
+                               std::to_string(kMaxNesting) + " levels");
+          }
+        } else if (c == ']' || c == '}') {
+          depth = std::max(0, depth - 1);
+        } else if (c == '.' && ++dots > kMaxDotsPerLine) {
+          return ErrorAt({file, line, column}, "",
+                         "more than " + std::to_string(kMaxDotsPerLine) +
+                             " dots on one line (key too deeply dotted)");
+        }
+        break;
+      case State::kComment:
+        break;
+      case State::kBasic:
+      case State::kMlBasic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i, ++column;
+        } else if (state == State::kBasic && c == '"') {
+          state = State::kCode;
+        } else if (state == State::kMlBasic && starts("\"\"\"")) {
+          state = State::kCode;
+          i += 2, column += 2;
+        }
+        break;
+      case State::kLiteral:
+        if (c == '\'') state = State::kCode;
+        break;
+      case State::kMlLiteral:
+        if (starts("'''")) {
+          state = State::kCode;
+          i += 2, column += 2;
+        }
+        break;
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      dots = 0;
+      if (state == State::kComment || state == State::kBasic || state == State::kLiteral) {
+        state = State::kCode;
+      }
+    } else {
+      ++column;
+    }
+  }
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// toml11 syntax errors to "file:line:column: message"
+
+// toml11's message looks like:
+//   [error] toml::parse_key_value_pair: missing value after key-value separator '='
+//    --> demo.toml
+//      |
+//    3 | foo =
+//      |       ^--- expected value, but got nothing
+// The exception's own location has the right line but often column 1, so the column is taken
+// from the marker under the snippet of that line.
+Status ConvertSyntaxError(const toml::exception& e, const std::string& file) {
+  const std::string what = e.what();
+  const int error_line = static_cast<int>(e.location().line());
+  int column = static_cast<int>(e.location().column());
+
+  std::istringstream lines(what);
+  std::string first;
+  std::getline(lines, first);
+  constexpr std::string_view kErrorPrefix = "[error] ";
+  if (first.rfind(kErrorPrefix, 0) == 0) first.erase(0, kErrorPrefix.size());
+  if (first.rfind("toml::", 0) == 0) {
+    const auto colon = first.find(": ");
+    if (colon != std::string::npos) first.erase(0, colon + 2);
+  }
+
+  std::string hint;
+  std::string line_text;
+  int snippet_line = -1;
+  bool found = false;
+  while (!found && std::getline(lines, line_text)) {
+    const auto bar = line_text.find(" | ");
+    const auto bar_end = line_text.find(" |");
+    if (bar == std::string::npos && bar_end == std::string::npos) continue;
+    const std::string head = line_text.substr(0, std::min(bar, bar_end));
+    const auto digits = head.find_first_not_of(' ');
+    if (digits != std::string::npos &&
+        head.find_first_not_of("0123456789", digits) == std::string::npos) {
+      snippet_line = std::atoi(head.c_str() + digits);
+      continue;
+    }
+    if (snippet_line != error_line || bar == std::string::npos) continue;
+    const std::string marker = line_text.substr(bar + 3);
+    const auto mark = marker.find_first_of("^~");
+    if (mark == std::string::npos) continue;
+    column = static_cast<int>(mark) + 1;
+    auto comment = marker.substr(mark);
+    comment.erase(0, comment.find_first_not_of("^~-"));
+    comment.erase(0, comment.find_first_not_of(' '));
+    hint = comment;
+    found = true;
+  }
+  std::string message = "invalid TOML: " + first;
+  if (!hint.empty()) message += " (" + hint + ")";
+  return ErrorAt({file, std::max(error_line, 1), std::max(column, 1)}, "", message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema walker
+
+class Builder {
+ public:
+  explicit Builder(std::string file) : file_(std::move(file)) {}
+
+  Result<RunConfig> Build(const TomlValue& root);
+
+ private:
+  SourceLocation Where(const TomlValue& v) const {
+    const auto loc = v.location();
+    return {file_, static_cast<int>(loc.line()), static_cast<int>(loc.column())};
+  }
+
+  Status Error(const TomlValue& v, const std::string& path, const std::string& message) const {
+    return ErrorAt(Where(v), path, message);
+  }
+
+  Status Expected(const TomlValue& v, const std::string& path, const std::string& what) const {
+    return Error(v, path, "expected " + what + ", got " + Describe(v));
+  }
+
+  Status CheckTable(const TomlValue& v, const std::string& path) const {
+    if (!v.is_table()) return Expected(v, path, "a table");
+    return Status::OK();
+  }
+
+  Status CheckKeys(const TomlValue& table, const std::string& path,
+                   const std::vector<std::string>& allowed) const;
+  Status Missing(const TomlValue& table, const std::string& path, const std::string& key) const {
+    return Error(table, path, "missing required key \"" + key + "\"");
+  }
+
+  Result<std::string> ReadString(const TomlValue& v, const std::string& path) const;
+  Result<std::string> ReadName(const TomlValue& v, const std::string& path) const;
+  Result<std::string> ReadEnum(const TomlValue& v, const std::string& path,
+                               const std::vector<std::string>& allowed) const;
+  Result<std::size_t> ReadCapacity(const TomlValue& v, const std::string& path) const;
+  Result<std::chrono::nanoseconds> ReadDuration(const TomlValue& v, const std::string& path,
+                                                bool allow_zero) const;
+  Result<std::vector<std::pair<std::string, const TomlValue*>>> ReadStringList(
+      const TomlValue& v, const std::string& path) const;
+  Result<std::map<std::string, LocatedOption>> ReadOptions(const TomlValue& v,
+                                                           const std::string& path) const;
+  Status CheckNameSyntax(const TomlValue& where, const std::string& path,
+                         const std::string& name) const;
+
+  Status ReadRun(const TomlValue& v, RunOptions* out) const;
+  Status ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig>* out) const;
+  Status ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const;
+  Status ReadStorage(const TomlValue& v, StorageConfig* out) const;
+  Status ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const;
+
+  // Check that every listed stream exists ("*" alone means all).
+  Status CheckStreamRefs(const std::vector<std::pair<std::string, const TomlValue*>>& streams,
+                         const std::string& path, const std::set<std::string>& known) const;
+
+  std::string file_;
+};
+
+Status Builder::CheckKeys(const TomlValue& table, const std::string& path,
+                          const std::vector<std::string>& allowed) const {
+  for (const auto& [key, child] : EntriesInFileOrder(table)) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string message = "unknown key";
+    std::string best;
+    std::size_t best_distance = 3;
+    for (const auto& candidate : allowed) {
+      const std::size_t d = EditDistance(key, candidate);
+      if (d < best_distance) best_distance = d, best = candidate;
+    }
+    if (!best.empty()) message += " (did you mean \"" + best + "\"?)";
+    std::vector<std::string> sorted = allowed;
+    std::sort(sorted.begin(), sorted.end());
+    message += "; allowed keys" + std::string(path.empty() ? " at the top level" : " here") +
+               ": " + Join(sorted);
+    return Error(*child, Path(path, key), message);
+  }
+  return Status::OK();
+}
+
+Result<std::string> Builder::ReadString(const TomlValue& v, const std::string& path) const {
+  if (!v.is_string()) return Expected(v, path, "a string");
+  return v.as_string().str;
+}
+
+Status Builder::CheckNameSyntax(const TomlValue& where, const std::string& path,
+                                const std::string& name) const {
+  if (!IsValidStreamName(name)) {
+    return Error(where, path,
+                 "invalid name " + Quote(name) +
+                     ": a name must be non-empty and use only letters, digits, '_', '.' and '-'");
+  }
+  return Status::OK();
+}
+
+Result<std::string> Builder::ReadName(const TomlValue& v, const std::string& path) const {
+  ARROW_ASSIGN_OR_RAISE(auto name, ReadString(v, path));
+  ARROW_RETURN_NOT_OK(CheckNameSyntax(v, path, name));
+  return name;
+}
+
+Result<std::string> Builder::ReadEnum(const TomlValue& v, const std::string& path,
+                                      const std::vector<std::string>& allowed) const {
+  const std::string expected = "one of " + QuotedList(allowed);
+  if (!v.is_string()) return Expected(v, path, expected);
+  const std::string& text = v.as_string().str;
+  if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
+    return Expected(v, path, expected);
+  }
+  return text;
+}
+
+Result<std::size_t> Builder::ReadCapacity(const TomlValue& v, const std::string& path) const {
+  if (!v.is_integer()) return Expected(v, path, "an integer >= 1");
+  const std::int64_t n = v.as_integer();
+  if (n < 1 || n > kMaxCapacity) {
+    return Error(v, path,
+                 "expected an integer from 1 to " + std::to_string(kMaxCapacity) + ", got " +
+                     std::to_string(n));
+  }
+  return static_cast<std::size_t>(n);
+}
+
+Result<std::chrono::nanoseconds> Builder::ReadDuration(const TomlValue& v, const std::string& path,
+                                                       bool allow_zero) const {
+  const std::string expected =
+      std::string("a duration (a string such as \"10s\" with unit ns, us, ms, s, min or h, or a "
+                  "number of seconds") +
+      (allow_zero ? ")" : " > 0)");
+  Result<std::chrono::nanoseconds> result;
+  if (v.is_string()) {
+    result = ParseDuration(v.as_string().str);
+  } else if (v.is_integer()) {
+    result = SecondsToDuration(static_cast<double>(v.as_integer()));
+  } else if (v.is_floating()) {
+    result = SecondsToDuration(v.as_floating());
+  } else {
+    return Expected(v, path, expected);
+  }
+  if (!result.ok()) return Error(v, path, result.status().message());
+  if (!allow_zero && result->count() == 0) return Expected(v, path, expected);
+  return result;
+}
+
+Result<std::vector<std::pair<std::string, const TomlValue*>>> Builder::ReadStringList(
+    const TomlValue& v, const std::string& path) const {
+  if (!v.is_array()) return Expected(v, path, "an array of strings");
+  std::vector<std::pair<std::string, const TomlValue*>> out;
+  std::size_t index = 0;
+  for (const auto& item : v.as_array()) {
+    const std::string item_path = path + "[" + std::to_string(index++) + "]";
+    ARROW_ASSIGN_OR_RAISE(auto text, ReadString(item, item_path));
+    for (const auto& [seen, where] : out) {
+      if (seen == text) return Error(item, item_path, Quote(text) + " is listed twice");
+    }
+    out.emplace_back(std::move(text), &item);
+  }
+  if (out.empty()) return Error(v, path, "expected a non-empty array of strings, got []");
+  return out;
+}
+
+Result<std::map<std::string, LocatedOption>> Builder::ReadOptions(const TomlValue& v,
+                                                                  const std::string& path) const {
+  ARROW_RETURN_NOT_OK(CheckTable(v, path));
+  std::map<std::string, LocatedOption> out;
+  for (const auto& [key, child] : EntriesInFileOrder(v)) {
+    const std::string key_path = Path(path, key);
+    LocatedOption option;
+    option.where = Where(*child);
+    switch (child->type()) {
+      case toml::value_t::boolean:
+        option.value = child->as_boolean();
+        break;
+      case toml::value_t::integer:
+        option.value = static_cast<std::int64_t>(child->as_integer());
+        break;
+      case toml::value_t::floating:
+        option.value = static_cast<double>(child->as_floating());
+        break;
+      case toml::value_t::string:
+        option.value = child->as_string().str;
+        break;
+      default:
+        return Expected(*child, key_path, "a boolean, integer, number or string");
+    }
+    out.emplace(key, std::move(option));
+  }
+  return out;
+}
+
+Status Builder::ReadRun(const TomlValue& v, RunOptions* out) const {
+  const std::string path = "run";
+  ARROW_RETURN_NOT_OK(CheckTable(v, path));
+  ARROW_RETURN_NOT_OK(
+      CheckKeys(v, path, {"duration", "output", "log_level", "name", "progress_interval"}));
+  if (const auto* x = Find(v, "duration")) {
+    ARROW_ASSIGN_OR_RAISE(out->duration, ReadDuration(*x, Path(path, "duration"), true));
+  }
+  if (const auto* x = Find(v, "output")) {
+    ARROW_ASSIGN_OR_RAISE(out->output_dir, ReadString(*x, Path(path, "output")));
+    if (out->output_dir.empty()) {
+      return Expected(*x, Path(path, "output"), "a non-empty directory path");
+    }
+  }
+  if (const auto* x = Find(v, "log_level")) {
+    ARROW_ASSIGN_OR_RAISE(out->log_level,
+                          ReadEnum(*x, Path(path, "log_level"),
+                                   {"trace", "debug", "info", "warn", "error", "off"}));
+  }
+  if (const auto* x = Find(v, "name")) {
+    ARROW_ASSIGN_OR_RAISE(out->name, ReadName(*x, Path(path, "name")));
+  }
+  if (const auto* x = Find(v, "progress_interval")) {
+    ARROW_ASSIGN_OR_RAISE(out->progress_interval,
+                          ReadDuration(*x, Path(path, "progress_interval"), false));
+  }
+  return Status::OK();
+}
+
+Status Builder::ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig>* out) const {
+  ARROW_RETURN_NOT_OK(CheckTable(v, "instruments"));
+  for (const auto& [name, table] : EntriesInFileOrder(v)) {
+    const std::string path = Path("instruments", name);
+    ARROW_RETURN_NOT_OK(CheckTable(*table, path));
+    ARROW_RETURN_NOT_OK(CheckNameSyntax(*table, path, name));
+    ARROW_RETURN_NOT_OK(CheckKeys(*table, path, {"driver", "resource", "options", "on_failure"}));
+    InstrumentConfig instrument;
+    instrument.name = name;
+    instrument.where = Where(*table);
+    const auto* driver = Find(*table, "driver");
+    if (driver == nullptr) return Missing(*table, path, "driver");
+    ARROW_ASSIGN_OR_RAISE(instrument.driver, ReadString(*driver, Path(path, "driver")));
+    if (instrument.driver.empty()) {
+      return Expected(*driver, Path(path, "driver"), "a driver name");
+    }
+    if (const auto* x = Find(*table, "resource")) {
+      ARROW_ASSIGN_OR_RAISE(instrument.resource, ReadString(*x, Path(path, "resource")));
+    }
+    if (const auto* x = Find(*table, "options")) {
+      ARROW_ASSIGN_OR_RAISE(instrument.options, ReadOptions(*x, Path(path, "options")));
+    }
+    if (const auto* x = Find(*table, "on_failure")) {
+      ARROW_ASSIGN_OR_RAISE(auto policy,
+                            ReadEnum(*x, Path(path, "on_failure"), {"continue", "stop_run"}));
+      instrument.stop_run_on_failure = policy == "stop_run";
+    }
+    out->push_back(std::move(instrument));
+  }
+  return Status::OK();
+}
+
+Status Builder::ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const {
+  if (!v.is_array()) {
+    return Expected(v, "subscriptions", "an array of tables ([[subscriptions]])");
+  }
+  std::size_t index = 0;
+  for (const auto& table : v.as_array()) {
+    const std::string path = "subscriptions[" + std::to_string(index++) + "]";
+    ARROW_RETURN_NOT_OK(CheckTable(table, path));
+    ARROW_RETURN_NOT_OK(
+        CheckKeys(table, path, {"name", "streams", "kind", "capacity", "policy"}));
+    SubscriptionConfig sub;
+    sub.where = Where(table);
+    const auto* name = Find(table, "name");
+    if (name == nullptr) return Missing(table, path, "name");
+    ARROW_ASSIGN_OR_RAISE(sub.name, ReadName(*name, Path(path, "name")));
+    for (const auto& other : *out) {
+      if (other.name == sub.name) {
+        return Error(*name, Path(path, "name"),
+                     "duplicate subscription name " + Quote(sub.name) + " (first defined at " +
+                         other.where.ToString() + ")");
+      }
+    }
+    if (Find(table, "streams") == nullptr) return Missing(table, path, "streams");
+    // Stream references are checked in Build, once every stream is known.
+    ARROW_ASSIGN_OR_RAISE(auto streams, ReadStringList(*Find(table, "streams"),
+                                                       Path(path, "streams")));
+    for (auto& [stream, where] : streams) sub.streams.push_back(stream);
+    if (const auto* x = Find(table, "kind")) {
+      ARROW_ASSIGN_OR_RAISE(sub.kind, ReadString(*x, Path(path, "kind")));
+      if (sub.kind.empty()) return Expected(*x, Path(path, "kind"), "a non-empty kind");
+    }
+    if (const auto* x = Find(table, "capacity")) {
+      ARROW_ASSIGN_OR_RAISE(sub.capacity, ReadCapacity(*x, Path(path, "capacity")));
+    }
+    if (const auto* x = Find(table, "policy")) {
+      ARROW_ASSIGN_OR_RAISE(auto policy, ReadEnum(*x, Path(path, "policy"),
+                                                  {"block", "drop_oldest", "drop_newest"}));
+      sub.policy = *ParseOverflowPolicy(policy);
+    }
+    out->push_back(std::move(sub));
+  }
+  return Status::OK();
+}
+
+Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
+  const std::string path = "storage";
+  ARROW_RETURN_NOT_OK(CheckTable(v, path));
+  ARROW_RETURN_NOT_OK(CheckKeys(v, path,
+                                {"formats", "streams", "flush_interval", "capacity",
+                                 "compression", "parquet_segment"}));
+  out->where = Where(v);
+  if (const auto* x = Find(v, "formats")) {
+    ARROW_ASSIGN_OR_RAISE(auto formats, ReadStringList(*x, Path(path, "formats")));
+    out->formats.clear();
+    const std::vector<std::string> allowed = {"hdf5", "arrows", "parquet", "csv"};
+    std::size_t index = 0;
+    for (const auto& [format, where] : formats) {
+      if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
+        return Expected(*where, Path(path, "formats") + "[" + std::to_string(index) + "]",
+                        "one of " + QuotedList(allowed));
+      }
+      out->formats.push_back(format);
+      ++index;
+    }
+  }
+  if (const auto* x = Find(v, "flush_interval")) {
+    ARROW_ASSIGN_OR_RAISE(out->flush_interval,
+                          ReadDuration(*x, Path(path, "flush_interval"), false));
+  }
+  if (const auto* x = Find(v, "capacity")) {
+    ARROW_ASSIGN_OR_RAISE(out->capacity, ReadCapacity(*x, Path(path, "capacity")));
+  }
+  if (const auto* x = Find(v, "compression")) {
+    ARROW_ASSIGN_OR_RAISE(out->compression,
+                          ReadEnum(*x, Path(path, "compression"), {"none", "gzip"}));
+  }
+  if (const auto* x = Find(v, "parquet_segment")) {
+    ARROW_ASSIGN_OR_RAISE(out->parquet_segment,
+                          ReadDuration(*x, Path(path, "parquet_segment"), false));
+  }
+  return Status::OK();
+}
+
+Status Builder::ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const {
+  if (!v.is_array()) return Expected(v, "processors", "an array of tables ([[processors]])");
+  std::size_t index = 0;
+  for (const auto& table : v.as_array()) {
+    const std::string path = "processors[" + std::to_string(index++) + "]";
+    ARROW_RETURN_NOT_OK(CheckTable(table, path));
+    ARROW_RETURN_NOT_OK(CheckKeys(table, path, {"kind", "input", "output", "options"}));
+    ProcessorConfig processor;
+    processor.where = Where(table);
+    for (const char* key : {"kind", "input", "output"}) {
+      if (Find(table, key) == nullptr) return Missing(table, path, key);
+    }
+    const auto& kind = *Find(table, "kind");
+    ARROW_ASSIGN_OR_RAISE(processor.kind, ReadString(kind, Path(path, "kind")));
+    if (processor.kind.empty()) return Expected(kind, Path(path, "kind"), "a processor kind");
+    ARROW_ASSIGN_OR_RAISE(processor.input, ReadName(*Find(table, "input"), Path(path, "input")));
+    ARROW_ASSIGN_OR_RAISE(processor.output,
+                          ReadName(*Find(table, "output"), Path(path, "output")));
+    if (const auto* x = Find(table, "options")) {
+      ARROW_ASSIGN_OR_RAISE(processor.options, ReadOptions(*x, Path(path, "options")));
+    }
+    out->push_back(std::move(processor));
+  }
+  return Status::OK();
+}
+
+Status Builder::CheckStreamRefs(
+    const std::vector<std::pair<std::string, const TomlValue*>>& streams, const std::string& path,
+    const std::set<std::string>& known) const {
+  std::size_t index = 0;
+  for (const auto& [stream, where] : streams) {
+    const std::string item_path = path + "[" + std::to_string(index++) + "]";
+    if (stream == "*") {
+      if (streams.size() > 1) {
+        return Error(*where, item_path, "\"*\" (every stream) must be the only entry");
+      }
+      continue;
+    }
+    if (known.count(stream) == 0) {
+      return Error(*where, item_path,
+                   "unknown stream " + Quote(stream) + " (defined streams: " +
+                       Join(std::vector<std::string>(known.begin(), known.end())) +
+                       "; or \"*\" for every stream)");
+    }
+  }
+  return Status::OK();
+}
+
+Result<RunConfig> Builder::Build(const TomlValue& root) {
+  RunConfig config;
+  ARROW_RETURN_NOT_OK(
+      CheckKeys(root, "", {"run", "instruments", "subscriptions", "storage", "processors"}));
+
+  if (const auto* x = Find(root, "run")) ARROW_RETURN_NOT_OK(ReadRun(*x, &config.run));
+  const auto* instruments = Find(root, "instruments");
+  if (instruments != nullptr) {
+    ARROW_RETURN_NOT_OK(ReadInstruments(*instruments, &config.instruments));
+  }
+  if (config.instruments.empty()) {
+    return Error(instruments != nullptr ? *instruments : root,
+                 instruments != nullptr ? "instruments" : "",
+                 "a run needs at least one instrument; none is defined (add a table such as "
+                 "[instruments.laser] with driver = \"sim.sine\")");
+  }
+  if (const auto* x = Find(root, "processors")) {
+    ARROW_RETURN_NOT_OK(ReadProcessors(*x, &config.processors));
+  }
+  if (const auto* x = Find(root, "subscriptions")) {
+    ARROW_RETURN_NOT_OK(ReadSubscriptions(*x, &config.subscriptions));
+  }
+  if (const auto* x = Find(root, "storage")) {
+    config.storage.emplace();
+    ARROW_RETURN_NOT_OK(ReadStorage(*x, &*config.storage));
+  }
+
+  // Stream names: instruments, then processor outputs; all unique.
+  std::map<std::string, SourceLocation> defined;
+  for (const auto& instrument : config.instruments) defined[instrument.name] = instrument.where;
+  const auto* processors = Find(root, "processors");
+  for (std::size_t i = 0; i < config.processors.size(); ++i) {
+    const auto& processor = config.processors[i];
+    const auto& output = *Find(processors->as_array()[i], "output");
+    auto [it, inserted] = defined.emplace(processor.output, Where(output));
+    if (!inserted) {
+      return Error(output, "processors[" + std::to_string(i) + "].output",
+                   "duplicate stream name " + Quote(processor.output) + " (already defined at " +
+                       it->second.ToString() + ")");
+    }
+  }
+  std::set<std::string> known;
+  for (const auto& [name, where] : defined) known.insert(name);
+
+  // Processor inputs must exist and every chain must start at an instrument (no cycles).
+  std::map<std::string, std::string> input_of;
+  for (const auto& processor : config.processors) input_of[processor.output] = processor.input;
+  for (std::size_t i = 0; i < config.processors.size(); ++i) {
+    const auto& processor = config.processors[i];
+    const auto& input = *Find(processors->as_array()[i], "input");
+    const std::string path = "processors[" + std::to_string(i) + "].input";
+    if (known.count(processor.input) == 0) {
+      return Error(input, path,
+                   "unknown stream " + Quote(processor.input) + " (defined streams: " +
+                       Join(std::vector<std::string>(known.begin(), known.end())) + ")");
+    }
+    std::string stream = processor.input;
+    for (std::size_t steps = 0; input_of.count(stream) != 0; ++steps) {
+      if (steps > config.processors.size()) {
+        return Error(input, path,
+                     "processors form a cycle through " + Quote(processor.output) +
+                         "; every chain must start at an instrument");
+      }
+      stream = input_of[stream];
+    }
+  }
+
+  // Subscription and storage stream references.
+  if (const auto* subs = Find(root, "subscriptions")) {
+    for (std::size_t i = 0; i < subs->as_array().size(); ++i) {
+      const std::string path = "subscriptions[" + std::to_string(i) + "].streams";
+      ARROW_ASSIGN_OR_RAISE(auto streams,
+                            ReadStringList(*Find(subs->as_array()[i], "streams"), path));
+      ARROW_RETURN_NOT_OK(CheckStreamRefs(streams, path, known));
+    }
+  }
+  if (config.storage) {
+    const auto* storage = Find(root, "storage");
+    if (const auto* x = Find(*storage, "streams")) {
+      ARROW_ASSIGN_OR_RAISE(auto streams, ReadStringList(*x, "storage.streams"));
+      ARROW_RETURN_NOT_OK(CheckStreamRefs(streams, "storage.streams", known));
+      config.storage->streams.clear();
+      for (auto& [stream, where] : streams) config.storage->streams.push_back(stream);
+    }
+  }
+  return config;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+std::string SourceLocation::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+Status ErrorAt(const SourceLocation& where, const std::string& key, const std::string& message) {
+  if (key.empty()) return Status::Invalid(where.ToString(), ": ", message);
+  return Status::Invalid(where.ToString(), ": ", key, ": ", message);
+}
+
+OptionMap PlainOptions(const std::map<std::string, LocatedOption>& options) {
+  OptionMap out;
+  for (const auto& [key, option] : options) out.emplace(key, option.value);
+  return out;
+}
+
+bool IsValidStreamName(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+Result<RunConfig> ParseConfig(std::string_view text, const std::string& filename) {
+  ARROW_RETURN_NOT_OK(PreScan(text, filename));
+  try {
+    std::istringstream stream{std::string(text)};
+    const TomlValue root = toml::parse(stream, filename);
+    ARROW_ASSIGN_OR_RAISE(RunConfig config, Builder(filename).Build(root));
+    config.path = filename;
+    config.text = std::string(text);
+    return config;
+  } catch (const toml::syntax_error& e) {
+    return ConvertSyntaxError(e, filename);
+  } catch (const toml::exception& e) {
+    return ErrorAt({filename, static_cast<int>(e.location().line()),
+                    static_cast<int>(e.location().column())},
+                   "", std::string("invalid TOML: ") + e.what());
+  } catch (const std::exception& e) {
+    return ErrorAt({filename, 1, 1}, "", std::string("cannot parse config: ") + e.what());
+  } catch (...) {
+    return ErrorAt({filename, 1, 1}, "", "cannot parse config: unknown error");
+  }
+}
+
+Result<RunConfig> LoadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::Invalid(path, ": cannot read config file: it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::Invalid(path, ": cannot read config file: ",
+                           std::error_code(errno, std::generic_category()).message());
+  }
+  std::string text;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxFileBytes) break;  // PreScan reports it
+  }
+  if (in.bad()) return Status::Invalid(path, ": cannot read config file: read error");
+  return ParseConfig(text, path);
+}
+
+}  // namespace arrowdaq::config

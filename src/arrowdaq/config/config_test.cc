@@ -1,0 +1,424 @@
+#include "arrowdaq/config/config.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "arrowdaq/testing/gtest_util.h"
+
+namespace arrowdaq::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+
+// Line numbers matter: the first line of each raw string is line 1.
+constexpr char kFullExample[] = R"([run]
+duration = "10s"
+output = "out"
+log_level = "debug"
+name = "demo"
+progress_interval = 0.5
+
+[instruments.laser]
+driver = "sim.sine"
+resource = "SIM::sine"
+options = { rate_hz = 1000.0, batch_size = 100, label = "a", enabled = true }
+on_failure = "stop_run"
+
+[instruments.daq1]
+driver = "sim.noise"
+
+[instruments.daq1.options]
+rate_hz = 5
+
+[instruments.aardvark]
+driver = "sim.ramp"
+
+[[subscriptions]]
+name = "monitor"
+streams = ["laser", "daq1.lowpass"]
+capacity = 4
+policy = "block"
+
+[[subscriptions]]
+name = "all"
+streams = ["*"]
+
+[storage]
+formats = ["hdf5", "parquet"]
+streams = ["laser"]
+flush_interval = "250ms"
+capacity = 8
+compression = "gzip"
+parquet_segment = "1.5min"
+
+[[processors]]
+kind = "fir"
+input = "daq1"
+output = "daq1.lowpass"
+options = { cutoff_hz = 50.0, taps = 63, window = "hamming" }
+)";
+
+Status ParseError(const std::string& text) { return ParseConfig(text, "demo.toml").status(); }
+
+// Asserts the error is Invalid and its message starts with exactly `prefix`.
+void ExpectError(const std::string& text, const std::string& prefix,
+                 const std::string& also = "") {
+  const Status st = ParseError(text);
+  ASSERT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_THAT(st.message(), StartsWith(prefix));
+  if (!also.empty()) {
+    EXPECT_THAT(st.message(), HasSubstr(also));
+  }
+}
+
+TEST(ConfigTest, FullExampleParsesToTheExpectedValues) {
+  ASSERT_OK_AND_ASSIGN(RunConfig config, ParseConfig(kFullExample, "demo.toml"));
+  EXPECT_EQ(config.path, "demo.toml");
+  EXPECT_EQ(config.text, kFullExample);
+  EXPECT_EQ(config.run.duration, 10s);
+  EXPECT_EQ(config.run.output_dir, "out");
+  EXPECT_EQ(config.run.log_level, "debug");
+  EXPECT_EQ(config.run.name, "demo");
+  EXPECT_EQ(config.run.progress_interval, 500ms);
+
+  // File order, not alphabetical.
+  ASSERT_EQ(config.instruments.size(), 3u);
+  const InstrumentConfig& laser = config.instruments[0];
+  EXPECT_EQ(laser.name, "laser");
+  EXPECT_EQ(config.instruments[1].name, "daq1");
+  EXPECT_EQ(config.instruments[2].name, "aardvark");
+  EXPECT_EQ(laser.driver, "sim.sine");
+  EXPECT_EQ(laser.resource, "SIM::sine");
+  EXPECT_TRUE(laser.stop_run_on_failure);
+  EXPECT_EQ(laser.where.ToString(), "demo.toml:8:1");
+  ASSERT_EQ(laser.options.size(), 4u);
+  EXPECT_EQ(laser.options.at("rate_hz").value, OptionValue(1000.0));
+  EXPECT_EQ(laser.options.at("rate_hz").where.ToString(), "demo.toml:11:23");
+  EXPECT_EQ(laser.options.at("batch_size").value, OptionValue(std::int64_t{100}));
+  EXPECT_EQ(laser.options.at("label").value, OptionValue(std::string("a")));
+  EXPECT_EQ(laser.options.at("enabled").value, OptionValue(true));
+  EXPECT_EQ(laser.PlainOptions().at("batch_size"), OptionValue(std::int64_t{100}));
+
+  const InstrumentConfig& daq1 = config.instruments[1];
+  EXPECT_EQ(daq1.resource, "");
+  EXPECT_FALSE(daq1.stop_run_on_failure);
+  EXPECT_EQ(daq1.options.at("rate_hz").value, OptionValue(std::int64_t{5}));
+  EXPECT_EQ(daq1.options.at("rate_hz").where.ToString(), "demo.toml:18:11");
+
+  ASSERT_EQ(config.subscriptions.size(), 2u);
+  EXPECT_EQ(config.subscriptions[0].name, "monitor");
+  EXPECT_EQ(config.subscriptions[0].streams,
+            (std::vector<std::string>{"laser", "daq1.lowpass"}));
+  EXPECT_EQ(config.subscriptions[0].kind, "monitor");
+  EXPECT_EQ(config.subscriptions[0].capacity, 4u);
+  EXPECT_EQ(config.subscriptions[0].policy, OverflowPolicy::kBlock);
+  EXPECT_EQ(config.subscriptions[0].where.ToString(), "demo.toml:23:1");
+  EXPECT_EQ(config.subscriptions[1].streams, std::vector<std::string>{"*"});
+  EXPECT_EQ(config.subscriptions[1].capacity, 16u);
+  EXPECT_EQ(config.subscriptions[1].policy, OverflowPolicy::kDropOldest);
+
+  ASSERT_TRUE(config.storage.has_value());
+  EXPECT_EQ(config.storage->formats, (std::vector<std::string>{"hdf5", "parquet"}));
+  EXPECT_EQ(config.storage->streams, std::vector<std::string>{"laser"});
+  EXPECT_EQ(config.storage->flush_interval, 250ms);
+  EXPECT_EQ(config.storage->capacity, 8u);
+  EXPECT_EQ(config.storage->compression, "gzip");
+  EXPECT_EQ(config.storage->parquet_segment, 90s);
+
+  ASSERT_EQ(config.processors.size(), 1u);
+  const ProcessorConfig& fir = config.processors[0];
+  EXPECT_EQ(fir.kind, "fir");
+  EXPECT_EQ(fir.input, "daq1");
+  EXPECT_EQ(fir.output, "daq1.lowpass");
+  EXPECT_EQ(fir.where.ToString(), "demo.toml:41:1");
+  EXPECT_EQ(fir.options.at("taps").value, OptionValue(std::int64_t{63}));
+  EXPECT_EQ(fir.options.at("window").where.ToString(), "demo.toml:45:51");
+  EXPECT_EQ(fir.PlainOptions().at("cutoff_hz"), OptionValue(50.0));
+}
+
+TEST(ConfigTest, MinimalConfigGetsDefaults) {
+  ASSERT_OK_AND_ASSIGN(RunConfig config,
+                       ParseConfig("[instruments.a]\ndriver = \"sim.sine\"\n", "m.toml"));
+  EXPECT_EQ(config.run.duration, 0ns);
+  EXPECT_EQ(config.run.output_dir, "runs");
+  EXPECT_EQ(config.run.log_level, "info");
+  EXPECT_EQ(config.run.progress_interval, 2s);
+  EXPECT_FALSE(config.storage.has_value());
+  EXPECT_TRUE(config.subscriptions.empty());
+
+  ASSERT_OK_AND_ASSIGN(config, ParseConfig("instruments.a.driver = \"x\"\n[storage]\n", "m.toml"));
+  ASSERT_TRUE(config.storage.has_value());
+  EXPECT_EQ(config.storage->formats, std::vector<std::string>{"hdf5"});
+  EXPECT_EQ(config.storage->streams, std::vector<std::string>{"*"});
+  EXPECT_EQ(config.storage->flush_interval, 1s);
+  EXPECT_EQ(config.storage->capacity, 64u);
+  EXPECT_EQ(config.storage->compression, "none");
+  EXPECT_EQ(config.storage->parquet_segment, 60s);
+  EXPECT_EQ(config.storage->where.ToString(), "m.toml:2:1");
+}
+
+TEST(ConfigTest, MalformedTomlGivesTheParserLineAndColumn) {
+  // Line 3 ends after "resource = ": the value is expected at column 12.
+  ExpectError("[instruments.a]\ndriver = \"x\"\nresource = \n", "demo.toml:3:12: invalid TOML: ",
+              "missing value");
+  // Unterminated string: the string starts at column 10.
+  ExpectError("[instruments.a]\ndriver = \"x\n", "demo.toml:2:10: invalid TOML: ");
+  // A key defined twice is a TOML error at the second definition.
+  ExpectError("[instruments.a]\ndriver = \"x\"\ndriver = \"y\"\n",
+              "demo.toml:3:10: invalid TOML: ", "defined twice");
+}
+
+TEST(ConfigTest, WrongTypeNamesKeyExpectedAndFound) {
+  ExpectError(R"([instruments.laser]
+driver = "sim.sine"
+options = { rate_hz = [1, 2] }
+)",
+              "demo.toml:3:23: instruments.laser.options.rate_hz: expected a boolean, integer, "
+              "number or string, got an array");
+  ExpectError("[instruments.laser]\ndriver = 42\n",
+              "demo.toml:2:10: instruments.laser.driver: expected a string, got an integer (42)");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"a\"]\ncapacity = \"big\"\n",
+              "demo.toml:6:12: subscriptions[0].capacity: expected an integer >= 1, got a string "
+              "(\"big\")");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"a\"]\ncapacity = 0\n",
+              "demo.toml:6:12: subscriptions[0].capacity: expected an integer from 1 to ");
+  ExpectError("run = 3\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:1:7: run: expected a table, got an integer (3)");
+}
+
+TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
+  // Top level.
+  ExpectError("[instrument.laser]\ndriver = \"x\"\n",
+              "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
+              "at the top level: instruments, processors, run, storage, subscriptions");
+  // Misspelt inside [run]: the column is that of the value.
+  ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
+              "name, output, progress_interval");
+  // Misspelt inside an instrument.
+  ExpectError("[instruments.laser]\ndrivr = \"sim.sine\"\n",
+              "demo.toml:2:9: instruments.laser.drivr: unknown key (did you mean \"driver\"?); "
+              "allowed keys here: driver, on_failure, options, resource");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[storage]\nformat = [\"csv\"]\n",
+              "demo.toml:4:10: storage.format: unknown key (did you mean \"formats\"?)");
+}
+
+TEST(ConfigTest, MissingRequiredKeyNamesTheTable) {
+  ExpectError("[run]\nname = \"x\"\n\n[instruments.laser]\nresource = \"SIM::sine\"\n",
+              "demo.toml:4:1: instruments.laser: missing required key \"driver\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n\n[[subscriptions]]\nname = \"m\"\n",
+              "demo.toml:4:1: subscriptions[0]: missing required key \"streams\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[processors]]\nkind = \"fir\"\ninput = \"a\"\n",
+              "demo.toml:3:1: processors[0]: missing required key \"output\"");
+}
+
+TEST(ConfigTest, BadEnumListsTheAllowedValues) {
+  ExpectError("[instruments.a]\ndriver = \"x\"\non_failure = \"abort\"\n",
+              "demo.toml:3:14: instruments.a.on_failure: expected one of \"continue\", "
+              "\"stop_run\", got a string (\"abort\")");
+  ExpectError("[run]\nlog_level = \"verbose\"\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:13: run.log_level: expected one of \"trace\", \"debug\", \"info\", "
+              "\"warn\", \"error\", \"off\", got a string (\"verbose\")");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"a\"]\npolicy = \"drop\"\n",
+              "demo.toml:6:10: subscriptions[0].policy: expected one of \"block\", "
+              "\"drop_oldest\", \"drop_newest\", got a string (\"drop\")");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[storage]\nformats = [\"hdf5\", \"netcdf\"]\n",
+              "demo.toml:4:20: storage.formats[1]: expected one of \"hdf5\", \"arrows\", "
+              "\"parquet\", \"csv\", got a string (\"netcdf\")");
+}
+
+TEST(ConfigTest, BadDurationNamesKeyAndUnits) {
+  ExpectError("[run]\nduration = \"10 parsecs\"\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:12: run.duration: invalid duration \"10 parsecs\": unknown unit "
+              "\"parsecs\"",
+              "ns, us, ms, s, min, h");
+  ExpectError("[run]\nduration = -5\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:12: run.duration: a duration must be a finite number >= 0");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[storage]\nflush_interval = \"0s\"\n",
+              "demo.toml:4:18: storage.flush_interval: expected a duration",
+              "got a string (\"0s\")");
+  ExpectError("[run]\nprogress_interval = true\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:21: run.progress_interval: expected a duration");
+}
+
+TEST(ConfigTest, DuplicateAndInvalidNames) {
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[processors]]\nkind = \"fir\"\ninput = \"a\"\n"
+              "output = \"a\"\n",
+              "demo.toml:6:10: processors[0].output: duplicate stream name \"a\" (already "
+              "defined at demo.toml:1:1)");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\nstreams = [\"a\"]\n"
+              "[[subscriptions]]\nname = \"m\"\nstreams = [\"*\"]\n",
+              "demo.toml:7:8: subscriptions[1].name: duplicate subscription name \"m\" (first "
+              "defined at demo.toml:3:1)");
+  ExpectError("[instruments.\"bad name\"]\ndriver = \"x\"\n",
+              "demo.toml:1:1: instruments.\"bad name\": invalid name \"bad name\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"a\", \"a\"]\n",
+              "demo.toml:5:17: subscriptions[0].streams[1]: \"a\" is listed twice");
+}
+
+TEST(ConfigTest, ReferencesToUnknownStreams) {
+  ExpectError("[instruments.laser]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"laser\", \"lazer\"]\n",
+              "demo.toml:5:21: subscriptions[0].streams[1]: unknown stream \"lazer\" (defined "
+              "streams: laser;");
+  ExpectError("[instruments.laser]\ndriver = \"x\"\n[storage]\nstreams = [\"nope\"]\n",
+              "demo.toml:4:12: storage.streams[0]: unknown stream \"nope\"");
+  ExpectError("[instruments.laser]\ndriver = \"x\"\n[[processors]]\nkind = \"fir\"\n"
+              "input = \"laser2\"\noutput = \"f\"\n",
+              "demo.toml:5:9: processors[0].input: unknown stream \"laser2\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n"
+              "[[processors]]\nkind = \"k\"\ninput = \"p2\"\noutput = \"p1\"\n"
+              "[[processors]]\nkind = \"k\"\ninput = \"p1\"\noutput = \"p2\"\n",
+              "demo.toml:5:9: processors[0].input: processors form a cycle");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"*\", \"a\"]\n",
+              "demo.toml:5:12: subscriptions[0].streams[0]: \"*\" (every stream) must be the only");
+}
+
+TEST(ConfigTest, ARunNeedsAnInstrument) {
+  ExpectError("", "demo.toml:1:1: a run needs at least one instrument");
+  ExpectError("[run]\nname = \"x\"\n", "demo.toml:1:1: a run needs at least one instrument");
+  ExpectError("[run]\n[instruments]\n",
+              "demo.toml:2:1: instruments: a run needs at least one instrument");
+}
+
+TEST(ConfigTest, HostileInputNeverThrowsOrCrashes) {
+  ExpectError("a = " + std::string(100000, '[') + std::string(100000, ']') + "\n",
+              "demo.toml:1:", "nested deeper than 32");
+  std::string braces = "a = ";
+  for (int i = 0; i < 5000; ++i) braces += "{b=";
+  ExpectError(braces + "1" + std::string(5000, '}') + "\n", "demo.toml:1:", "nested deeper");
+  std::string dotted = "a";
+  for (int i = 0; i < 100000; ++i) dotted += ".b";
+  ExpectError(dotted + " = 1\n", "demo.toml:1:", "dots on one line");
+  // Brackets inside strings and comments do not count as nesting.
+  ASSERT_OK(ParseConfig("# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n[instruments.a]\n"
+                        "driver = \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n",
+                        "ok.toml"));
+
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int round = 0; round < 200; ++round) {
+    std::string garbage(static_cast<std::size_t>(round * 7 + 1), '\0');
+    for (char& c : garbage) c = static_cast<char>(byte(rng));
+    const Status st = ParseError(garbage);
+    ASSERT_TRUE(st.IsInvalid()) << st.ToString();
+    EXPECT_THAT(st.message(), StartsWith("demo.toml:"));
+  }
+  // Mutations of a valid file: every one either parses or fails with a located error.
+  const std::string valid = kFullExample;
+  for (int round = 0; round < 300; ++round) {
+    std::string text = valid;
+    for (int k = 0; k < 3; ++k) {
+      text[static_cast<std::size_t>(rng() % text.size())] = "[]{}=\"'.,#\n x1"[rng() % 15];
+    }
+    const auto result = ParseConfig(text, "demo.toml");
+    if (!result.ok()) {
+      EXPECT_TRUE(result.status().IsInvalid());
+      EXPECT_THAT(result.status().message(), StartsWith("demo.toml:"));
+    }
+  }
+}
+
+TEST(ConfigTest, ParseDuration) {
+  ASSERT_OK_AND_ASSIGN(auto d, ParseDuration("10s"));
+  EXPECT_EQ(d, 10s);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration("250ms"));
+  EXPECT_EQ(d, 250ms);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration("1.5min"));
+  EXPECT_EQ(d, 90s);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration(" 2 h "));
+  EXPECT_EQ(d, 2h);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration("7ns"));
+  EXPECT_EQ(d, 7ns);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration("3us"));
+  EXPECT_EQ(d, 3us);
+  ASSERT_OK_AND_ASSIGN(d, ParseDuration("0"));
+  EXPECT_EQ(d, 0ns);
+  for (const char* bad : {"", "10", "s", "-1s", "1e3s", "10 sec", "inf s", "nan", "1..2s",
+                          "99999999999h"}) {
+    const auto result = ParseDuration(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_TRUE(result.status().IsInvalid());
+    EXPECT_THAT(result.status().message(), HasSubstr("invalid duration \"" + std::string(bad)));
+  }
+}
+
+TEST(ConfigTest, LoadConfigFile) {
+  const auto missing = LoadConfigFile("/nonexistent/dir/run.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsInvalid());
+  EXPECT_THAT(missing.status().message(),
+              StartsWith("/nonexistent/dir/run.toml: cannot read config file: "));
+  EXPECT_THAT(LoadConfigFile("/tmp").status().message(), HasSubstr("it is a directory"));
+
+  const std::string path = ::testing::TempDir() + "config_test_load.toml";
+  {
+    std::ofstream out(path);
+    out << "[instruments.a]\ndriver = 1\n";
+  }
+  EXPECT_THAT(LoadConfigFile(path).status().message(),
+              StartsWith(path + ":2:10: instruments.a.driver: expected a string"));
+  {
+    std::ofstream out(path);
+    out << kFullExample;
+  }
+  ASSERT_OK_AND_ASSIGN(RunConfig config, LoadConfigFile(path));
+  EXPECT_EQ(config.path, path);
+  EXPECT_EQ(config.text, kFullExample);
+  EXPECT_EQ(config.instruments[0].where.file, path);
+  std::remove(path.c_str());
+}
+
+// Every ```toml block of docs/config.md is a valid config.
+TEST(ConfigTest, ExamplesInTheReferenceParse) {
+  const char* doc_path = std::getenv("ARROWDAQ_CONFIG_DOC");
+  if (doc_path == nullptr) GTEST_SKIP() << "ARROWDAQ_CONFIG_DOC not set (run through ctest)";
+  std::ifstream in(doc_path);
+  ASSERT_TRUE(in) << doc_path;
+  std::string line;
+  std::string block;
+  bool in_block = false;
+  int line_number = 0;
+  int blocks = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!in_block && line == "```toml") {
+      in_block = true;
+      block.clear();
+    } else if (in_block && line == "```") {
+      in_block = false;
+      ++blocks;
+      const auto result = ParseConfig(block, "config.md block ending at line " +
+                                                 std::to_string(line_number));
+      EXPECT_TRUE(result.ok()) << result.status().ToString();
+    } else if (in_block) {
+      block += line + "\n";
+    }
+  }
+  EXPECT_GE(blocks, 2);
+}
+
+TEST(ConfigTest, ErrorAtFormatsLocationKeyAndMessage) {
+  const SourceLocation where{"a.toml", 12, 5};
+  const Status st = ErrorAt(where, "instruments.laser.options.rate_hz", "must be > 0, got -3");
+  EXPECT_TRUE(st.IsInvalid());
+  EXPECT_EQ(st.message(), "a.toml:12:5: instruments.laser.options.rate_hz: must be > 0, got -3");
+  EXPECT_EQ(ErrorAt(where, "", "oops").message(), "a.toml:12:5: oops");
+}
+
+}  // namespace
+}  // namespace arrowdaq::config
