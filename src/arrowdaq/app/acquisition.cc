@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+#include <algorithm>
 #include <thread>
 
 #include "arrowdaq/app/json_writer.h"
@@ -17,6 +18,11 @@
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/pipeline/instrument_manager.h"
+#include "arrowdaq/storage/csv_writer.h"
+#include "arrowdaq/storage/hdf5_writer.h"
+#include "arrowdaq/storage/ipc_writer.h"
+#include "arrowdaq/storage/parquet_writer.h"
+#include "arrowdaq/storage/recorder.h"
 #include "arrowdaq/telemetry/logging.h"
 
 namespace arrowdaq::app {
@@ -49,6 +55,18 @@ std::string RunIdStamp(std::int64_t ns) {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+// The storage a run gets: the [storage] table, or the defaults (run.h5 of every stream)
+// when the config has none, so that a run never ends without its data on disk.
+config::StorageConfig StorageOf(const config::RunConfig& cfg) {
+  return cfg.storage ? *cfg.storage : config::StorageConfig{};
+}
+
 }  // namespace
 
 // Everything that lives only while Run() runs.
@@ -56,6 +74,8 @@ struct Acquisition::State {
   std::unique_ptr<runtime::ActorSystem> system;
   std::unique_ptr<pipeline::InstrumentManager> manager;
   std::vector<std::unique_ptr<Monitor>> monitors;
+  std::unique_ptr<storage::Recorder> recorder;
+  std::shared_ptr<pipeline::Subscription> storage_subscription;
   fs::path run_dir;
   std::int64_t start_wall_ns = 0;
   Clock::time_point start;
@@ -103,7 +123,63 @@ void Acquisition::RecordEvent(RunEvent event) {
   telemetry::GetLogger("run")->warn("{}{}{}: {}", event.stream, event.stream.empty() ? "" : " ",
                                     event.kind, event.message);
   std::lock_guard lock(events_mutex_);
+  if (recorder_ != nullptr) recorder_->PostEvent(event);
   events_.push_back(std::move(event));
+}
+
+Status Acquisition::StartStorage(State& s) {
+  const config::StorageConfig cfg = StorageOf(config_);
+  storage::RunInfo info{summary_.run_id, config_.text, s.start_wall_ns, ARROWDAQ_VERSION_STRING,
+                        HostName()};
+  std::vector<std::unique_ptr<storage::StorageWriter>> writers;
+  for (const auto& format : cfg.formats) {
+    const std::string dir = s.run_dir.string();
+    if (format == "hdf5") {
+      storage::Hdf5Options ho;
+      ho.gzip_level = cfg.compression == "gzip" ? 4 : 0;
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeHdf5Writer((s.run_dir / "run.h5").string(),
+                                                            info, ho));
+      writers.push_back(std::move(w));
+    } else if (format == "arrows") {
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeIpcWriter(dir));
+      writers.push_back(std::move(w));
+    } else if (format == "parquet") {
+      storage::ParquetOptions po;
+      po.segment_duration = cfg.parquet_segment;
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeParquetWriter(dir, po));
+      writers.push_back(std::move(w));
+    } else if (format == "csv") {
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeCsvWriter(dir));
+      writers.push_back(std::move(w));
+    }
+  }
+  if (writers.empty()) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto sub, s.manager->AddDataSubscriber({.name = "storage",
+                                                                .streams = cfg.streams,
+                                                                .capacity = cfg.capacity,
+                                                                .policy = OverflowPolicy::kBlock}));
+  storage::PacketSource source{
+      [sub](std::chrono::steady_clock::time_point deadline) { return sub->Next(deadline); },
+      [sub] { return sub->closed() && sub->queued() == 0; }};
+  storage::RecorderOptions ro;
+  ro.flush_interval = cfg.flush_interval;
+  ro.on_error = [this](const Status& st) {
+    Fail(st.WithMessage("storage: ", st.message()));
+    RequestStop();
+  };
+  s.recorder = std::make_unique<storage::Recorder>(std::move(writers), std::move(source), ro);
+  for (const auto& name : s.manager->router().StreamNames()) {
+    if (!sub->Wants(name)) continue;
+    ARROW_ASSIGN_OR_RAISE(auto info_ptr, s.manager->router().FindStream(name));
+    ARROW_RETURN_NOT_OK(s.recorder->AddStream(*info_ptr));
+  }
+  s.storage_subscription = sub;
+  s.recorder->Start();
+  {
+    std::lock_guard lock(events_mutex_);
+    recorder_ = s.recorder.get();
+  }
+  return Status::OK();
 }
 
 void Acquisition::Fail(const Status& status) {
@@ -174,6 +250,7 @@ Status Acquisition::Prepare(State& s) {
     };
     ARROW_RETURN_NOT_OK(s.manager->RegisterInstrument(std::move(reg)));
   }
+  ARROW_RETURN_NOT_OK(StartStorage(s));
   for (const auto& sub : config_.subscriptions) {
     ARROW_ASSIGN_OR_RAISE(auto subscription,
                           s.manager->AddDataSubscriber({.name = sub.name,
@@ -262,6 +339,14 @@ void Acquisition::StopAll(State& s) {
   // Sources are stopped: close the subscriptions so consumers drain what is queued and end.
   s.manager->Shutdown();
   for (auto& m : s.monitors) m->Join();
+  if (s.recorder) {
+    {
+      std::lock_guard lock(events_mutex_);
+      recorder_ = nullptr;
+    }
+    // Events recorded during the run were posted as they happened; Finish writes the rest.
+    if (Status st = s.recorder->Finish(); !st.ok()) Fail(st.WithMessage("storage: ", st.message()));
+  }
 }
 
 void Acquisition::Summarize(State& s) {
@@ -332,6 +417,19 @@ void Acquisition::Summarize(State& s) {
     std::lock_guard lock(events_mutex_);
     summary_.events = events_;
   }
+  if (s.recorder) {
+    const auto rs = s.recorder->stats();
+    summary_.stored_packets = rs.packets;
+    summary_.stored_rows = rs.rows;
+    summary_.not_stored_packets = rs.not_stored;
+  }
+  if (!s.run_dir.empty()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(s.run_dir, ec)) {
+      summary_.files.push_back(entry.path().filename().string());
+    }
+    std::sort(summary_.files.begin(), summary_.files.end());
+  }
   summary_.memory = telemetry::SampleMemory();
 }
 
@@ -397,6 +495,14 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("storage").BeginObject();
+  w.Key("packets").UInt(summary.stored_packets);
+  w.Key("rows").UInt(summary.stored_rows);
+  w.Key("not_stored_packets").UInt(summary.not_stored_packets);
+  w.Key("files").BeginArray();
+  for (const auto& f : summary.files) w.String(f);
+  w.EndArray();
+  w.EndObject();
   w.Key("events").BeginArray();
   for (const auto& e : summary.events) {
     w.BeginObject();
@@ -438,6 +544,14 @@ std::string FormatSummary(const RunSummary& summary) {
   for (const auto& s : summary.subscriptions) {
     out << "subscription " << s.name << " (" << s.policy << "): delivered " << s.delivered
         << ", dropped " << s.dropped << ", missed by sequence " << s.missed_by_sequence << '\n';
+  }
+  if (!summary.files.empty()) {
+    out << "stored " << summary.stored_rows << " rows in";
+    for (const auto& f : summary.files) out << ' ' << f;
+    out << '\n';
+  }
+  if (summary.not_stored_packets > 0) {
+    out << "NOT stored after a storage error: " << summary.not_stored_packets << " packets\n";
   }
   if (!summary.events.empty()) out << summary.events.size() << " event(s), see summary.json\n";
   out << "peak RSS " << summary.memory.peak_rss_bytes / (1024 * 1024) << " MiB, Arrow pool peak "

@@ -23,6 +23,10 @@
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/telemetry/memory.h"
 
+namespace arrowdaq::storage {
+class Recorder;
+}
+
 namespace arrowdaq::app {
 
 struct AcquisitionOptions {
@@ -73,6 +77,10 @@ struct RunSummary {
   std::vector<StreamSummary> streams;
   std::vector<SubscriptionSummary> subscriptions;
   std::vector<RunEvent> events;
+  std::uint64_t stored_packets = 0;
+  std::uint64_t stored_rows = 0;
+  std::uint64_t not_stored_packets = 0;  ///< drained after a storage error
+  std::vector<std::string> files;        ///< names inside the run directory
   telemetry::MemoryReport memory;
 };
 
@@ -97,6 +105,7 @@ class Acquisition {
   struct State;
 
   Status Prepare(State& state);
+  Status StartStorage(State& state);
   Status StartAll(State& state);
   void WaitForEnd(State& state);
   void StopAll(State& state);
@@ -111,6 +120,7 @@ class Acquisition {
   std::atomic<bool> failed_{false};
   std::mutex events_mutex_;
   std::vector<RunEvent> events_;
+  storage::Recorder* recorder_ = nullptr;  // guarded by events_mutex_
   Status failure_;
 };
 
