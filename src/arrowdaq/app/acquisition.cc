@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "arrowdaq/app/json_writer.h"
@@ -18,6 +19,7 @@
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/pipeline/instrument_manager.h"
+#include "arrowdaq/pipeline/processor_actor.h"
 #include "arrowdaq/storage/csv_writer.h"
 #include "arrowdaq/storage/hdf5_writer.h"
 #include "arrowdaq/storage/ipc_writer.h"
@@ -74,6 +76,7 @@ struct Acquisition::State {
   std::unique_ptr<runtime::ActorSystem> system;
   std::unique_ptr<pipeline::InstrumentManager> manager;
   std::vector<std::unique_ptr<Monitor>> monitors;
+  std::vector<std::unique_ptr<pipeline::ProcessorActor>> processors;  // in dependency order
   std::unique_ptr<storage::Recorder> recorder;
   std::shared_ptr<pipeline::Subscription> storage_subscription;
   fs::path run_dir;
@@ -91,6 +94,7 @@ Acquisition::~Acquisition() = default;
 Result<std::unique_ptr<Acquisition>> Acquisition::Make(config::RunConfig config,
                                                        AcquisitionOptions options) {
   const auto& registry = instruments::DriverRegistry::Default();
+  std::map<std::string, std::shared_ptr<const StreamInfo>> streams;
   for (const auto& inst : config.instruments) {
     auto info = registry.Find(inst.driver);
     if (!info.ok()) {
@@ -109,7 +113,45 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Make(config::RunConfig config,
       return config::ErrorAt(inst.where, "instruments." + inst.name + ".options",
                              driver.status().message());
     }
+    streams[inst.name] = std::make_shared<StreamInfo>(StreamInfo{inst.name, (*driver)->schema()});
   }
+  // Processors in dependency order (an input must exist before its processor); the config
+  // parser has already refused unknown inputs and cycles.
+  std::vector<config::ProcessorConfig> ordered;
+  std::vector<bool> placed(config.processors.size(), false);
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (size_t i = 0; i < config.processors.size(); ++i) {
+      const auto& proc = config.processors[i];
+      if (placed[i] || streams.count(proc.input) == 0) continue;
+      const std::string key = "processors[" + std::to_string(i) + "]";
+      auto specs = pipeline::ProcessorOptionSpecs(proc.kind);
+      if (!specs.ok()) return config::ErrorAt(proc.where, key + ".kind", specs.status().message());
+      for (const auto& [name, opt] : proc.options) {
+        if (Status st = CheckOption(*specs, name, opt.value); !st.ok()) {
+          return config::ErrorAt(opt.where, key + ".options." + name, st.message());
+        }
+      }
+      auto made = pipeline::MakeProcessor({proc.kind, proc.output, streams[proc.input],
+                                           proc.PlainOptions()});
+      if (!made.ok()) {
+        return config::ErrorAt(proc.where, key + " (" + proc.output + ")",
+                               made.status().message());
+      }
+      streams[proc.output] =
+          std::make_shared<StreamInfo>(StreamInfo{proc.output, (*made)->output_schema()});
+      ordered.push_back(proc);
+      placed[i] = progress = true;
+    }
+  }
+  for (size_t i = 0; i < config.processors.size(); ++i) {
+    if (!placed[i]) {
+      return config::ErrorAt(config.processors[i].where, "processors[" + std::to_string(i) + "].input",
+                             "input '" + config.processors[i].input +
+                                 "' is not an instrument or an earlier processor's output");
+    }
+  }
+  config.processors = std::move(ordered);
   for (const auto& sub : config.subscriptions) {
     if (sub.kind != "monitor") {
       return config::ErrorAt(sub.where, "subscriptions." + sub.name + ".kind",
@@ -125,6 +167,28 @@ void Acquisition::RecordEvent(RunEvent event) {
   std::lock_guard lock(events_mutex_);
   if (recorder_ != nullptr) recorder_->PostEvent(event);
   events_.push_back(std::move(event));
+}
+
+Status Acquisition::StartProcessors(State& s) {
+  auto& router = s.manager->router();
+  for (const auto& proc : config_.processors) {  // dependency order (see Make)
+    ARROW_ASSIGN_OR_RAISE(auto input, router.FindStream(proc.input));
+    pipeline::ProcessorSpec spec{proc.kind, proc.output, input, proc.PlainOptions()};
+    auto factory = [spec] { return pipeline::MakeProcessor(spec); };
+    ARROW_ASSIGN_OR_RAISE(auto first, factory());
+    ARROW_ASSIGN_OR_RAISE(
+        auto output, router.AddStream(std::make_shared<StreamInfo>(
+                         StreamInfo{proc.output, first->output_schema()})));
+    ARROW_ASSIGN_OR_RAISE(auto sub, router.Subscribe({.name = proc.output + ".input",
+                                                      .streams = {proc.input},
+                                                      .capacity = 16,
+                                                      .policy = OverflowPolicy::kBlock}));
+    s.processors.push_back(std::make_unique<pipeline::ProcessorActor>(
+        proc.output, factory, std::move(first), std::move(sub), router, std::move(output),
+        runtime::SupervisionOptions{}, [this](RunEvent e) { RecordEvent(std::move(e)); }));
+  }
+  for (auto& p : s.processors) p->Start();
+  return Status::OK();
 }
 
 Status Acquisition::StartStorage(State& s) {
@@ -250,6 +314,7 @@ Status Acquisition::Prepare(State& s) {
     };
     ARROW_RETURN_NOT_OK(s.manager->RegisterInstrument(std::move(reg)));
   }
+  ARROW_RETURN_NOT_OK(StartProcessors(s));
   ARROW_RETURN_NOT_OK(StartStorage(s));
   for (const auto& sub : config_.subscriptions) {
     ARROW_ASSIGN_OR_RAISE(auto subscription,
@@ -336,7 +401,9 @@ void Acquisition::StopAll(State& s) {
     }
   }
   if (s.end == Clock::time_point{}) s.end = Clock::now();
-  // Sources are stopped: close the subscriptions so consumers drain what is queued and end.
+  // Sources are stopped. Drain the processors stage by stage (inputs first), so that what they
+  // hold reaches storage, then close the remaining subscriptions so consumers drain and end.
+  for (auto& p : s.processors) p->CloseAndJoin();
   s.manager->Shutdown();
   for (auto& m : s.monitors) m->Join();
   if (s.recorder) {
@@ -378,6 +445,9 @@ void Acquisition::Summarize(State& s) {
           out.driver = is.driver;
           out.read_errors = is.read_errors;
         }
+      }
+      for (const auto& proc : config_.processors) {
+        if (proc.output == st.name) out.driver = "processor:" + proc.kind;
       }
       out.rate_rows_per_s = summary_.duration_s > 0 ? st.rows / summary_.duration_s : 0;
       summary_.streams.push_back(std::move(out));

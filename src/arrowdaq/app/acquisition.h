@@ -105,6 +105,7 @@ class Acquisition {
   struct State;
 
   Status Prepare(State& state);
+  Status StartProcessors(State& state);
   Status StartStorage(State& state);
   Status StartAll(State& state);
   void WaitForEnd(State& state);

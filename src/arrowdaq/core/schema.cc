@@ -1,5 +1,7 @@
 #include "arrowdaq/core/schema.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include <arrow/util/key_value_metadata.h>
@@ -43,6 +45,26 @@ std::string FieldUnit(const arrow::Field& field) {
   if (field.metadata() == nullptr) return "";
   auto unit = field.metadata()->Get(kUnitKey);
   return unit.ok() ? *unit : "";
+}
+
+Result<double> StreamRate(const arrow::Schema& schema) {
+  if (schema.metadata() != nullptr) {
+    auto text = schema.metadata()->Get(kRateKey);
+    if (text.ok()) {
+      char* end = nullptr;
+      const double rate = std::strtod(text->c_str(), &end);
+      if (end != text->c_str() && *end == '\0' && rate > 0) return rate;
+      return Status::Invalid("stream metadata ", kRateKey, " is not a positive number: '", *text,
+                             "'");
+    }
+  }
+  return Status::KeyError("the stream declares no sample rate (schema metadata ", kRateKey, ")");
+}
+
+std::string FormatRate(double rate_hz) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.17g", rate_hz);
+  return buf;
 }
 
 Status ValidateStreamSchema(const arrow::Schema& schema) {

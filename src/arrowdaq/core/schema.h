@@ -20,6 +20,8 @@ inline constexpr char kUnitKey[] = "unit";
 inline constexpr char kDescriptionKey[] = "description";
 inline constexpr char kFormatVersionKey[] = "arrowdaq.format_version";
 inline constexpr char kFormatVersion[] = "1";
+/// Schema metadata key of a stream's sample rate in Hz (rows per second), when it has one.
+inline constexpr char kRateKey[] = "rate_hz";
 
 /// Describe one channel of a stream.
 struct ChannelSpec {
@@ -41,6 +43,12 @@ Result<std::shared_ptr<arrow::Schema>> MakeStreamSchema(
 
 /// Return the unit of `field` ("" when it has none).
 std::string FieldUnit(const arrow::Field& field);
+
+/// Return the stream's sample rate from its schema metadata (kRateKey); an error when the
+/// stream does not declare one.
+Result<double> StreamRate(const arrow::Schema& schema);
+/// Format a rate for the metadata (shortest form that reads back exactly).
+std::string FormatRate(double rate_hz);
 
 /// Check that `schema` is a stream schema: first column timestamp[ns, UTC], at least one more.
 Status ValidateStreamSchema(const arrow::Schema& schema);

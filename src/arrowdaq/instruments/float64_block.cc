@@ -31,7 +31,9 @@ Result<Float64BlockDecoder> Float64BlockDecoder::Make(std::int64_t channels, dou
   for (std::int64_t c = 0; c < channels; ++c) {
     specs.push_back(ChannelSpec{ChannelName(c), unit, "", arrow::float64()});
   }
-  ARROW_ASSIGN_OR_RAISE(auto schema, MakeStreamSchema(specs, metadata));
+  SchemaMetadata with_rate = metadata;
+  with_rate.emplace_back(kRateKey, FormatRate(rate_hz));
+  ARROW_ASSIGN_OR_RAISE(auto schema, MakeStreamSchema(specs, with_rate));
   return Float64BlockDecoder(std::move(schema), channels, rate_hz);
 }
 
