@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "arrowdaq/instruments/scpi_driver.h"
 #include "arrowdaq/instruments/sim_driver.h"
 
 namespace arrowdaq::instruments {
@@ -30,7 +31,8 @@ DriverRegistry& DriverRegistry::Default() {
   // C++ guarantees thread-safe one-time initialisation of function-local statics.
   static DriverRegistry* const registry = [] {
     static DriverRegistry instance;
-    const Status st = RegisterSimDrivers(instance);
+    Status st = RegisterSimDrivers(instance);
+    if (st.ok()) st = RegisterDeviceDrivers(instance);
     // Built-in registrations are fixed at compile time; a failure is a programming error that
     // every test run shows at once.
     if (!st.ok()) st.Abort("registering the built-in drivers");

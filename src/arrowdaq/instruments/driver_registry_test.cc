@@ -30,7 +30,10 @@ void ExpectCreateError(const std::string& driver, OptionMap options,
 }
 
 TEST(DriverRegistry, ListsTheThreeSimDriversWithOptions) {
-  auto list = DriverRegistry::Default().List();
+  std::vector<const DriverInfo*> list;
+  for (const auto* d : DriverRegistry::Default().List()) {
+    if (d->name.rfind("sim.", 0) == 0) list.push_back(d);
+  }
   std::vector<std::string> names;
   for (const auto* d : list) names.push_back(d->name);
   EXPECT_EQ(names, (std::vector<std::string>{"sim.noise", "sim.ramp", "sim.sine"}));
@@ -83,7 +86,7 @@ TEST(DriverRegistry, UnknownDriverListsTheKnownOnes) {
   auto r = DriverRegistry::Default().Create("sim.square", {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("unknown driver 'sim.square'"), std::string::npos);
-  EXPECT_NE(r.status().message().find("known: sim.noise, sim.ramp, sim.sine"), std::string::npos)
+  EXPECT_NE(r.status().message().find("sim.noise, sim.ramp, sim.sine"), std::string::npos)
       << r.status().message();
 }
 
@@ -135,7 +138,9 @@ TEST(DriverRegistry, DefaultIsSafeToUseFromManyThreads) {
     threads.emplace_back([&sizes, i] { sizes[i] = DriverRegistry::Default().List().size(); });
   }
   for (auto& t : threads) t.join();
-  for (auto s : sizes) EXPECT_EQ(s, 3u);
+  const auto expected = DriverRegistry::Default().List().size();
+  EXPECT_GE(expected, 3u);
+  for (auto s : sizes) EXPECT_EQ(s, expected);
 }
 
 }  // namespace

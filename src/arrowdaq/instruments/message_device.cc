@@ -1,0 +1,279 @@
+#include "arrowdaq/instruments/message_device.h"
+
+#include <arrow/array/data.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "arrowdaq/hardware/ieee488.h"
+#include "arrowdaq/hardware/resource.h"
+#include "arrowdaq/hardware/tcp_transport.h"
+
+namespace arrowdaq::instruments {
+
+using hardware::EscapeBytes;
+using hardware::SerialOptions;
+using hardware::StreamTransport;
+using hardware::Timeout;
+
+Result<std::unique_ptr<MessageDevice>> MessageDevice::Make(SerialOptions link) {
+  ARROW_RETURN_NOT_OK(hardware::ValidateSerialOptions(link));
+  return std::make_unique<MessageDevice>(std::move(link));
+}
+
+Status MessageDevice::Connect(const std::string& resource, Timeout timeout) {
+  ARROW_RETURN_NOT_OK(Disconnect());
+  ARROW_ASSIGN_OR_RAISE(const hardware::Resource parsed, hardware::ParseResource(resource));
+  std::unique_ptr<StreamTransport> t;
+  if (parsed.kind == hardware::ResourceKind::kTcpipSocket) {
+    ARROW_ASSIGN_OR_RAISE(t, hardware::TcpTransport::Make(link_.framing));
+  } else if (parsed.kind == hardware::ResourceKind::kAsrl) {
+    ARROW_ASSIGN_OR_RAISE(t, hardware::SerialTransport::Make(link_));
+  } else {
+    return Status::Invalid("resource '", resource, "': this driver talks to real devices over ",
+                           "TCPIP::<host>::<port>::SOCKET or ASRL<device>::INSTR, not ",
+                           hardware::ToString(parsed.kind));
+  }
+  ARROW_RETURN_NOT_OK(t->Connect(resource, timeout));
+  transport_ = std::move(t);
+  return Status::OK();
+}
+
+Status MessageDevice::Disconnect() {
+  if (transport_ != nullptr) ARROW_RETURN_NOT_OK(transport_->Disconnect());
+  transport_.reset();
+  return Status::OK();
+}
+
+Result<StreamTransport*> MessageDevice::transport() {
+  if (transport_ == nullptr) return Status::IOError("device not connected (Connect first)");
+  if (!transport_->connected()) {
+    return Status::IOError(transport_->resource(), ": connection lost; reconnect ",
+                           "(Disconnect + Connect)");
+  }
+  return transport_.get();
+}
+
+Result<std::string> MessageDevice::SendCommand(const std::string& command, Timeout timeout) {
+  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
+  return t->SendCommand(command, timeout);
+}
+
+Result<std::shared_ptr<arrow::Buffer>> MessageDevice::ReadRawData(Timeout timeout) {
+  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
+  if (!reader_) return Status::Invalid(t->resource(), ": this device has no data reader");
+  return reader_(*t, timeout);
+}
+
+std::string UnescapeTerminator(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      const char next = text[i + 1];
+      if (next == 'r' || next == 'n' || next == 't' || next == '\\') {
+        out += next == 'r' ? '\r' : next == 'n' ? '\n' : next == 't' ? '\t' : '\\';
+        ++i;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+namespace {
+std::string EscapeTerminator(const std::string& t) { return EscapeBytes(t); }
+}  // namespace
+
+std::vector<OptionSpec> LinkOptionSpecs(const SerialOptions& d, std::int64_t timeout_ms) {
+  return {
+      {"timeout_ms", timeout_ms, "timeout of one command or query, 1..600000", "ms"},
+      {"write_terminator", EscapeTerminator(d.framing.write_terminator),
+       "appended to every command (escapes \\r \\n)", ""},
+      {"read_terminator", EscapeTerminator(d.framing.read_terminator),
+       "ends every reply (escapes \\r \\n)", ""},
+      {"baud", d.baud, "serial resources: baud rate", "Bd"},
+      {"data_bits", d.data_bits, "serial resources: data bits, 5..8", ""},
+      {"parity", d.parity, "serial resources: none | even | odd", ""},
+      {"stop_bits", d.stop_bits, "serial resources: 1 or 2", ""},
+      {"flow_control", d.flow_control, "serial resources: none | xonxoff | rtscts", ""},
+  };
+}
+
+Result<SerialOptions> LinkFromOptions(const ResolvedOptions& o) {
+  SerialOptions link;
+  link.framing.write_terminator = UnescapeTerminator(o.GetString("write_terminator"));
+  link.framing.read_terminator = UnescapeTerminator(o.GetString("read_terminator"));
+  link.baud = o.GetInt("baud");
+  link.data_bits = o.GetInt("data_bits");
+  link.parity = o.GetString("parity");
+  link.stop_bits = o.GetInt("stop_bits");
+  link.flow_control = o.GetString("flow_control");
+  const std::int64_t timeout_ms = o.GetInt("timeout_ms");
+  if (timeout_ms < 1 || timeout_ms > 600000) {
+    return Status::Invalid("option 'timeout_ms' must be 1..600000 (ms), got ", timeout_ms);
+  }
+  ARROW_RETURN_NOT_OK(hardware::ValidateSerialOptions(link));
+  return link;
+}
+
+Result<std::string> Identify(StreamTransport& t, const std::string& command,
+                             const std::string& expect, Timeout timeout) {
+  ARROW_ASSIGN_OR_RAISE(std::string idn, t.Query(command, timeout));
+  if (idn.empty() || idn.find(expect) == std::string::npos) {
+    return Status::Invalid(t.resource(), ": unexpected ", hardware::ReplyTo(command), ": '",
+                           EscapeBytes(idn), "' (expected it to contain '", expect, "')");
+  }
+  return idn;
+}
+
+Status CheckScpiErrors(StreamTransport& t, const std::string& after, Timeout timeout) {
+  std::string errors;
+  for (int i = 0; i < 32; ++i) {
+    ARROW_ASSIGN_OR_RAISE(std::string reply, t.Query("SYST:ERR?", timeout));
+    // "+0,"No error"" or "0,..." ends the queue; anything else is an error entry.
+    const std::size_t comma = reply.find(',');
+    const std::string code = reply.substr(0, comma);
+    auto value = hardware::ParseNumber(code);
+    if (!value.ok()) {
+      return Status::Invalid(t.resource(), ": unexpected ", hardware::ReplyTo("SYST:ERR?"), ": '",
+                             EscapeBytes(reply), "'");
+    }
+    if (*value == 0) break;
+    errors += (errors.empty() ? "" : "; ") + reply;
+  }
+  if (!errors.empty()) {
+    return Status::Invalid(t.resource(), ": device reported errors after ", after, ": ", errors);
+  }
+  return Status::OK();
+}
+
+std::vector<std::string> SplitCommands(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(";;", start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = end + 2;
+  }
+  return out;
+}
+
+PolledDriver::PolledDriver(PolledConfig config, std::unique_ptr<MessageDevice> device,
+                           std::shared_ptr<arrow::Schema> schema)
+    : config_(std::move(config)), device_(std::move(device)), schema_(std::move(schema)) {
+  device_->set_reader([this](StreamTransport& t, Timeout timeout) {
+    return PollBatch(t, timeout);
+  });
+}
+
+Status PolledDriver::Prepare(const PolledConfig& c, std::unique_ptr<MessageDevice>* device,
+                             std::shared_ptr<arrow::Schema>* schema,
+                             std::vector<std::pair<std::string, std::string>> metadata) {
+  if (!(c.rate_hz > 0 && c.rate_hz <= 1e4)) {
+    return Status::Invalid("option 'rate_hz' must be > 0 and <= 10000 (Hz), got ", c.rate_hz);
+  }
+  if (c.batch_size < 1 || c.batch_size > 1'000'000) {
+    return Status::Invalid("option 'batch_size' must be 1..1000000, got ", c.batch_size);
+  }
+  if (c.channels.empty() || c.channels.size() > 1024) {
+    return Status::Invalid("option 'channels' must be 1..1024, got ", c.channels.size());
+  }
+  metadata.emplace_back("driver", c.driver_name);
+  ARROW_ASSIGN_OR_RAISE(*schema, MakeStreamSchema(c.channels, metadata));
+  ARROW_ASSIGN_OR_RAISE(*device, MessageDevice::Make(c.link));
+  return Status::OK();
+}
+
+Timeout PolledDriver::read_timeout() const {
+  const double batch_ms =
+      std::ceil(static_cast<double>(config_.batch_size) / config_.rate_hz * 1000.0);
+  return Timeout{static_cast<std::int64_t>(batch_ms)} + 2 * config_.io_timeout + Timeout{1000};
+}
+
+Status PolledDriver::Configure() {
+  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, device_->transport());
+  return ConfigureDevice(*t);
+}
+
+Status PolledDriver::StartAcquisition() {
+  next_poll_ = SteadyClock::now();
+  return Status::OK();
+}
+
+Result<std::shared_ptr<arrow::Buffer>> PolledDriver::PollBatch(StreamTransport& t,
+                                                               Timeout timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  const std::int64_t rows = config_.batch_size;
+  const auto channels = static_cast<std::int64_t>(config_.channels.size());
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
+                        arrow::AllocateBuffer(rows * 8 * (1 + channels)));
+  auto* stamps = reinterpret_cast<std::int64_t*>(buf->mutable_data());
+  auto* values = reinterpret_cast<double*>(buf->mutable_data() + rows * 8);
+  const auto period = std::chrono::duration_cast<SteadyClock::duration>(
+      std::chrono::duration<double>(1.0 / config_.rate_hz));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    auto now = SteadyClock::now();
+    if (next_poll_ > now) {
+      if (next_poll_ > deadline) {
+        return Status::IOError(t.resource(), ": batch of ", rows, " polls at ", config_.rate_hz,
+                               " Hz cannot finish within the read timeout of ", timeout.count(),
+                               " ms");
+      }
+      std::this_thread::sleep_until(next_poll_);
+    } else if (now - next_poll_ > period) {
+      next_poll_ = now;  // late (slow device or consumer): restart the schedule, no burst
+    }
+    next_poll_ += period;
+    last_stamp_ns_ = std::max(WallClockNanos(), last_stamp_ns_ + 1);
+    stamps[r] = last_stamp_ns_;
+    ARROW_ASSIGN_OR_RAISE(std::vector<double> row, PollRow(t));
+    if (static_cast<std::int64_t>(row.size()) != channels) {
+      return Status::Invalid(t.resource(), ": poll returned ", row.size(), " values, expected ",
+                             channels, " (one per channel)");
+    }
+    for (std::int64_t c = 0; c < channels; ++c) values[c * rows + r] = row[c];
+  }
+  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> PolledDriver::Decode(
+    std::shared_ptr<arrow::Buffer> raw) {
+  return DecodeStampedBlock(schema_, static_cast<std::int64_t>(config_.channels.size()),
+                            std::move(raw));
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> DecodeStampedBlock(
+    const std::shared_ptr<arrow::Schema>& schema, std::int64_t channels,
+    std::shared_ptr<arrow::Buffer> raw) {
+  if (raw == nullptr || !raw->is_cpu()) return Status::Invalid("stamped block is null or not CPU");
+  const std::int64_t row_bytes = 8 * (1 + channels);
+  if (raw->size() == 0 || raw->size() % row_bytes != 0) {
+    return Status::Invalid("stamped block has ", raw->size(), " bytes, not a positive multiple of ",
+                           row_bytes, " (int64 timestamp + ", channels, " float64 per row)");
+  }
+  if (raw->address() % 8 != 0) {
+    ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> aligned,
+                          arrow::AllocateBuffer(raw->size()));
+    std::memcpy(aligned->mutable_data(), raw->data(), static_cast<std::size_t>(raw->size()));
+    raw = std::move(aligned);
+  }
+  const std::int64_t rows = raw->size() / row_bytes;
+  std::vector<std::shared_ptr<arrow::ArrayData>> columns;
+  columns.push_back(arrow::ArrayData::Make(TimestampType(), rows,
+                                           {nullptr, arrow::SliceBuffer(raw, 0, rows * 8)}, 0));
+  for (std::int64_t c = 0; c < channels; ++c) {
+    columns.push_back(arrow::ArrayData::Make(
+        arrow::float64(), rows, {nullptr, arrow::SliceBuffer(raw, (1 + c) * rows * 8, rows * 8)},
+        0));
+  }
+  return arrow::RecordBatch::Make(schema, rows, std::move(columns));
+}
+
+}  // namespace arrowdaq::instruments

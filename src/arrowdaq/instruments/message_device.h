@@ -1,0 +1,139 @@
+// MessageDevice and PolledDriver: the common ground of the message-based device drivers
+// (generic SCPI, Keysight 34461A, Newport 1830-C and ESP300, Rigol DS1000Z).
+//
+// MessageDevice is the InstrumentHardware such a driver owns: on Connect it opens a TcpTransport
+// for `TCPIP::host::port::SOCKET` or a SerialTransport for `ASRL/dev/...::INSTR` (with the
+// serial settings given at Make), so one driver serves either wiring. SendCommand goes to the
+// transport; ReadRawData runs the reader the driver installed (a poll loop, a waveform fetch).
+//
+// PolledDriver polls a device at rate_hz (absolute deadlines, no drift; a poll that is late by
+// more than a period restarts the schedule instead of bursting), batch_size polls per batch,
+// and stamps each row with the wall clock just before its query is written (strictly
+// increasing). A raw block is `rows` int64 timestamps followed by each channel's `rows` float64
+// values (column by column); Decode slices it without copying. A failed poll fails the whole
+// ReadRawData: the rows already polled in that batch are dropped (the actor records the gap).
+//
+// Ownership: a driver owns its MessageDevice, which owns the transport of the current
+// connection. Threading: the instrument's own thread only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/core/clock.h"
+#include "arrowdaq/core/options.h"
+#include "arrowdaq/core/schema.h"
+#include "arrowdaq/hardware/serial_transport.h"
+#include "arrowdaq/hardware/stream_transport.h"
+#include "arrowdaq/instruments/driver.h"
+
+namespace arrowdaq::instruments {
+
+class MessageDevice : public hardware::InstrumentHardware {
+ public:
+  using Reader = std::function<Result<std::shared_ptr<arrow::Buffer>>(hardware::StreamTransport&,
+                                                                     hardware::Timeout)>;
+
+  /// Validate `link` (framing for both transports; baud etc. apply to serial resources).
+  static Result<std::unique_ptr<MessageDevice>> Make(hardware::SerialOptions link);
+  explicit MessageDevice(hardware::SerialOptions link) : link_(std::move(link)) {}
+
+  /// Open TCP or serial according to the resource kind; other kinds are Status::Invalid.
+  Status Connect(const std::string& resource, hardware::Timeout timeout) override;
+  Status Disconnect() override;
+  /// Forward to the transport (see StreamTransport::SendCommand).
+  Result<std::string> SendCommand(const std::string& command, hardware::Timeout timeout) override;
+  /// Run the installed reader on the transport.
+  Result<std::shared_ptr<arrow::Buffer>> ReadRawData(hardware::Timeout timeout) override;
+
+  /// Install the reader ReadRawData runs (set once by the owning driver).
+  void set_reader(Reader reader) { reader_ = std::move(reader); }
+  /// Return the open transport, or IOError when not connected.
+  Result<hardware::StreamTransport*> transport();
+  const hardware::SerialOptions& link() const { return link_; }
+
+ private:
+  hardware::SerialOptions link_;
+  std::unique_ptr<hardware::StreamTransport> transport_;
+  Reader reader_;
+};
+
+/// Return the option specs of the wire: timeout_ms, write_terminator, read_terminator, baud,
+/// data_bits, parity, stop_bits, flow_control, with the given defaults.
+std::vector<OptionSpec> LinkOptionSpecs(const hardware::SerialOptions& defaults,
+                                        std::int64_t timeout_ms);
+/// Read the options declared by LinkOptionSpecs; unescapes "\r", "\n" in terminators.
+Result<hardware::SerialOptions> LinkFromOptions(const ResolvedOptions& options);
+/// Turn "\\r\\n" (as written in TOML) into CR LF; other text is kept.
+std::string UnescapeTerminator(const std::string& text);
+
+/// Query `*IDN?` (or `command`) and check the reply contains `expect` ("" accepts any
+/// non-empty reply). The error names the command, the reply and the expectation.
+Result<std::string> Identify(hardware::StreamTransport& t, const std::string& command,
+                             const std::string& expect, hardware::Timeout timeout);
+/// Query SYST:ERR? until it reports 0 (at most 32 times) and fail with every error seen,
+/// naming `after` (what was sent before).
+Status CheckScpiErrors(hardware::StreamTransport& t, const std::string& after,
+                       hardware::Timeout timeout);
+/// Split "a;;b;; c" into {"a", "b", "c"} (blank items dropped).
+std::vector<std::string> SplitCommands(const std::string& text);
+
+/// Configuration of a PolledDriver.
+struct PolledConfig {
+  std::string driver_name;              ///< "scpi.generic", written into schema metadata
+  std::vector<ChannelSpec> channels;    ///< float64 channels with units
+  double rate_hz = 10.0;                ///< polls per second, (0, 1e4]
+  std::int64_t batch_size = 10;         ///< polls per batch, 1 .. 1e6
+  hardware::Timeout io_timeout{1000};   ///< timeout of one query
+  hardware::SerialOptions link;         ///< framing and serial settings
+};
+
+class PolledDriver : public InstrumentDriver {
+ public:
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  hardware::InstrumentHardware& hardware() override { return *device_; }
+  /// Return batch_size / rate_hz + 2 * io_timeout + 1 s.
+  hardware::Timeout read_timeout() const override;
+  /// Run ConfigureDevice on the transport.
+  Status Configure() override;
+  /// Restart the poll schedule now.
+  Status StartAcquisition() override;
+  /// Wrap a block from ReadRawData (see the header comment) as a batch, without copying.
+  Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
+
+  const PolledConfig& config() const { return config_; }
+  MessageDevice& device() { return *device_; }
+
+ protected:
+  PolledDriver(PolledConfig config, std::unique_ptr<MessageDevice> device,
+               std::shared_ptr<arrow::Schema> schema);
+  /// Build the schema and device for `config`, checking ranges (messages name the option).
+  static Status Prepare(const PolledConfig& config, std::unique_ptr<MessageDevice>* device,
+                        std::shared_ptr<arrow::Schema>* schema,
+                        std::vector<std::pair<std::string, std::string>> metadata = {});
+
+  /// Identify and set up the device after Connect.
+  virtual Status ConfigureDevice(hardware::StreamTransport& t) = 0;
+  /// Poll once and return exactly one value per channel.
+  virtual Result<std::vector<double>> PollRow(hardware::StreamTransport& t) = 0;
+
+ private:
+  Result<std::shared_ptr<arrow::Buffer>> PollBatch(hardware::StreamTransport& t,
+                                                   hardware::Timeout timeout);
+
+  PolledConfig config_;
+  std::unique_ptr<MessageDevice> device_;
+  std::shared_ptr<arrow::Schema> schema_;
+  SteadyClock::time_point next_poll_{};
+  std::int64_t last_stamp_ns_ = 0;
+};
+
+/// Decode a stamped block (`rows` int64 ns timestamps, then `channels` columns of `rows`
+/// float64) into a batch of `schema` without copying. Wrong sizes are Status::Invalid.
+Result<std::shared_ptr<arrow::RecordBatch>> DecodeStampedBlock(
+    const std::shared_ptr<arrow::Schema>& schema, std::int64_t channels,
+    std::shared_ptr<arrow::Buffer> raw);
+
+}  // namespace arrowdaq::instruments

@@ -1,0 +1,316 @@
+// Integration tests of the message-based drivers against the simulator processes in
+// tools/sim/ over real sockets and pseudo-terminals: identify, configure, acquire, check values
+// and units; a hung device, garbage replies and a dropped connection give clear errors; a
+// reconnect works once the simulator is back. Each test starts its simulator and kills it at
+// the end (also on failure: SimProcess's destructor).
+#include <arrow/array.h>
+#include <arrow/record_batch.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/core/schema.h"
+#include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/instruments/newport_esp300.h"
+#include "arrowdaq/testing/gtest_util.h"
+
+namespace arrowdaq::instruments {
+namespace {
+
+using hardware::Timeout;
+
+// A simulator subprocess: started with the venv python, its first stdout line read, killed
+// (SIGKILL) and reaped in the destructor.
+class SimProcess {
+ public:
+  SimProcess(const std::string& script, const std::vector<std::string>& args) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      std::vector<std::string> argv_s = {ARROWDAQ_PYTHON, std::string(ARROWDAQ_SIM_DIR) + "/" + script};
+      argv_s.insert(argv_s.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : argv_s) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    stdout_ = out[0];
+    // Read the first line (port or pty path) within 10 s.
+    char ch;
+    while (true) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, 10000) <= 0 || ::read(stdout_, &ch, 1) != 1) break;
+      if (ch == '\n') {
+        ready_ = true;
+        break;
+      }
+      first_line_ += ch;
+    }
+  }
+  ~SimProcess() { Kill(); }
+  void Kill() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    if (stdout_ >= 0) ::close(stdout_);
+    stdout_ = -1;
+  }
+  bool ready() const { return ready_; }
+  const std::string& first_line() const { return first_line_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  bool ready_ = false;
+  std::string first_line_;
+};
+
+std::string TcpResource(const SimProcess& sim) {
+  return "TCPIP::127.0.0.1::" + sim.first_line() + "::SOCKET";
+}
+std::string SerialResource(const SimProcess& sim) { return "ASRL" + sim.first_line() + "::INSTR"; }
+
+std::unique_ptr<InstrumentDriver> Create(const std::string& name, const OptionMap& options) {
+  auto driver = DriverRegistry::Default().Create(name, options);
+  EXPECT_TRUE(driver.ok()) << driver.status();
+  return driver.ok() ? std::move(*driver) : nullptr;
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> ReadBatch(InstrumentDriver& d) {
+  ARROW_ASSIGN_OR_RAISE(auto raw, d.hardware().ReadRawData(d.read_timeout()));
+  return d.Decode(std::move(raw));
+}
+
+Status Start(InstrumentDriver& d, const std::string& resource) {
+  ARROW_RETURN_NOT_OK(d.hardware().Connect(resource, Timeout{2000}));
+  ARROW_RETURN_NOT_OK(d.Configure());
+  return d.StartAcquisition();
+}
+
+void ExpectIncreasingTimestamps(const arrow::RecordBatch& b) {
+  auto ts = std::static_pointer_cast<arrow::TimestampArray>(b.column(0));
+  for (int64_t i = 1; i < ts->length(); ++i) EXPECT_LT(ts->Value(i - 1), ts->Value(i));
+}
+
+TEST(Keysight34461a, ReadsDeterministicVoltsAcrossBatches) {
+  SimProcess sim("scpi_server.py", {"--model", "34461a"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("keysight.34461a", {{"rate_hz", 200.0}, {"batch_size", std::int64_t{5}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  EXPECT_EQ(d->schema()->field(1)->name(), "voltage");
+  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "V");
+  for (int batch = 0; batch < 2; ++batch) {
+    ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+    ASSERT_EQ(b->num_rows(), 5);
+    auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
+    for (int i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(v->Value(i), 1.0 + 0.001 * (batch * 5 + i));
+    ExpectIncreasingTimestamps(*b);
+  }
+}
+
+TEST(ScpiGeneric, ReadsBinaryBlocksIntoChannels) {
+  SimProcess sim("scpi_server.py", {"--model", "34461a"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("scpi.generic", {{"identify", std::string("34461A")},
+                                   {"setup", std::string("*CLS;;CONF:VOLT:DC AUTO")},
+                                   {"query", std::string("FETC:BLOCK?")},
+                                   {"binary", true},
+                                   {"channels", std::int64_t{2}},
+                                   {"check_errors", true},
+                                   {"rate_hz", 500.0},
+                                   {"batch_size", std::int64_t{4}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  ASSERT_EQ(b->num_rows(), 4);
+  auto c0 = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
+  auto c1 = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(c0->Value(i), i);
+    EXPECT_EQ(c1->Value(i), -i);
+  }
+}
+
+TEST(ScpiGeneric, CheckErrorsReportsTheDevicesErrorQueue) {
+  SimProcess sim("scpi_server.py", {"--model", "34461a"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("scpi.generic", {{"setup", std::string("NOT:A:COMMAND")}, {"check_errors", true}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(d->hardware().Connect(TcpResource(sim), Timeout{2000}));
+  const Status st = d->Configure();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("-113"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("NOT:A:COMMAND"), std::string::npos) << st;
+}
+
+TEST(Keysight34461a, HungDeviceTripsTheTimeoutNamingResourceAndCommand) {
+  // Replies: *IDN? (1), SYST:ERR? (2), READ? (3), then silence.
+  SimProcess sim("scpi_server.py", {"--model", "34461a", "--hang-after", "3"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("keysight.34461a", {{"rate_hz", 100.0}, {"batch_size", std::int64_t{3}},
+                                      {"timeout_ms", std::int64_t{300}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  auto r = ReadBatch(*d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsIOError()) << r.status();
+  for (const std::string& part : {TcpResource(sim), std::string("'READ?'"),
+                                  std::string("timed out after 300 ms")}) {
+    EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status();
+  }
+}
+
+TEST(Keysight34461a, GarbageRepliesAreErrorsNotCrashes) {
+  SimProcess sim("scpi_server.py", {"--model", "34461a", "--garbage-after", "2"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("keysight.34461a", {{"batch_size", std::int64_t{2}}, {"rate_hz", 100.0},
+                                      {"timeout_ms", std::int64_t{300}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  for (int i = 0; i < 3; ++i) {
+    auto r = ReadBatch(*d);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("READ?"), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find("\\x00\\xFF"), std::string::npos) << r.status();
+  }
+}
+
+TEST(Keysight34461a, DroppedConnectionThenReconnectWhenTheSimulatorIsBack) {
+  auto sim = std::make_unique<SimProcess>(
+      "scpi_server.py", std::vector<std::string>{"--model", "34461a", "--drop-after", "4"});
+  ASSERT_TRUE(sim->ready());
+  const std::string port = sim->first_line();
+  const std::string resource = TcpResource(*sim);
+  auto d = Create("keysight.34461a", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
+                                      {"timeout_ms", std::int64_t{500}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, resource));
+  auto r = ReadBatch(*d);  // READ? #1 answered, #2 answered then closed, #3 fails
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsIOError()) << r.status();
+  EXPECT_NE(r.status().message().find(resource), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("closed"), std::string::npos) << r.status();
+  // The simulator goes away: reconnecting fails clearly.
+  sim->Kill();
+  ASSERT_OK(d->hardware().Disconnect());
+  const Status refused = d->hardware().Connect(resource, Timeout{500});
+  EXPECT_TRUE(refused.IsIOError()) << refused;
+  EXPECT_NE(refused.message().find(resource), std::string::npos) << refused;
+  // It is back on the same port: Disconnect + Connect works and readings flow again.
+  sim = std::make_unique<SimProcess>("scpi_server.py",
+                                     std::vector<std::string>{"--model", "34461a", "--port", port});
+  ASSERT_TRUE(sim->ready());
+  ASSERT_OK(d->hardware().Disconnect());
+  ASSERT_OK(Start(*d, resource));
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
+  EXPECT_DOUBLE_EQ(v->Value(0), 1.0);  // a fresh simulator counts from reading 0
+}
+
+TEST(RigolDs1000z, ReadsWaveformsAsFixedSizeListsInVolts) {
+  SimProcess sim("scpi_server.py", {"--model", "ds1000z"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("rigol.ds1000z", {{"batch_size", std::int64_t{2}}, {"rate_hz", 50.0}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "V");
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  ASSERT_OK(b->ValidateFull());
+  ASSERT_EQ(b->num_rows(), 2);
+  auto wf = std::static_pointer_cast<arrow::FixedSizeListArray>(b->column(1));
+  EXPECT_EQ(wf->value_length(), 1200);
+  auto values = std::static_pointer_cast<arrow::DoubleArray>(wf->values());
+  for (int w = 0; w < 2; ++w) {
+    for (int i : {0, 1, 500, 1199}) {
+      const double expected = (static_cast<double>((i + w) % 256) - 127.0) * 0.04;
+      EXPECT_DOUBLE_EQ(values->Value(w * 1200 + i), expected) << "waveform " << w << " point " << i;
+    }
+  }
+  auto dx = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
+  EXPECT_DOUBLE_EQ(dx->Value(0), 1e-6);
+  ExpectIncreasingTimestamps(*b);
+}
+
+TEST(Newport1830c, ReadsPowerInWattsOverAPty) {
+  SimProcess sim("serial_sim.py", {"--model", "1830c"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{4}}, {"rate_hz", 200.0},
+                                    {"wavelength_nm", std::int64_t{1064}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, SerialResource(sim)));
+  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "W");
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(v->Value(i), 1e-3 * (1 + 0.001 * i), 1e-9);
+}
+
+TEST(Newport1830c, HungMeterTripsTheTimeoutNamingTheLineAndCommand) {
+  SimProcess sim("serial_sim.py", {"--model", "1830c", "--hang-after", "3"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
+                                    {"timeout_ms", std::int64_t{300}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, SerialResource(sim)));
+  auto r = ReadBatch(*d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsIOError()) << r.status();
+  EXPECT_NE(r.status().message().find(SerialResource(sim) + ": reply to 'D?': timed out"),
+            std::string::npos)
+      << r.status();
+}
+
+TEST(Newport1830c, DroppedLineIsAClearError) {
+  SimProcess sim("serial_sim.py", {"--model", "1830c", "--drop-after", "3"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
+                                    {"timeout_ms", std::int64_t{500}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, SerialResource(sim)));
+  auto r = ReadBatch(*d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsIOError()) << r.status();
+  EXPECT_NE(r.status().message().find(SerialResource(sim)), std::string::npos) << r.status();
+}
+
+TEST(NewportEsp300, MovesAndPublishesPositionsInMm) {
+  SimProcess sim("serial_sim.py", {"--model", "esp300", "--move-ms", "100"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("newport.esp300", {{"axes", std::int64_t{2}}, {"batch_size", std::int64_t{3}},
+                                     {"rate_hz", 100.0}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, SerialResource(sim)));
+  EXPECT_EQ(d->schema()->field(2)->name(), "axis2");
+  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "mm");
+  auto* esp = dynamic_cast<NewportEsp300Driver*>(d.get());
+  ASSERT_NE(esp, nullptr);
+  ASSERT_OK(esp->MoveAbsolute(1, 2.5));
+  ASSERT_OK_AND_ASSIGN(double p1, esp->Position(1));
+  EXPECT_DOUBLE_EQ(p1, 2.5);
+  ASSERT_OK(esp->MoveAbsolute(2, -1.25));
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  auto a1 = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
+  auto a2 = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(a1->Value(i), 2.5);
+    EXPECT_DOUBLE_EQ(a2->Value(i), -1.25);
+  }
+  EXPECT_TRUE(esp->MoveAbsolute(4, 1.0).IsInvalid());
+}
+
+}  // namespace
+}  // namespace arrowdaq::instruments
