@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "arrowdaq/app/acquisition.h"
+#include "arrowdaq/app/probe.h"
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
@@ -109,6 +110,24 @@ int CmdDrivers() {
   return kExitOk;
 }
 
+int CmdProbe(arrowdaq::app::ProbeOptions options, const std::string& timeout) {
+  using namespace arrowdaq;
+  if (!timeout.empty()) {
+    auto d = config::ParseDuration(timeout);
+    if (!d.ok()) return Fail(kExitUsage, d.status().WithMessage("--timeout: ", d.status().message()));
+    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+  if (options.terminator == "\\n" || options.terminator == "LF") options.terminator = "\n";
+  if (options.terminator == "\\r" || options.terminator == "CR") options.terminator = "\r";
+  if (options.terminator == "\\r\\n" || options.terminator == "CRLF") options.terminator = "\r\n";
+  auto answer = app::Probe(options);
+  if (!answer.ok()) {
+    return Fail(answer.status().IsInvalid() ? kExitUsage : kExitFailure, answer.status());
+  }
+  std::cout << *answer << '\n';
+  return kExitOk;
+}
+
 int CmdInspect(const std::string& path) {
   auto report = arrowdaq::storage::InspectFile(path);
   if (!report.ok()) return Fail(kExitFailure, report.status());
@@ -135,6 +154,17 @@ int main(int argc, char** argv) {
   auto* drivers = app.add_subcommand("drivers", "List every driver with its options and defaults");
   auto* inspect = app.add_subcommand("inspect", "Summarize an .h5, .arrows or .parquet file of a run");
   inspect->add_option("file", file, "File written by arrowdaq")->required();
+  arrowdaq::app::ProbeOptions probe_options;
+  std::string probe_timeout;
+  auto* probe = app.add_subcommand("probe", "Connect to RESOURCE and print its identity (*IDN?)");
+  probe->add_option("resource", probe_options.resource,
+                    "TCPIP::host::port::SOCKET, ASRL/dev/ttyUSB0::INSTR or SIM::<model>")
+      ->required();
+  probe->add_option("--command", probe_options.command, "Identify query (default *IDN?)");
+  probe->add_option("--timeout", probe_timeout, "Per-operation timeout (default 2s)");
+  probe->add_option("--baud", probe_options.baud, "Serial baud rate (default 9600)");
+  probe->add_option("--terminator", probe_options.terminator,
+                    "Line terminator: LF (default), CR or CRLF");
 
   try {
     app.parse(argc, argv);
@@ -146,5 +176,6 @@ int main(int argc, char** argv) {
   if (*validate) return CmdValidate(config_path);
   if (*drivers) return CmdDrivers();
   if (*inspect) return CmdInspect(file);
+  if (*probe) return CmdProbe(probe_options, probe_timeout);
   return kExitUsage;
 }

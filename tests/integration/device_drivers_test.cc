@@ -19,65 +19,14 @@
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/newport_esp300.h"
 #include "arrowdaq/testing/gtest_util.h"
+#include "arrowdaq/testing/sim_process.h"
 
 namespace arrowdaq::instruments {
 namespace {
 
 using hardware::Timeout;
 
-// A simulator subprocess: started with the venv python, its first stdout line read, killed
-// (SIGKILL) and reaped in the destructor.
-class SimProcess {
- public:
-  SimProcess(const std::string& script, const std::vector<std::string>& args) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<std::string> argv_s = {ARROWDAQ_PYTHON, std::string(ARROWDAQ_SIM_DIR) + "/" + script};
-      argv_s.insert(argv_s.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : argv_s) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    stdout_ = out[0];
-    // Read the first line (port or pty path) within 10 s.
-    char ch;
-    while (true) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (::poll(&p, 1, 10000) <= 0 || ::read(stdout_, &ch, 1) != 1) break;
-      if (ch == '\n') {
-        ready_ = true;
-        break;
-      }
-      first_line_ += ch;
-    }
-  }
-  ~SimProcess() { Kill(); }
-  void Kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-    if (stdout_ >= 0) ::close(stdout_);
-    stdout_ = -1;
-  }
-  bool ready() const { return ready_; }
-  const std::string& first_line() const { return first_line_; }
-
- private:
-  pid_t pid_ = -1;
-  int stdout_ = -1;
-  bool ready_ = false;
-  std::string first_line_;
-};
+using testing::SimProcess;
 
 std::string TcpResource(const SimProcess& sim) {
   return "TCPIP::127.0.0.1::" + sim.first_line() + "::SOCKET";

@@ -27,6 +27,7 @@ InstrumentRegistration MockInstrument(const std::string& name, int reads) {
   reg.name = name;
   reg.driver = "mock";
   reg.resource = "mock_address";
+  reg.reconnect_attempts = 0;  // the mock answers Connect once
   reg.make_driver = [reads]() -> Result<std::unique_ptr<instruments::InstrumentDriver>> {
     auto hw = std::make_unique<::testing::NiceMock<MockHardware>>();
     EXPECT_CALL(*hw, Connect("mock_address", _)).Times(1).WillOnce(Return(Status::OK()));

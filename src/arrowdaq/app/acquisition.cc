@@ -84,6 +84,7 @@ struct Acquisition::State {
   Clock::time_point start;
   Clock::time_point end;
   std::vector<std::string> started;  // instruments that are acquiring
+  std::vector<instruments::InstrumentStatus> final_statuses;  // taken before the actors stop
 };
 
 Acquisition::Acquisition(config::RunConfig config, AcquisitionOptions options)
@@ -292,7 +293,7 @@ Status Acquisition::Prepare(State& s) {
       runtime::ActorSystemOptions{.threads = options_.threads});
   pipeline::ManagerOptions mo;
   mo.on_fault = [this](const std::string& instrument, const Status& st) {
-    RecordEvent({WallClockNanos(), instrument, "fault", st.ToString()});
+    // The fault itself is already an event (on_event); here only the run's fate is decided.
     for (const auto& inst : config_.instruments) {
       if (inst.name == instrument && inst.stop_run_on_failure) {
         Fail(st.WithMessage("instrument '", instrument, "' failed and its on_failure is "
@@ -301,6 +302,7 @@ Status Acquisition::Prepare(State& s) {
       }
     }
   };
+  mo.on_event = [this](RunEvent e) { RecordEvent(std::move(e)); };
   s.manager = std::make_unique<pipeline::InstrumentManager>(*s.system, mo);
 
   for (const auto& inst : config_.instruments) {
@@ -309,6 +311,9 @@ Status Acquisition::Prepare(State& s) {
     reg.name = inst.name;
     reg.driver = inst.driver;
     reg.resource = inst.resource.empty() ? info->default_resource : inst.resource;
+    reg.reconnect_attempts = inst.reconnect_attempts;
+    reg.reconnect_backoff =
+        std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
     reg.make_driver = [driver = inst.driver, options = inst.PlainOptions()] {
       return instruments::DriverRegistry::Default().Create(driver, options);
     };
@@ -404,6 +409,7 @@ void Acquisition::StopAll(State& s) {
   // Sources are stopped. Drain the processors stage by stage (inputs first), so that what they
   // hold reaches storage, then close the remaining subscriptions so consumers drain and end.
   for (auto& p : s.processors) p->CloseAndJoin();
+  s.final_statuses = s.manager->GetInstrumentList();
   s.manager->Shutdown();
   for (auto& m : s.monitors) m->Join();
   if (s.recorder) {
@@ -425,7 +431,7 @@ void Acquisition::Summarize(State& s) {
           ? 0
           : std::chrono::duration<double>(acquisition_end - s.start).count();
   if (s.manager) {
-    auto statuses = s.manager->GetInstrumentList();
+    const auto& statuses = s.final_statuses;
     for (const auto& st : s.manager->router().Stats()) {
       StreamSummary out;
       out.name = st.name;
@@ -444,6 +450,9 @@ void Acquisition::Summarize(State& s) {
         if (is.name == st.name) {
           out.driver = is.driver;
           out.read_errors = is.read_errors;
+          out.overruns = is.overrun_samples;
+          out.reconnects = is.reconnects;
+          out.failed = is.failed;
         }
       }
       for (const auto& proc : config_.processors) {
@@ -549,6 +558,8 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.Key("drops").UInt(s.drops);
     w.Key("overruns").UInt(s.overruns);
     w.Key("read_errors").UInt(s.read_errors);
+    w.Key("reconnects").UInt(s.reconnects);
+    w.Key("failed").Bool(s.failed);
     w.Key("rate_rows_per_s").Double(s.rate_rows_per_s);
     w.EndObject();
   }

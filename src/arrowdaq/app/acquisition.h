@@ -51,8 +51,10 @@ struct StreamSummary {
   std::int64_t first_sequence = -1;  ///< -1 when no packet
   std::int64_t last_sequence = -1;
   std::uint64_t drops = 0;     ///< packets discarded by lossy subscriptions, summed
-  std::uint64_t overruns = 0;  ///< samples the source lost because nobody could take them
+  std::uint64_t overruns = 0;  ///< samples the source lost (it cannot pause; buffer overflowed)
   std::uint64_t read_errors = 0;
+  std::uint64_t reconnects = 0;
+  bool failed = false;  ///< the instrument gave up after its reconnect attempts
   double rate_rows_per_s = 0;
 };
 

@@ -531,7 +531,9 @@ Status Builder::ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig
     const std::string path = Path("instruments", name);
     ARROW_RETURN_NOT_OK(CheckTable(*table, path));
     ARROW_RETURN_NOT_OK(CheckNameSyntax(*table, path, name));
-    ARROW_RETURN_NOT_OK(CheckKeys(*table, path, {"driver", "resource", "options", "on_failure"}));
+    ARROW_RETURN_NOT_OK(CheckKeys(*table, path,
+                                  {"driver", "resource", "options", "on_failure",
+                                   "reconnect_attempts", "reconnect_backoff"}));
     InstrumentConfig instrument;
     instrument.name = name;
     instrument.where = Where(*table);
@@ -551,6 +553,19 @@ Status Builder::ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig
       ARROW_ASSIGN_OR_RAISE(auto policy,
                             ReadEnum(*x, Path(path, "on_failure"), {"continue", "stop_run"}));
       instrument.stop_run_on_failure = policy == "stop_run";
+    }
+    if (const auto* x = Find(*table, "reconnect_attempts")) {
+      const std::string key = Path(path, "reconnect_attempts");
+      if (!x->is_integer()) return Expected(*x, key, "an integer from 0 to 1000");
+      if (x->as_integer() < 0 || x->as_integer() > 1000) {
+        return Error(*x, key,
+                     "expected an integer from 0 to 1000, got " + std::to_string(x->as_integer()));
+      }
+      instrument.reconnect_attempts = static_cast<int>(x->as_integer());
+    }
+    if (const auto* x = Find(*table, "reconnect_backoff")) {
+      ARROW_ASSIGN_OR_RAISE(instrument.reconnect_backoff,
+                            ReadDuration(*x, Path(path, "reconnect_backoff"), false));
     }
     out->push_back(std::move(instrument));
   }

@@ -51,6 +51,10 @@ struct InstrumentConfig {
   std::string resource;  ///< "" when absent (the driver's default applies)
   std::map<std::string, LocatedOption> options;  ///< free-form; checked later by the driver
   bool stop_run_on_failure = false;              ///< on_failure = "stop_run"
+  /// Reconnect attempts after the instrument fails while acquiring (0: none).
+  int reconnect_attempts = 5;
+  /// First wait before reconnecting; doubles per attempt (up to 5 s).
+  std::chrono::nanoseconds reconnect_backoff = std::chrono::milliseconds(200);
   SourceLocation where;                          ///< the table's location
 
   /// Return the options without their locations.

@@ -209,7 +209,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Misspelt inside an instrument.
   ExpectError("[instruments.laser]\ndrivr = \"sim.sine\"\n",
               "demo.toml:2:9: instruments.laser.drivr: unknown key (did you mean \"driver\"?); "
-              "allowed keys here: driver, on_failure, options, resource");
+              "allowed keys here: driver, on_failure, options, reconnect_attempts, reconnect_backoff, resource");
   ExpectError("[instruments.a]\ndriver = \"x\"\n[storage]\nformat = [\"csv\"]\n",
               "demo.toml:4:10: storage.format: unknown key (did you mean \"formats\"?)");
 }

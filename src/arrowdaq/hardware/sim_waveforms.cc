@@ -60,6 +60,9 @@ Status ValidateSimSourceOptions(const SimSourceOptions& o) {
   if (!Finite(o.frequency_hz)) {
     return Status::Invalid("option 'frequency_hz' must be finite, got ", o.frequency_hz);
   }
+  if (o.fifo_batches < 0 || o.fifo_batches > 1'000'000) {
+    return Status::Invalid("option 'fifo_batches' must be in 0..1000000, got ", o.fifo_batches);
+  }
   if (o.wrap < 1 || o.wrap > kMaxRampWrap) {
     return Status::Invalid("option 'wrap' must be in 1..2^53, got ", o.wrap);
   }

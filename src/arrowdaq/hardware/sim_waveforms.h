@@ -42,6 +42,10 @@ struct SimSourceOptions {
   double offset = 0.0;                   ///< in the channel unit; finite
   std::uint64_t seed = 0;                ///< noise only
   std::int64_t wrap = kDefaultRampWrap;  ///< ramp only, 1 .. 2^53
+  /// 0: the source waits for its reader (back-pressure pauses it, nothing is lost).
+  /// N > 0: a free-running device with a FIFO of N batches: when the reader falls more than
+  /// N batches behind, the oldest samples are lost and counted as overrun samples.
+  std::int64_t fifo_batches = 0;
 };
 
 /// Check every field's range. The message names the option and the value

@@ -124,11 +124,28 @@ std::int64_t SimulatedHardware::batch_bytes() const {
   return options_.batch_size * options_.channels * static_cast<std::int64_t>(sizeof(double));
 }
 
+void SimulatedHardware::SkipOverrunBatches() {
+  if (options_.fifo_batches <= 0) return;
+  // A free-running device: batches whose deadline passed more than fifo_batches ago were
+  // overwritten in its FIFO. Skip them (their samples are lost) and count them.
+  const double period_ns = static_cast<double>(options_.batch_size) * 1e9 / options_.rate_hz;
+  const double late_ns =
+      std::chrono::duration<double, std::nano>(SteadyClock::now() - next_deadline()).count();
+  const auto behind = static_cast<std::int64_t>(late_ns / period_ns);  // whole batches overdue
+  if (behind > options_.fifo_batches) {
+    const std::int64_t skipped = behind - options_.fifo_batches;
+    next_index_ += skipped * options_.batch_size;
+    batches_since_init_ += skipped;
+    overrun_samples_ += skipped * options_.batch_size;
+  }
+}
+
 Result<std::shared_ptr<arrow::Buffer>> SimulatedHardware::ReadRawData(Timeout timeout) {
   ARROW_RETURN_NOT_OK(CheckConnected("ReadRawData"));
   if (!armed_) {
     return Status::Invalid(resource_, ": ReadRawData while not armed (send INIT first)");
   }
+  SkipOverrunBatches();
   const SteadyClock::time_point deadline = next_deadline();
   const SteadyClock::time_point start = SteadyClock::now();
   // Compared as durations in double so that a huge timeout cannot overflow a time_point.

@@ -63,6 +63,9 @@ class SimulatedHardware : public InstrumentHardware {
   std::int64_t next_sample_index() const { return next_index_; }
   /// Return the steady-clock release time of the next batch (meaningful while armed).
   SteadyClock::time_point next_deadline() const;
+  /// Samples lost so far because the reader fell behind a free-running source (see
+  /// SimSourceOptions::fifo_batches); they are skipped sample indices.
+  std::int64_t overrun_samples() const { return overrun_samples_; }
   /// Return the size in bytes of one batch: batch_size * channels * 8.
   std::int64_t batch_bytes() const;
 
@@ -76,6 +79,8 @@ class SimulatedHardware : public InstrumentHardware {
   std::int64_t next_index_ = 0;          // sample index of the next batch's first row
   std::int64_t batches_since_init_ = 0;  // batches released since the last INIT
   SteadyClock::time_point t_init_{};
+  std::int64_t overrun_samples_ = 0;
+  void SkipOverrunBatches();
 };
 
 }  // namespace arrowdaq::hardware

@@ -42,6 +42,9 @@ class InstrumentDriver {
   virtual Status StartAcquisition() { return Status::OK(); }
   /// Disarm the device (for example send ABOR); called after the last read.
   virtual Status StopAcquisition() { return Status::OK(); }
+  /// Return the samples (rows) the device lost since the previous call because it could not
+  /// be paused and its buffer overflowed (an overrun); 0 for devices that never lose data.
+  virtual std::int64_t TakeOverrunSamples() { return 0; }
   /// Turn one raw block from hardware().ReadRawData() into a batch of schema(). Wrap the
   /// buffer without copying where the layout allows. A malformed block is an error, not a crash.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(

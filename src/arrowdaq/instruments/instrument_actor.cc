@@ -1,14 +1,21 @@
 #include "arrowdaq/instruments/instrument_actor.h"
 
+#include <cstdio>
 #include <exception>
+#include <thread>
+
+#include "arrowdaq/core/clock.h"
 
 namespace arrowdaq::instruments {
 
 struct InstrumentActor::Shared {
   std::atomic<bool> acquiring{false};
+  std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> rows{0};
   std::atomic<std::uint64_t> read_errors{0};
+  std::atomic<std::uint64_t> overrun_samples{0};
+  std::atomic<std::uint64_t> reconnects{0};
   mutable std::mutex mutex;
   std::string last_error;
 
@@ -46,7 +53,76 @@ Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec, InstrumentDrive
   return spec.publish(std::move(batch));
 }
 
+void Emit(const InstrumentSpec& spec, const char* kind, std::string message) {
+  if (spec.on_event) spec.on_event({WallClockNanos(), spec.name, kind, std::move(message)});
+}
+
+std::string Seconds(std::int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f s", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
 }  // namespace
+
+bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
+                                  InstrumentDriver& driver) {
+  if (!shared.acquiring.load(std::memory_order_relaxed)) return false;
+  auto packet = Guarded(spec.name, [&] { return ReadDecodePublish(spec, driver); });
+  if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
+    shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
+    Emit(spec, "overrun",
+         std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed");
+  }
+  if (packet.ok()) {
+    shared.batches.fetch_add(1, std::memory_order_relaxed);
+    shared.rows.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
+                          std::memory_order_relaxed);
+    return true;
+  }
+  const Status cause = Prefixed(spec.name, packet.status());
+  shared.RecordError(cause);
+  if (!shared.acquiring.load()) return false;  // stopped while reading: not a fault
+  const std::int64_t gap_start = WallClockNanos();
+  auto backoff = spec.reconnect_backoff;
+  Status last = cause;
+  for (int attempt = 1; attempt <= spec.reconnect_attempts; ++attempt) {
+    // Wait the backoff in small steps, so that a stop request is honoured promptly.
+    const auto until = std::chrono::steady_clock::now() + backoff;
+    while (std::chrono::steady_clock::now() < until) {
+      if (!shared.acquiring.load()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    backoff = std::min(spec.max_reconnect_backoff, backoff * 2);
+    last = Guarded(spec.name, [&]() -> Status {
+      (void)driver.hardware().Disconnect();
+      ARROW_RETURN_NOT_OK(driver.hardware().Connect(spec.resource, spec.connect_timeout));
+      ARROW_RETURN_NOT_OK(driver.Configure());
+      return driver.StartAcquisition();
+    });
+    if (last.ok()) {
+      shared.reconnects.fetch_add(1);
+      const std::int64_t gap_end = WallClockNanos();
+      Emit(spec, "gap",
+           "no data for " + Seconds(gap_end - gap_start) + " (reconnected after " +
+               std::to_string(attempt) + " attempt(s)); cause: " + cause.ToString());
+      return true;
+    }
+    shared.RecordError(Prefixed(spec.name, last));
+  }
+  // Give up: the instrument is failed; the run goes on or stops per its on_failure.
+  shared.acquiring.store(false);
+  shared.failed.store(true);
+  (void)Guarded(spec.name, [&] { return driver.StopAcquisition(); });
+  Status final_status = cause;
+  if (spec.reconnect_attempts > 0) {
+    final_status = cause.WithMessage(cause.message(), "; gave up after ", spec.reconnect_attempts,
+                                     " reconnect attempt(s), last: ", last.message());
+  }
+  Emit(spec, "fault", final_status.ToString());
+  if (spec.on_fault) spec.on_fault(spec.name, final_status);
+  return false;
+}
 
 InstrumentActor::InstrumentActor(std::shared_ptr<const InstrumentSpec> spec,
                                  std::unique_ptr<InstrumentDriver> driver)
@@ -111,20 +187,7 @@ asio::awaitable<Status> InstrumentActor::DoStart() {
   shared_->acquiring.store(true);
   // The acquisition loop: one batch per idle iteration, so control jobs interleave.
   io_->SetIdleTask([spec = spec_, shared = shared_, driver = driver_.get()] {
-    if (!shared->acquiring.load(std::memory_order_relaxed)) return false;
-    auto packet = Guarded(spec->name, [&] { return ReadDecodePublish(*spec, *driver); });
-    if (!packet.ok()) {
-      Status st = Prefixed(spec->name, packet.status());
-      shared->RecordError(st);
-      shared->acquiring.store(false);
-      (void)Guarded(spec->name, [&] { return driver->StopAcquisition(); });
-      if (spec->on_fault) spec->on_fault(spec->name, st);
-      return false;
-    }
-    shared->batches.fetch_add(1, std::memory_order_relaxed);
-    shared->rows.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
-                           std::memory_order_relaxed);
-    return true;
+    return AcquireOnce(*spec, *shared, *driver);
   });
   co_return Status::OK();
 }
@@ -172,6 +235,9 @@ InstrumentStatus InstrumentActor::Snapshot() const {
   s.batches = shared_->batches.load();
   s.rows = shared_->rows.load();
   s.read_errors = shared_->read_errors.load();
+  s.overrun_samples = shared_->overrun_samples.load();
+  s.reconnects = shared_->reconnects.load();
+  s.failed = shared_->failed.load();
   std::lock_guard lock(shared_->mutex);
   s.last_error = shared_->last_error;
   return s;

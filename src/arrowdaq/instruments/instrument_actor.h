@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <variant>
 
 #include "arrowdaq/core/data_packet.h"
+#include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/runtime/actor.h"
@@ -36,6 +38,9 @@ struct InstrumentStatus {
   std::uint64_t batches = 0;  ///< batches read and published
   std::uint64_t rows = 0;
   std::uint64_t read_errors = 0;
+  std::uint64_t overrun_samples = 0;  ///< samples the device lost (could not be paused)
+  std::uint64_t reconnects = 0;       ///< successful reconnects after a fault
+  bool failed = false;                ///< gave up after the configured reconnect attempts
   std::string last_error;
 };
 
@@ -84,10 +89,18 @@ struct InstrumentSpec {
   /// Build a fresh driver (called for the first incarnation and after every restart).
   std::function<Result<std::unique_ptr<InstrumentDriver>>()> make_driver;
   Publisher publish;
-  /// Told on the I/O thread when acquisition stops because of an error.
+  /// Told on the I/O thread when acquisition stops for good because of an error (after the
+  /// reconnect attempts, if any, failed).
   std::function<void(const std::string& instrument, const Status&)> on_fault;
+  /// Told on the I/O thread of every gap, overrun and reconnect (for the run's event log).
+  std::function<void(RunEvent)> on_event;
   hardware::Timeout connect_timeout{5'000};
   hardware::Timeout command_timeout{2'000};
+  /// After a read fails while acquiring: reconnect attempts before giving up (0: none), with
+  /// an exponential backoff from `reconnect_backoff`, doubling up to `max_reconnect_backoff`.
+  int reconnect_attempts = 5;
+  std::chrono::milliseconds reconnect_backoff{200};
+  std::chrono::milliseconds max_reconnect_backoff{5'000};
 };
 
 class InstrumentActor : public runtime::Actor<InstrumentMessage> {
@@ -111,6 +124,9 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   asio::awaitable<Status> DoStop();
   asio::awaitable<Result<DataPacket>> DoRead();
   InstrumentStatus Snapshot() const;
+  /// One turn of the acquisition loop on the I/O thread: read, decode, publish; on an error,
+  /// reconnect with backoff and record the gap, or give up. Returns whether to go on.
+  static bool AcquireOnce(const InstrumentSpec& spec, Shared& shared, InstrumentDriver& driver);
 
   std::shared_ptr<const InstrumentSpec> spec_;
   std::unique_ptr<InstrumentDriver> driver_;

@@ -38,6 +38,7 @@ struct Harness {
     spec->driver = "mock";
     spec->resource = "mock_address";
     spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
+    spec->reconnect_attempts = 0;  // reconnects have their own tests
     auto stream = std::make_shared<StreamInfo>(StreamInfo{"mock", driver->schema()});
     spec->publish = [this, stream](std::shared_ptr<arrow::RecordBatch> batch) -> Result<DataPacket> {
       std::lock_guard lock(mutex);

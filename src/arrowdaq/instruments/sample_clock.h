@@ -34,6 +34,10 @@ class SampleClock {
   /// Fails (writing nothing) when no segment was started since construction or Reset.
   Status Stamp(std::int64_t rows, std::int64_t* out);
 
+  /// Advance the sample index by `rows` samples that were lost (overrun), so the next
+  /// timestamps stay on the sample grid.
+  void Skip(std::int64_t rows) { next_index_ += rows; }
+
   double rate_hz() const { return rate_hz_; }
   bool has_segment() const { return has_segment_; }
   std::int64_t next_index() const { return next_index_; }

@@ -59,6 +59,10 @@ std::vector<OptionSpec> SimDriverOptionSpecs(Waveform waveform) {
   if (waveform == Waveform::kNoise) {
     specs.push_back({"seed", std::int64_t{0}, "noise generator seed, >= 0", ""});
   }
+  specs.push_back({"fifo_batches", std::int64_t{0},
+                   "0: the source pauses when nobody can take its data (lossless); N > 0: it "
+                   "runs free with an N-batch FIFO and counts lost samples as overruns",
+                   "batches"});
   if (waveform == Waveform::kRamp) {
     specs.push_back({"wrap", hardware::kDefaultRampWrap,
                      "ramp period in samples: the ramp restarts at 0 every wrap samples, 1..2^53",
@@ -91,6 +95,7 @@ Result<std::unique_ptr<SimDriver>> SimDriver::Make(Waveform waveform,
   o.batch_size = options.GetInt("batch_size");
   o.channels = options.GetInt("channels");
   o.amplitude = options.GetDouble("amplitude");
+  o.fifo_batches = options.GetInt("fifo_batches");
   o.offset = options.GetDouble("offset");
   if (values.count("frequency_hz") != 0) o.frequency_hz = options.GetDouble("frequency_hz");
   if (values.count("seed") != 0) {
@@ -139,7 +144,20 @@ Status SimDriver::StopAcquisition() {
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> SimDriver::Decode(std::shared_ptr<arrow::Buffer> raw) {
+  // Samples the hardware skipped (overrun) keep their places on the time grid.
+  const std::int64_t lost = hardware_->overrun_samples();
+  if (lost > clock_skipped_) {
+    decoder_.clock().Skip(lost - clock_skipped_);
+    clock_skipped_ = lost;
+  }
   return decoder_.Decode(std::move(raw), hardware_->options().batch_size);
+}
+
+std::int64_t SimDriver::TakeOverrunSamples() {
+  const std::int64_t lost = hardware_->overrun_samples();
+  const std::int64_t fresh = lost - overruns_reported_;
+  overruns_reported_ = lost;
+  return fresh;
 }
 
 Status RegisterSimDrivers(DriverRegistry& registry) {

@@ -56,6 +56,8 @@ class SimDriver : public InstrumentDriver {
   Status StopAcquisition() override;
   /// Decode exactly batch_size rows; any other size is refused.
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
+  /// Samples lost to overruns since the previous call (only with fifo_batches > 0).
+  std::int64_t TakeOverrunSamples() override;
 
   hardware::SimulatedHardware& sim_hardware() { return *hardware_; }
   const hardware::SimSourceOptions& options() const { return hardware_->options(); }
@@ -64,6 +66,8 @@ class SimDriver : public InstrumentDriver {
  private:
   std::unique_ptr<hardware::SimulatedHardware> hardware_;
   Float64BlockDecoder decoder_;
+  std::int64_t clock_skipped_ = 0;      // overrun samples already skipped on the clock
+  std::int64_t overruns_reported_ = 0;  // overrun samples already taken by the actor
 };
 
 /// Register sim.sine, sim.noise and sim.ramp in `registry`.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "arrowdaq/core/clock.h"
+
 namespace arrowdaq::pipeline {
 
 using instruments::InstrumentStatus;
@@ -44,17 +46,25 @@ Status InstrumentManager::RegisterInstrument(InstrumentRegistration reg) {
     return router->Publish(*stream, std::move(batch));
   };
   spec->on_fault = options_.on_fault;
+  spec->on_event = options_.on_event;
+  spec->reconnect_attempts = reg.reconnect_attempts;
+  spec->reconnect_backoff = reg.reconnect_backoff;
 
   runtime::ActorOptions actor_options;
   actor_options.name = reg.name;
   actor_options.mailbox_capacity = options_.instrument_mailbox;
   actor_options.overflow = OverflowPolicy::kBlock;
   actor_options.supervision = options_.supervision;
-  if (options_.on_fault) {
-    actor_options.on_exit = [on_fault = options_.on_fault](const runtime::ActorExit& exit) {
-      if (!exit.status.ok()) on_fault(exit.name, exit.status);
-    };
-  }
+  actor_options.on_exit = [on_fault = options_.on_fault,
+                           on_event = options_.on_event](const runtime::ActorExit& exit) {
+    if (exit.status.ok()) return;
+    if (on_event) {
+      on_event({WallClockNanos(), exit.name, "fault",
+                "instrument actor gave up after " + std::to_string(exit.restarts) +
+                    " restart(s): " + exit.status.ToString()});
+    }
+    if (on_fault) on_fault(exit.name, exit.status);
+  };
   auto ref = instruments::SpawnInstrument(system_, spec, std::move(driver).ValueUnsafe(),
                                           std::move(actor_options));
   std::lock_guard lock(mutex_);

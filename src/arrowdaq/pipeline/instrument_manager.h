@@ -31,6 +31,8 @@ struct ManagerOptions {
   /// Told (on an I/O or executor thread) when an instrument stops acquiring because of an
   /// error, or when its actor gives up.
   std::function<void(const std::string& instrument, const Status&)> on_fault;
+  /// Told of every gap, overrun and reconnect of any instrument (on its I/O thread).
+  std::function<void(RunEvent)> on_event;
 };
 
 /// What RegisterInstrument needs to know about an instrument.
@@ -42,6 +44,9 @@ struct InstrumentRegistration {
   std::function<Result<std::unique_ptr<instruments::InstrumentDriver>>()> make_driver;
   hardware::Timeout connect_timeout{5'000};
   hardware::Timeout command_timeout{2'000};
+  /// Reconnect attempts after a read fails while acquiring (0: fail at once).
+  int reconnect_attempts = 5;
+  std::chrono::milliseconds reconnect_backoff{200};
 };
 
 class InstrumentManager {
