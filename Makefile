@@ -1,5 +1,5 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
-.PHONY: all bootstrap build-release build-dev demo test bench clean
+.PHONY: all bootstrap build-release build-dev demo test bench compare clean
 JOBS ?= 2
 DURATION ?= 5s
 
@@ -26,8 +26,16 @@ bench: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 	@if ls build/release/bench/*_benchmark >/dev/null 2>&1; then \
-	  for b in build/release/bench/*_benchmark; do $$b; done; \
+	  for b in build/release/bench/*_benchmark; do echo "== $$b"; $$b || exit 1; done; \
 	else echo "no benchmarks built yet"; fi
+
+# Every figure against its peer or physical limit, measured in one run; writes bench/results/.
+# QUICK=1 keeps it under about 10 minutes (5 s max-rate trials instead of 30 s).
+compare: bootstrap
+	@./scripts/bootstrap-bench.sh
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	.venv/bin/python bench/compare/run_all.py --build-dir build/release $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf build

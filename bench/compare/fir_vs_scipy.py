@@ -27,31 +27,46 @@ def best_time(fn, repeats=5):
     return best
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    with open(sys.argv[1]) as f:
-        report = json.load(f)
+def our_rates(report):
+    """Return {benchmark name: samples/s} of the BM_Fir* entries of a dsp_fir_benchmark report
+    (plain runs, or the median when run with --benchmark_repetitions)."""
     ours = {}
     for b in report["benchmarks"]:
         name = b.get("run_name", b["name"])
         if not name.startswith("BM_Fir"):
             continue
-        # Plain runs, or the median when run with --benchmark_repetitions.
         if b.get("run_type", "iteration") == "iteration" or b.get("aggregate_name") == "median":
             ours[name] = b["items_per_second"]
+    return ours
+
+
+def compare(report, repeats=5):
+    """Time the peers on the same data as each BM_Fir* entry of `report`; return one dict per
+    entry: name, ours, lfilter, convolve (samples/s)."""
     rng = np.random.default_rng(42)
-    print(f"{'benchmark':<18}{'arrowdaq Msps':>15}{'lfilter Msps':>14}{'ratio':>8}"
-          f"{'convolve Msps':>15}{'ratio':>8}")
-    for name, rate in sorted(ours.items()):
+    rows = []
+    for name, rate in sorted(our_rates(report).items()):
         kind, taps = name.split("/")[:2]
         dtype = np.float64 if kind == "BM_FirF64" else np.float32
         x = rng.standard_normal(N).astype(dtype)
         b = rng.standard_normal(int(taps)).astype(dtype)
-        t_lf = best_time(lambda: ss.lfilter(b, dtype(1), x))
-        t_cv = best_time(lambda: np.convolve(x, b)[:N])
-        lf, cv = N / t_lf, N / t_cv
-        print(f"{name:<18}{rate / 1e6:>15.1f}{lf / 1e6:>14.1f}{rate / lf:>8.2f}"
+        t_lf = best_time(lambda: ss.lfilter(b, dtype(1), x), repeats)
+        t_cv = best_time(lambda: np.convolve(x, b)[:N], repeats)
+        rows.append({"name": name, "taps": int(taps), "dtype": np.dtype(dtype).name,
+                     "ours": rate, "lfilter": N / t_lf, "convolve": N / t_cv})
+    return rows
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as f:
+        report = json.load(f)
+    print(f"{'benchmark':<18}{'arrowdaq Msps':>15}{'lfilter Msps':>14}{'ratio':>8}"
+          f"{'convolve Msps':>15}{'ratio':>8}")
+    for r in compare(report):
+        rate, lf, cv = r["ours"], r["lfilter"], r["convolve"]
+        print(f"{r['name']:<18}{rate / 1e6:>15.1f}{lf / 1e6:>14.1f}{rate / lf:>8.2f}"
               f"{cv / 1e6:>15.1f}{rate / cv:>8.2f}")
 
 

@@ -1,0 +1,251 @@
+"""Turn the results of run_all.py into the comparison table (measurement, ours, peer or limit,
+ratio, goal, met?), its Markdown page and the throughput-vs-batch-size plot."""
+import gbench
+
+SIZES = [1000, 10000, 100000]
+ROW_BYTES = 40  # timestamp + 4 float64 channels, the storage benchmarks' stream
+
+
+def _fig(res, binary):
+    rep = res["gbench"].get(binary)
+    return gbench.figures(rep) if rep else {}
+
+
+def _get(figs, name, key):
+    e = figs.get(name)
+    return None if e is None else e.get(key)
+
+
+def _si(x, unit=""):
+    if x is None:
+        return "n/a"
+    for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g} {p}{unit}"
+    return f"{x:.3g} {unit}".strip()
+
+
+def build_table(res):
+    """Return rows: dicts with measurement, ours, peer, ratio, goal, met."""
+    rows = []
+    peers = res["peers"]
+
+    def add(measurement, ours, peer, ratio, goal="", met=None, note=""):
+        rows.append({"measurement": measurement, "ours": ours, "peer": peer,
+                     "ratio": ratio, "goal": goal,
+                     "met": "n/a" if met is None else ("yes" if met else "**no**"),
+                     "note": note})
+
+    disk_dd = peers.get("dd_Bps")
+    memcpy = peers.get("memcpy_Bps")
+    st = _fig(res, "storage_benchmark")
+    disk_cpp = _get(st, "BM_DiskSequentialWrite", "bytes_per_second")
+    if memcpy:
+        add("memcpy bandwidth (numpy copy, 512 MiB)", "", _si(memcpy, "B/s"), "", "limit")
+    if disk_dd or disk_cpp:
+        add("disk sequential write (write+fdatasync, 256 MiB)", _si(disk_cpp, "B/s"),
+            _si(disk_dd, "B/s") + " (dd)", f"{disk_cpp / disk_dd:.2f}" if disk_cpp and disk_dd
+            else "", "limit")
+
+    # FIR
+    for r in peers.get("fir", []):
+        if r["name"] not in ("BM_FirF64/64", "BM_FirF32/64", "BM_FirF64/256"):
+            continue
+        goal = "≥ 15x lfilter" if r["taps"] == 64 else ""
+        ratio = r["ours"] / r["lfilter"]
+        add(f"FIR {r['dtype']} {r['taps']} taps vs scipy.signal.lfilter",
+            _si(r["ours"], "S/s"), _si(r["lfilter"], "S/s"), f"{ratio:.1f}x", goal,
+            ratio >= 15 if goal else None)
+        add(f"FIR {r['dtype']} {r['taps']} taps vs numpy.convolve",
+            _si(r["ours"], "S/s"), _si(r["convolve"], "S/s"), f"{r['ours'] / r['convolve']:.1f}x")
+    fir = _fig(res, "dsp_fir_benchmark")
+    frac = _get(fir, "BM_FirF64/64", "fma_peak_fraction")
+    if frac is not None:
+        peak = _get(fir, "BM_FirF64/64", "peak_FLOPS")
+        add("FIR float64 64 taps: fraction of measured FMA peak",
+            _si(_get(fir, "BM_FirF64/64", "FLOPS"), "FLOP/s"), _si(peak, "FLOP/s"),
+            f"{frac:.2f}", "≥ 0.60", frac >= 0.6)
+
+    # Storage writers vs Python peers
+    sp = peers.get("storage", {})
+    for fmt, peer, label in (("hdf5", "h5py", "h5py resize+write"),
+                             ("ipc", "pyarrow_ipc", "pyarrow IPC stream"),
+                             ("parquet", "pyarrow_parquet", "pyarrow Parquet zstd")):
+        for n in SIZES:
+            ours = _get(st, f"BM_Write/{fmt}/{n}", "items_per_second")
+            theirs = sp.get(peer, {}).get(n) or sp.get(peer, {}).get(str(n))
+            if ours is None and theirs is None:
+                continue
+            goal = "≥ 5x" if (fmt == "hdf5" and n == 1000) else ""
+            ratio = ours / theirs if ours and theirs else None
+            add(f"{fmt.upper()} writer, {n}-row batches vs {label} (rows/s)", _si(ours, "rows/s"),
+                _si(theirs, "rows/s"), f"{ratio:.2f}x" if ratio else "", goal,
+                (ratio >= 5) if (goal and ratio) else None)
+    for n in SIZES:
+        ours = _get(st, f"BM_Write/csv/{n}", "bytes_per_second")
+        if ours and disk_dd:
+            add(f"CSV writer, {n}-row batches (input bytes/s) vs disk", _si(ours, "B/s"),
+                _si(disk_dd, "B/s"), f"{ours / disk_dd:.2f}")
+    for n in SIZES:
+        ours = _get(st, f"BM_Write/hdf5/{n}", "bytes_per_second")
+        if ours and disk_dd:
+            add(f"HDF5 writer, {n}-row batches vs disk (page cache, no fsync)", _si(ours, "B/s"),
+                _si(disk_dd, "B/s"), f"{ours / disk_dd:.2f}")
+
+    # Actors vs CAF
+    caf = _fig(res, "caf_comparison_benchmark")
+    for form in ("TellBlocking", "TellAwait"):
+        for n in (100, 1000, 10000):
+            ours = _get(caf, f"arrowdaq/{form}/{n}", "items_per_second")
+            theirs = _get(caf, f"caf/{form}/{n}", "items_per_second")
+            if ours is None:
+                continue
+            ratio = ours / theirs if theirs else None
+            add(f"Tell throughput ({form}), {n}-row payload vs CAF (msg/s)", _si(ours, "msg/s"),
+                _si(theirs, "msg/s"), f"{ratio:.2f}x" if ratio else "", "≥ 1x (CAF)",
+                ratio >= 1 if ratio else None)
+    for form in ("AskBlocking", "AskAwait"):
+        for n in (100, 1000, 10000):
+            ours = _get(caf, f"arrowdaq/{form}/{n}", "median_us")
+            theirs = _get(caf, f"caf/{form}/{n}", "median_us")
+            if ours is None:
+                continue
+            ratio = theirs / ours if theirs else None
+            add(f"Ask median round trip ({form}), {n}-row payload vs CAF",
+                f"{ours:.2f} us", f"{theirs:.2f} us" if theirs else "n/a",
+                f"{ratio:.2f} (CAF/ours)" if ratio else "", "CAF/ours ≥ 1",
+                ratio >= 1 if ratio else None)
+    rt = _fig(res, "runtime_benchmark")
+    for form in ("AskBlocking", "AskAwait"):
+        med = _get(rt, f"BM_{form}/1000", "median_us")
+        if med is not None:
+            add(f"Ask median round trip ({form}), 1k-row payload", f"{med:.2f} us", "10 us",
+                f"{10 / med:.2f}", "< 10 us", med < 10)
+    for form in ("TellBlocking", "TellAwait"):
+        v = _get(rt, f"BM_{form}/1000", "items_per_second")
+        if v is not None:
+            add(f"Tell throughput ({form}), 1k-row payload", _si(v, "msg/s"), "1 M msg/s",
+                f"{v / 1e6:.2f}", "> 1 M msg/s", v > 1e6)
+    for n in SIZES:
+        v = _get(rt, f"BM_ProjectColumns/{n}", "items_per_second")
+        if v is not None:
+            add(f"Column projection (a view, not processing), {n} rows", _si(v, "rows/s"), "", "")
+
+    # Pipeline
+    pl = _fig(res, "pipeline_benchmark")
+    for k in (1, 4, 16):
+        v = _get(pl, f"BM_RouterFanout/{k}", "items_per_second")
+        if v is not None:
+            a = _get(pl, f"BM_RouterFanout/{k}", "allocs_per_batch")
+            add(f"Router fan-out to {k} subscribers, 1k-row packets (packets/s)", _si(v, "pkt/s"),
+                "", "", note=f"{_si(_get(pl, f'BM_RouterFanout/{k}', 'bytes_per_second'), 'B/s')}"
+                f" referenced; allocs/packet {a:.1f}" if a is not None else "")
+    for inst in (1, 4):
+        for n in (1000, 10000):
+            name = f"BM_PipelineNullSink/{inst}/{n}"
+            v = _get(pl, name, "items_per_second")
+            if v is not None:
+                add(f"sim x{inst} (4 ch) -> manager -> null sink, {n}-row batches (rows/s)",
+                    _si(v, "rows/s"), _si(memcpy, "B/s") + " memcpy" if memcpy else "",
+                    f"{_get(pl, name, 'bytes_per_second') / memcpy:.3f}" if memcpy else "",
+                    note=f"allocs/batch {_get(pl, name, 'allocs_per_batch'):.1f}, "
+                    f"peak RSS {_get(pl, name, 'peak_rss_MB'):.0f} MB, Arrow pool peak "
+                    f"{_get(pl, name, 'arrow_pool_peak_MB'):.1f} MB")
+    for n in SIZES:
+        name = f"BM_PipelineHdf5/{n}"
+        v = _get(pl, name, "bytes_per_second")
+        if v is not None:
+            add(f"sim x2 (4 ch) -> Recorder -> HDF5, {n}-row batches (bytes/s)", _si(v, "B/s"),
+                _si(disk_dd, "B/s") + " disk" if disk_dd else "",
+                f"{v / disk_dd:.2f}" if disk_dd else "",
+                note=f"{_si(_get(pl, name, 'items_per_second'), 'rows/s')}, allocs/batch "
+                f"{_get(pl, name, 'allocs_per_batch'):.1f}")
+
+    # Whole runs
+    bs = peers.get("bluesky")
+    ours_run = peers.get("arrowdaq_run")
+    if bs and ours_run:
+        ratio = ours_run["rows_per_s"] / bs["events_per_s"]
+        add("`arrowdaq run` rows/s (sim.ramp 2 ch -> HDF5) vs Bluesky RE(count([det1, det2])) "
+            "events/s", _si(ours_run["rows_per_s"], "rows/s"), _si(bs["events_per_s"], "ev/s"),
+            f"{ratio:.0f}x", "≥ 100x", ratio >= 100)
+    mr = peers.get("max_rate")
+    if mr:
+        best = mr.get("best")
+        if best:
+            bps = best["bytes"] / best["duration_s"] if best["duration_s"] else 0
+            add(f"max sustainable rate to HDF5, zero loss ({res['trial_seconds']:g} s trials, "
+                f"{mr['instruments']} x sim.ramp {mr['channels']} ch)",
+                f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
+                _si(disk_dd, "B/s") + " disk" if disk_dd else "",
+                f"{bps / disk_dd:.2f}" if disk_dd else "", "≥ 0.80 of disk",
+                bps / disk_dd >= 0.8 if disk_dd else None)
+        else:
+            add("max sustainable rate to HDF5", "no passing trial", "", "", "≥ 0.80 of disk",
+                False)
+    return rows
+
+
+def markdown(res, table):
+    m = res["machine"]
+    lines = [f"Measured {res['timestamp']} ({'quick' if res['quick'] else 'full'} run, medians "
+             f"of {res['repetitions']} repetitions) on {m['nproc']} x {m['cpu']}, "
+             f"{m['memory_bytes'] / 2**30:.0f} GiB RAM, disk `{m['disk']}`, commit "
+             f"{m['git']}.", "",
+             "| measurement | ours | peer / limit | ratio | goal | met? | note |",
+             "|---|---|---|---|---|---|---|"]
+    for r in table:
+        lines.append(f"| {r['measurement']} | {r['ours']} | {r['peer']} | {r['ratio']} | "
+                     f"{r['goal']} | {r['met'] if r['goal'] else ''} | {r['note']} |")
+    missed = [r["measurement"] for r in table if r["goal"] and r["met"] == "**no**"]
+    lines += ["", f"Goals missed in this run: {len(missed)}" +
+              ("" if not missed else ": " + "; ".join(missed)) + ".", ""]
+    return "\n".join(lines)
+
+
+def _peer(sp, key, n):
+    d = sp.get(key, {})
+    return d.get(n) or d.get(str(n)) or 0
+
+
+def plot(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    st = _fig(res, "storage_benchmark")
+    pl = _fig(res, "pipeline_benchmark")
+    sp = res["peers"].get("storage", {})
+    fig, ax = plt.subplots(figsize=(9, 6))
+    series = [("arrowdaq HDF5 writer", "C0", "-", [_get(st, f"BM_Write/hdf5/{n}", "bytes_per_second") for n in SIZES]),
+              ("h5py append", "C0", "--", [_peer(sp, "h5py", n) * ROW_BYTES for n in SIZES]),
+              ("arrowdaq IPC writer", "C1", "-", [_get(st, f"BM_Write/ipc/{n}", "bytes_per_second") for n in SIZES]),
+              ("pyarrow IPC", "C1", "--", [_peer(sp, "pyarrow_ipc", n) * ROW_BYTES for n in SIZES]),
+              ("arrowdaq Parquet writer", "C2", "-", [_get(st, f"BM_Write/parquet/{n}", "bytes_per_second") for n in SIZES]),
+              ("pyarrow Parquet", "C2", "--", [_peer(sp, "pyarrow_parquet", n) * ROW_BYTES for n in SIZES]),
+              ("arrowdaq CSV writer", "C4", "-", [_get(st, f"BM_Write/csv/{n}", "bytes_per_second") for n in SIZES]),
+              ("arrowdaq pipeline sim -> HDF5", "C3", "-", [_get(pl, f"BM_PipelineHdf5/{n}", "bytes_per_second") for n in SIZES])]
+    for label, color, style, ys in series:
+        pts = [(n, y / 1e6) for n, y in zip(SIZES, ys) if y]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o",
+                    label=label)
+    mc = res["peers"].get("memcpy_Bps")
+    dd = res["peers"].get("dd_Bps")
+    if mc:
+        ax.axhline(mc / 1e6, color="k", linestyle=":", label="memcpy (numpy copy)")
+    if dd:
+        ax.axhline(dd / 1e6, color="grey", linestyle="-.", label="disk (dd conv=fdatasync)")
+    mr = res["peers"].get("max_rate", {}).get("best")
+    if mr and mr.get("duration_s"):
+        ax.axhline(mr["bytes"] / mr["duration_s"] / 1e6, color="C3", linestyle=":",
+                   label="max sustainable arrowdaq run -> HDF5")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows per batch (timestamp + 4 float64 channels, 40 B/row)")
+    ax.set_ylabel("MB/s")
+    ax.set_title(f"arrowdaq storage throughput vs batch size ({res['timestamp']})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""`make compare`: run every benchmark binary and every peer in one go, on this machine, now,
+and write bench/results/<timestamp>.json, bench/results/latest.md and bench/results/latest.png.
+
+Builds nothing (the Makefile builds the release preset first). Figures are medians of
+repetitions; every ratio divides two figures measured in this run. Nothing here asserts on time:
+goals are reported as met or missed.
+
+    python bench/compare/run_all.py [--build-dir build/release] [--quick] [--trial-seconds 30]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import fir_vs_scipy  # noqa: E402
+import gbench  # noqa: E402
+import limits  # noqa: E402
+import peer_bluesky  # noqa: E402
+import peers_storage  # noqa: E402
+import report  # noqa: E402
+import runs  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+SIZES = [1000, 10000, 100000]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def machine():
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, shell=True).stdout.strip()
+        except OSError:
+            return ""
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_bytes": mem,
+            "kernel": platform.release(),
+            "disk": sh(f"df -hT {REPO} | tail -1"),
+            "cpu_flags_avx512": "avx512f" in open("/proc/cpuinfo").read(),
+            "git": sh(f"git -C {REPO} rev-parse --short HEAD")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build", "release"))
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    ap.add_argument("--quick", action="store_true", help="short trials: about 10 minutes")
+    ap.add_argument("--trial-seconds", type=float, default=None,
+                    help="length of each max-rate trial (default 30, 5 with --quick)")
+    ap.add_argument("--work-dir", default=None,
+                    help="scratch directory on the disk under test (default: the results dir)")
+    ap.add_argument("--render", metavar="JSON", default=None,
+                    help="only rebuild latest.md and latest.png from a results JSON")
+    ap.add_argument("--skip", default="", help="comma list of steps to skip: "
+                    "limits,fir,runtime,caf,pipeline,storage,peers,bluesky,maxrate")
+    args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            res = json.load(f)
+        table = report.build_table(res)
+        with open(os.path.join(args.out, "latest.md"), "w") as f:
+            f.write(report.markdown(res, table))
+        report.plot(res, os.path.join(args.out, "latest.png"))
+        return
+    quick = args.quick
+    trial_s = args.trial_seconds or (5.0 if quick else 30.0)
+    reps = 3 if quick else 5
+    min_time = 0.2 if quick else 0.5
+    skip = set(filter(None, args.skip.split(",")))
+    bench_dir = os.path.join(args.build_dir, "bench")
+    app = os.path.join(args.build_dir, "apps", "arrowdaq", "arrowdaq")
+    os.makedirs(args.out, exist_ok=True)
+    work_base = args.work_dir or args.out
+    os.makedirs(work_base, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="scratch-", dir=work_base)
+    env = dict(os.environ, ARROWDAQ_BENCH_DIR=work)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    res = {"timestamp": stamp, "quick": quick, "trial_seconds": trial_s, "repetitions": reps,
+           "machine": machine(), "gbench": {}, "peers": {}}
+
+    def bench(name, **kw):
+        path = os.path.join(bench_dir, name)
+        if not os.path.exists(path):
+            log(f"{name}: not built, skipped")
+            return {}
+        log(f"running {name} ...")
+        try:
+            rep = gbench.run(path, repetitions=reps, min_time=min_time, env=env, **kw)
+        except Exception as e:  # keep going: one broken binary must not hide the others
+            log(f"{name} FAILED: {e}")
+            res.setdefault("errors", {})[name] = str(e)
+            return {}
+        res["gbench"][name] = rep
+        return gbench.figures(rep)
+
+    try:
+        if "limits" not in skip:
+            log("limits: memcpy and dd conv=fdatasync ...")
+            res["peers"]["memcpy_Bps"] = limits.memcpy_bandwidth()
+            res["peers"]["dd_Bps"] = limits.disk_bandwidth(work)
+        if "fir" not in skip:
+            fir = bench("dsp_fir_benchmark")
+            if fir:
+                log("FIR peers: scipy.signal.lfilter, numpy.convolve ...")
+                res["peers"]["fir"] = fir_vs_scipy.compare(res["gbench"]["dsp_fir_benchmark"],
+                                                           repeats=3 if quick else 5)
+        if "runtime" not in skip:
+            bench("runtime_benchmark")
+        if "caf" not in skip:
+            bench("caf_comparison_benchmark")
+        if "storage" not in skip:
+            bench("storage_benchmark")
+        if "pipeline" not in skip:
+            bench("pipeline_benchmark")
+        if "peers" not in skip:
+            log("storage peers: h5py, pyarrow IPC, pyarrow Parquet ...")
+            res["peers"]["storage"] = peers_storage.run_all(work, SIZES, 2 if quick else 3)
+        if "bluesky" not in skip:
+            n = 500 if quick else 2000
+            log(f"Bluesky RunEngine: count([det1, det2], num={n}) ...")
+            res["peers"]["bluesky"] = peer_bluesky.events_per_second(n)
+            log("arrowdaq run: one sim.ramp (2 channels) as fast as it goes, to HDF5 ...")
+            res["peers"]["arrowdaq_run"] = runs.throughput(app, work, 3 if quick else 10)
+        if "maxrate" not in skip:
+            log(f"maximum sustainable rate to HDF5 ({trial_s:g} s trials) ...")
+            best, trials = runs.max_sustainable_rate(app, work, trial_s, log,
+                                                     bisections=2 if quick else 3)
+            res["peers"]["max_rate"] = {"best": best, "trials": trials,
+                                        "instruments": runs.INSTRUMENTS,
+                                        "channels": runs.CHANNELS}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    json_path = os.path.join(args.out, f"{stamp}.json")
+    with open(json_path, "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    table = report.build_table(res)
+    md = report.markdown(res, table)
+    with open(os.path.join(args.out, "latest.md"), "w") as f:
+        f.write(md)
+    png = os.path.join(args.out, "latest.png")
+    report.plot(res, png)
+    log(md)
+    log(f"wrote {json_path}, {args.out}/latest.md, {png}")
+
+
+if __name__ == "__main__":
+    main()

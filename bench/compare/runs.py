@@ -1,0 +1,122 @@
+"""Figures taken from whole `arrowdaq run` acquisitions (release binary, storage hdf5), each run
+in a fresh output directory that is deleted afterwards:
+
+* rows/s of one sim.ramp instrument as fast as it goes (rate 1e8 Hz), the peer of the Bluesky
+  RunEngine's events/s;
+* the maximum sustainable rate: doubling then bisection over the total sample rate of K sim.ramp
+  instruments (4 channels each) recorded to HDF5 on `block`; a trial passes when the run ends
+  "ok", no packet was dropped or overrun, storage holds every row, and every stream produced at
+  least 97% of rate x duration (a source that falls behind catches up later, so a shortfall at
+  the end is the sign of a pipeline slower than the sources).
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+INSTRUMENTS = 4
+CHANNELS = 4
+PASS_FRACTION = 0.97
+
+
+def write_config(path, instruments, rate_hz, batch_size, channels, flush="1s"):
+    lines = ['[run]', 'name = "bench"', 'log_level = "warn"', 'progress_interval = "10s"', '',
+             '[storage]', 'formats = ["hdf5"]', f'flush_interval = "{flush}"', '']
+    for i in range(instruments):
+        lines += [f'[instruments.ramp{i}]', 'driver = "sim.ramp"',
+                  f'options = {{ rate_hz = {float(rate_hz)!r}, batch_size = {int(batch_size)}, '
+                  f'channels = {int(channels)} }}', '']
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def run_once(binary, base_dir, instruments, rate_hz, batch_size, channels, seconds):
+    """Run one acquisition; return its summary.json as a dict (plus 'exit_code')."""
+    work = tempfile.mkdtemp(prefix="arrowdaq-run-", dir=base_dir)
+    try:
+        cfg = os.path.join(work, "bench.toml")
+        write_config(cfg, instruments, rate_hz, batch_size, channels)
+        out = os.path.join(work, "out")
+        proc = subprocess.run([str(binary), "run", cfg, "--duration", f"{seconds}s",
+                               "--output", out, "--log-level", "warn"],
+                              capture_output=True, text=True, timeout=seconds * 4 + 120)
+        summary = {}
+        for root, _, files in os.walk(out):
+            if "summary.json" in files:
+                with open(os.path.join(root, "summary.json")) as f:
+                    summary = json.load(f)
+        summary["exit_code"] = proc.returncode
+        if proc.returncode != 0:
+            summary["stderr"] = proc.stderr[-2000:]
+        return summary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def throughput(binary, base_dir, seconds, channels=2, batch_size=10000):
+    """Rows/s of one sim.ramp instrument at rate 1e8 Hz (as fast as the pipeline goes)."""
+    s = run_once(binary, base_dir, 1, 1e8, batch_size, channels, seconds)
+    rows = sum(st["rows"] for st in s.get("streams", []))
+    return {"rows": rows, "duration_s": s.get("duration_s", 0.0),
+            "rows_per_s": rows / s["duration_s"] if s.get("duration_s") else 0.0,
+            "outcome": s.get("outcome"), "channels": channels, "batch_size": batch_size,
+            "memory": s.get("memory", {})}
+
+
+def trial(binary, base_dir, total_samples_per_s, seconds, log):
+    rate = total_samples_per_s / (INSTRUMENTS * CHANNELS)
+    batch = int(min(1_000_000, max(100, rate / 50)))  # ~50 batches/s per instrument
+    s = run_once(binary, base_dir, INSTRUMENTS, rate, batch, CHANNELS, seconds)
+    streams = s.get("streams", [])
+    duration = s.get("duration_s", 0.0)
+    target = rate * duration
+    rows = sum(st["rows"] for st in streams)
+    stored = s.get("storage", {}).get("rows", -1)
+    ok = (s.get("exit_code") == 0 and s.get("outcome") == "ok" and len(streams) == INSTRUMENTS
+          and all(st["drops"] == 0 and st["overruns"] == 0 for st in streams)
+          and stored == rows
+          and all(st["rows"] >= PASS_FRACTION * target for st in streams))
+    result = {"samples_per_s_target": total_samples_per_s, "rate_hz": rate, "batch_size": batch,
+              "duration_s": duration, "rows": rows, "stored_rows": stored,
+              "bytes": sum(st["bytes"] for st in streams),
+              "min_fraction_of_target": (min(st["rows"] for st in streams) / target
+                                         if streams and target else 0.0),
+              "ok": ok, "memory": s.get("memory", {})}
+    log(f"  trial {total_samples_per_s / 1e6:8.2f} Msamples/s (batch {batch}): "
+        f"{'pass' if ok else 'FAIL'} ({result['min_fraction_of_target']:.3f} of target)")
+    return result
+
+
+def max_sustainable_rate(binary, base_dir, seconds, log, start=2e6, bisections=3):
+    """Double from `start` until a trial fails, then bisect; return the best passing trial and
+    every trial."""
+    trials = []
+    lo, hi = None, None
+    s = start
+    while hi is None:
+        r = trial(binary, base_dir, s, seconds, log)
+        trials.append(r)
+        if r["ok"]:
+            lo = r
+            s *= 2
+            if s > 2e9:
+                break
+        else:
+            hi = s
+            if lo is None:  # the start already fails: halve instead
+                s /= 4
+                hi = None
+                if s < 1e4:
+                    break
+    if lo is not None and hi is not None:
+        a, b = lo["samples_per_s_target"], hi
+        for _ in range(bisections):
+            m = (a + b) / 2
+            r = trial(binary, base_dir, m, seconds, log)
+            trials.append(r)
+            if r["ok"]:
+                lo, a = r, m
+            else:
+                b = m
+    return lo, trials
