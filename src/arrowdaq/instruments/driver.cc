@@ -5,6 +5,7 @@
 #include <set>
 
 #include "arrowdaq/instruments/scpi_driver.h"
+#include "arrowdaq/instruments/sim_camera_driver.h"
 #include "arrowdaq/instruments/sim_driver.h"
 
 namespace arrowdaq::instruments {
@@ -32,6 +33,7 @@ DriverRegistry& DriverRegistry::Default() {
   static DriverRegistry* const registry = [] {
     static DriverRegistry instance;
     Status st = RegisterSimDrivers(instance);
+    if (st.ok()) st = RegisterSimCameraDriver(instance);
     if (st.ok()) st = RegisterDeviceDrivers(instance);
     // Built-in registrations are fixed at compile time; a failure is a programming error that
     // every test run shows at once.

@@ -93,6 +93,14 @@ class CsvWriter final : public StorageWriter {
     std::string header = kTimestampColumn;
     for (int i = 1; i < stream.schema->num_fields(); ++i) {
       const auto& field = stream.schema->field(i);
+      if (field->type()->id() == arrow::Type::EXTENSION ||
+          field->type()->id() == arrow::Type::FIXED_SIZE_LIST) {
+        return Status::NotImplemented(
+            "CSV writer: column '", field->name(), "' of stream '", stream.name, "' holds ",
+            field->type()->ToString(),
+            " (a frame or waveform per row), which CSV cannot store; write this stream as "
+            "hdf5 or arrows, or leave csv out of [storage] formats");
+      }
       if (!IsCsvNumeric(*field->type())) {
         return Status::NotImplemented("CSV writer: column '", field->name(), "' of stream '",
                                       stream.name, "' has type ", field->type()->ToString(),

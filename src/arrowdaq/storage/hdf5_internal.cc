@@ -88,6 +88,19 @@ Status WriteFixedStringAttribute(hid_t obj, const std::string& name, std::string
   return CheckHerr(H5Awrite(attr.get(), type.get(), buf.data()), path, "H5Awrite(" + name + ")");
 }
 
+Status WriteInt64ArrayAttribute(hid_t obj, const std::string& name,
+                                const std::vector<std::int64_t>& values, std::string_view path) {
+  const hsize_t n = values.size();
+  ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(1, &n, nullptr), H5Sclose, path,
+                                            "H5Screate_simple"));
+  ARROW_ASSIGN_OR_RAISE(
+      Hid attr, CheckHid(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                                    H5P_DEFAULT),
+                         H5Aclose, path, "H5Acreate2(" + name + ")"));
+  return CheckHerr(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()), path,
+                   "H5Awrite(" + name + ")");
+}
+
 Result<std::string> ReadStringAttribute(hid_t obj, const std::string& name, std::string_view path) {
   const htri_t exists = H5Aexists(obj, name.c_str());
   if (exists < 0) return Hdf5Error(path, "H5Aexists(" + name + ")");

@@ -5,9 +5,11 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "arrowdaq/core/status.h"
 
@@ -72,6 +74,10 @@ Status WriteStringAttribute(hid_t obj, const std::string& name, std::string_view
 /// Create attribute `name` on `obj` as a fixed-length (`size` bytes, NUL-padded) string.
 Status WriteFixedStringAttribute(hid_t obj, const std::string& name, std::string_view value,
                                  size_t size, std::string_view path);
+
+/// Create attribute `name` on `obj` holding a 1-D int64 array (e.g. a frame's shape).
+Status WriteInt64ArrayAttribute(hid_t obj, const std::string& name,
+                                const std::vector<std::int64_t>& values, std::string_view path);
 
 /// Read a string attribute (variable or fixed length) of `obj`; NotFound when absent.
 Result<std::string> ReadStringAttribute(hid_t obj, const std::string& name, std::string_view path);

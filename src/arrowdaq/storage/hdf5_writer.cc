@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +26,9 @@ using internal::Hid;
 
 constexpr char kTimestampUnits[] = "ns since 1970-01-01T00:00:00Z (UTC)";
 constexpr std::int64_t kMaxChunkBytes = 1 << 20;
+// Array (frame, waveform) columns: rows per chunk so that a chunk is about this size, at least
+// one row. Frames of 64 KiB and more get one frame per chunk.
+constexpr std::int64_t kArrayChunkBytes = 64 << 10;
 constexpr hsize_t kEventChunkRows = 256;
 
 // One row of /events as it sits in memory (fixed-length, NUL-padded strings).
@@ -146,8 +150,14 @@ class Hdf5Writer final : public StorageWriter {
     }
     ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
     std::vector<TypeMap> types;
+    std::vector<std::optional<internal::ArrayShape>> arrays;
     for (const auto& field : stream.schema->fields()) {
-      auto mapped = MapType(*field->type());
+      auto array = internal::ArrayColumnShape(*field->type());
+      if (!array.ok()) {
+        return Status::NotImplemented("HDF5 writer: column '", field->name(), "' of stream '",
+                                      stream.name, "': ", array.status().message());
+      }
+      auto mapped = MapType(*array ? *(*array)->value_type : *field->type());
       if (!mapped.ok()) {
         return Status::NotImplemented("HDF5 writer: column '", field->name(), "' of stream '",
                                       stream.name, "': ", mapped.status().message());
@@ -158,6 +168,7 @@ class Hdf5Writer final : public StorageWriter {
                                "' cannot be an HDF5 dataset name");
       }
       types.push_back(*mapped);
+      arrays.push_back(*array);
     }
 
     Stream s;
@@ -180,8 +191,14 @@ class Hdf5Writer final : public StorageWriter {
     }
     for (int i = 0; i < stream.schema->num_fields(); ++i) {
       const auto& field = stream.schema->field(i);
-      ARROW_ASSIGN_OR_RAISE(Hid dset, CreateColumn(group.get(), stream.name, *field, types[i]));
-      s.columns.push_back(Column{std::move(dset), types[i].memory, field->type()->byte_width()});
+      ARROW_ASSIGN_OR_RAISE(Hid dset,
+                            CreateColumn(group.get(), stream.name, *field, types[i], arrays[i]));
+      Column col{std::move(dset), types[i].memory, field->type()->byte_width(), arrays[i]};
+      if (arrays[i]) {
+        col.byte_width = arrays[i]->value_type->byte_width();
+        col.row_shape.assign(arrays[i]->shape.begin(), arrays[i]->shape.end());
+      }
+      s.columns.push_back(std::move(col));
     }
     index_.emplace(stream.name, streams_.size());
     streams_.push_back(std::move(s));
@@ -209,6 +226,20 @@ class Hdf5Writer final : public StorageWriter {
                                "' holds nulls, which HDF5 columns cannot store");
       }
     }
+    // Write straight from the Arrow buffers; slice offsets are applied here.
+    std::vector<const std::uint8_t*> values(static_cast<size_t>(batch.num_columns()));
+    for (int c = 0; c < batch.num_columns(); ++c) {
+      const Column& col = s.columns[c];
+      const auto& data = batch.column_data(c);
+      if (col.array) {
+        ARROW_ASSIGN_OR_RAISE(
+            values[c], internal::ArrayColumnValues(*data, *col.array,
+                                                   "stream '" + s.info->name + "': column '" +
+                                                       batch.schema()->field(c)->name() + "'"));
+      } else {
+        values[c] = data->buffers[1]->data() + static_cast<size_t>(data->offset) * col.byte_width;
+      }
+    }
     ARROW_RETURN_NOT_OK(EnsureSwmr());
     const hsize_t n = static_cast<hsize_t>(batch.num_rows());
     if (n == 0) return Status::OK();
@@ -216,12 +247,8 @@ class Hdf5Writer final : public StorageWriter {
     const hsize_t new_size = start + n;
     for (int c = 0; c < batch.num_columns(); ++c) {
       const Column& col = s.columns[c];
-      const auto& data = batch.column_data(c);
-      // Write straight from the Arrow buffer; the slice offset is applied here.
-      const std::uint8_t* values =
-          data->buffers[1]->data() + static_cast<size_t>(data->offset) * col.byte_width;
       Status st = AppendColumn(col, s.info->name, batch.schema()->field(c)->name(), start, n,
-                               new_size, values);
+                               new_size, values[c]);
       if (!st.ok()) return Fail(st);
     }
     s.rows = new_size;
@@ -235,6 +262,7 @@ class Hdf5Writer final : public StorageWriter {
     ARROW_RETURN_NOT_OK(EnsureSwmr());
     Status st = CheckHerr(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "H5Fflush");
     if (!st.ok()) return Fail(st);
+    MarkDurable();
     return Status::OK();
   }
 
@@ -274,13 +302,20 @@ class Hdf5Writer final : public StorageWriter {
     internal::SilenceHdf5Errors();
     Status st;
     if (failed_.ok() && file_.valid()) {
-      const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-      // Overwrites the value of the existing attribute (allowed in SWMR mode, unlike creation).
-      st = internal::WriteFixedStringAttribute(
-          file_.get(), "stop_time", internal::FormatIsoTime(now), kTimeAttributeBytes, path_);
-      if (st.ok()) st = CheckHerr(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "H5Fflush");
+      // The data first: stop_time is only set once every row is on disk.
+      st = CheckHerr(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "H5Fflush");
+      if (st.ok()) {
+        MarkDurable();
+        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        // Overwrites the value of the existing attribute (allowed in SWMR mode, unlike
+        // creation).
+        st = internal::WriteFixedStringAttribute(
+            file_.get(), "stop_time", internal::FormatIsoTime(now), kTimeAttributeBytes, path_);
+        if (st.ok()) st = CheckHerr(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "H5Fflush");
+      }
+      if (!st.ok()) (void)Fail(st);
     }
     for (auto& s : streams_) {
       for (auto& c : s.columns) {
@@ -297,12 +332,16 @@ class Hdf5Writer final : public StorageWriter {
   struct Column {
     Hid dset;
     hid_t memory_type;
-    int byte_width;
+    int byte_width;  ///< of one element
+    std::optional<internal::ArrayShape> array;
+    std::vector<hsize_t> row_shape;  ///< dimensions after the row dimension (empty: scalar)
   };
   struct Stream {
     std::shared_ptr<const StreamInfo> info;
     std::vector<Column> columns;
     hsize_t rows = 0;
+    /// Rows on disk as of the last successful H5Fflush.
+    hsize_t durable_rows = 0;
   };
 
   Status CheckUsable(std::string_view call) const {
@@ -316,9 +355,40 @@ class Hdf5Writer final : public StorageWriter {
 
   // A failed HDF5 write may leave the columns of a stream at different lengths, so the writer
   // refuses further writes; the data flushed before stays readable.
+  //
+  // On a full disk HDF5 can still update metadata in place (a dataset's extent lives in its
+  // object header, which already has its space) while it cannot allocate the chunks holding the
+  // new rows: left alone, the file would show rows whose data never reached the disk (zeros).
+  // So every dataset is shrunk back to the length of the last successful flush, whose data is
+  // known to be on disk; the flush at close then writes those (in-place) extents.
   Status Fail(Status st) {
-    failed_ = st;
+    if (failed_.ok()) {
+      failed_ = st;
+      RollBackToDurable();
+    }
     return st;
+  }
+
+  void MarkDurable() {
+    for (auto& s : streams_) s.durable_rows = s.rows;
+    durable_event_rows_ = event_rows_;
+  }
+
+  void RollBackToDurable() {
+    for (auto& s : streams_) {
+      for (auto& c : s.columns) {
+        std::vector<hsize_t> extent{s.durable_rows};
+        extent.insert(extent.end(), c.row_shape.begin(), c.row_shape.end());
+        // Best effort: the error being reported is the write that failed.
+        if (c.dset.valid()) (void)H5Dset_extent(c.dset.get(), extent.data());
+      }
+      s.rows = s.durable_rows;
+    }
+    if (events_.valid() && event_rows_ > durable_event_rows_) {
+      (void)H5Dset_extent(events_.get(), &durable_event_rows_);
+      event_rows_ = durable_event_rows_;
+    }
+    H5Eclear2(H5E_DEFAULT);
   }
 
   Status EnsureSwmr() {
@@ -371,19 +441,44 @@ class Hdf5Writer final : public StorageWriter {
   }
 
   Result<Hid> CreateColumn(hid_t group, const std::string& stream, const arrow::Field& field,
-                           const TypeMap& type) {
+                           const TypeMap& type, const std::optional<internal::ArrayShape>& array) {
     const std::string where = "/" + stream + "/" + field.name();
-    const std::int64_t width = field.type()->byte_width();
     std::int64_t rows = options_.chunk_rows > 0 ? options_.chunk_rows : 65536;
-    rows = std::clamp<std::int64_t>(rows, 1, std::max<std::int64_t>(1, kMaxChunkBytes / width));
-    const hsize_t chunk = static_cast<hsize_t>(rows);
-    const hsize_t dims = 0;
-    const hsize_t max_dims = H5S_UNLIMITED;
-    ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(1, &dims, &max_dims), H5Sclose,
-                                              path_, "H5Screate_simple"));
+    // (rows, d1, d2, ...): the row dimension grows; an array column's other dimensions are the
+    // array's shape, fixed.
+    std::vector<hsize_t> dims{0};
+    std::vector<hsize_t> max_dims{H5S_UNLIMITED};
+    if (array) {
+      const std::int64_t row_bytes = array->size * array->value_type->byte_width();
+      rows = std::clamp<std::int64_t>(rows, 1,
+                                      std::max<std::int64_t>(1, kArrayChunkBytes / row_bytes));
+      for (std::int64_t d : array->shape) {
+        dims.push_back(static_cast<hsize_t>(d));
+        max_dims.push_back(static_cast<hsize_t>(d));
+      }
+    } else {
+      const std::int64_t width = field.type()->byte_width();
+      rows = std::clamp<std::int64_t>(rows, 1, std::max<std::int64_t>(1, kMaxChunkBytes / width));
+    }
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = static_cast<hsize_t>(rows);
+    const int rank = static_cast<int>(dims.size());
+    ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(rank, dims.data(), max_dims.data()),
+                                              H5Sclose, path_, "H5Screate_simple"));
     ARROW_ASSIGN_OR_RAISE(Hid dcpl, CheckHid(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_,
                                              "H5Pcreate(dataset create)"));
-    ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_chunk(dcpl.get(), 1, &chunk), path_, "H5Pset_chunk"));
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Pset_chunk(dcpl.get(), rank, chunk.data()), path_, "H5Pset_chunk"));
+    ARROW_ASSIGN_OR_RAISE(Hid dapl, CheckHid(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path_,
+                                             "H5Pcreate(dataset access)"));
+    if (array && rows == 1 && options_.gzip_level == 0) {
+      // Every write fills whole chunks (one frame each), so no chunk cache is needed: with a
+      // zero-byte cache HDF5 writes each frame from the Arrow buffer straight to the file
+      // instead of copying it into the cache first.
+      ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT,
+                                                       0, H5D_CHUNK_CACHE_W0_DEFAULT),
+                                    path_, "H5Pset_chunk_cache"));
+    }
     // Rows past the extent are never read, so chunks need no fill pass.
     ARROW_RETURN_NOT_OK(
         CheckHerr(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path_, "H5Pset_fill_time"));
@@ -397,7 +492,7 @@ class Hdf5Writer final : public StorageWriter {
     }
     ARROW_ASSIGN_OR_RAISE(Hid dset,
                           CheckHid(H5Dcreate2(group, field.name().c_str(), type.file, space.get(),
-                                              H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                                              H5P_DEFAULT, dcpl.get(), dapl.get()),
                                    H5Dclose, path_, "H5Dcreate2(" + where + ")"));
     if (field.name() == kTimestampColumn) {
       ARROW_RETURN_NOT_OK(
@@ -414,6 +509,10 @@ class Hdf5Writer final : public StorageWriter {
       ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(dset.get(), kUnitKey, unit, path_));
       ARROW_RETURN_NOT_OK(
           internal::WriteStringAttribute(dset.get(), kDescriptionKey, description, path_));
+      if (array) {
+        ARROW_RETURN_NOT_OK(
+            internal::WriteInt64ArrayAttribute(dset.get(), "shape", array->shape, path_));
+      }
       if (md) {
         for (int64_t i = 0; i < md->size(); ++i) {
           if (md->key(i) == kUnitKey || md->key(i) == kDescriptionKey) continue;
@@ -428,15 +527,24 @@ class Hdf5Writer final : public StorageWriter {
   Status AppendColumn(const Column& col, const std::string& stream, const std::string& column,
                       hsize_t start, hsize_t n, hsize_t new_size, const std::uint8_t* values) {
     const std::string where = "/" + stream + "/" + column;
-    ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Dset_extent(col.dset.get(), &new_size), path_, "H5Dset_extent(" + where + ")"));
+    const int rank = 1 + static_cast<int>(col.row_shape.size());
+    std::vector<hsize_t> extent{new_size};
+    std::vector<hsize_t> offset{start};
+    std::vector<hsize_t> count{n};
+    for (hsize_t d : col.row_shape) {
+      extent.push_back(d);
+      offset.push_back(0);
+      count.push_back(d);
+    }
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Dset_extent(col.dset.get(), extent.data()), path_,
+                                  "H5Dset_extent(" + where + ")"));
     ARROW_ASSIGN_OR_RAISE(Hid fspace, CheckHid(H5Dget_space(col.dset.get()), H5Sclose, path_,
                                                "H5Dget_space(" + where + ")"));
-    ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr),
-                  path_, "H5Sselect_hyperslab(" + where + ")"));
-    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(1, &n, nullptr), H5Sclose, path_,
-                                               "H5Screate_simple"));
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, offset.data(),
+                                                      nullptr, count.data(), nullptr),
+                                  path_, "H5Sselect_hyperslab(" + where + ")"));
+    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(rank, count.data(), nullptr),
+                                               H5Sclose, path_, "H5Screate_simple"));
     return CheckHerr(
         H5Dwrite(col.dset.get(), col.memory_type, mspace.get(), fspace.get(), H5P_DEFAULT, values),
         path_, "H5Dwrite(" + where + ")");
@@ -449,6 +557,7 @@ class Hdf5Writer final : public StorageWriter {
   Hid events_;
   Hid event_mem_type_;
   hsize_t event_rows_ = 0;
+  hsize_t durable_event_rows_ = 0;
   std::vector<Stream> streams_;
   std::unordered_map<std::string, size_t> index_;
   bool created_ = false;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "arrowdaq/core/schema.h"
@@ -198,6 +199,35 @@ Result<std::vector<std::string>> LinkNames(hid_t group, const std::string& path)
   return names;
 }
 
+// Name an HDF5 numeric type the way Arrow does ("uint16", "float64"); "" for other types.
+std::string Hdf5TypeName(hid_t type) {
+  const size_t bits = H5Tget_size(type) * 8;
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+    case H5T_FLOAT:
+      return "float" + std::to_string(bits);
+    default:
+      return "";
+  }
+}
+
+// Describe a dataset of rank > 1 (one array per row); nullopt for 1-D datasets.
+std::optional<ArrayColumnReport> Hdf5ArrayColumn(hid_t dset, const std::string& name) {
+  Hid space(H5Dget_space(dset), H5Sclose);
+  Hid type(H5Dget_type(dset), H5Tclose);
+  if (!space.valid() || !type.valid()) return std::nullopt;
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank <= 1) return std::nullopt;
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  if (H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) return std::nullopt;
+  ArrayColumnReport out;
+  out.name = name;
+  out.value_type = Hdf5TypeName(type.get());
+  for (int i = 1; i < rank; ++i) out.shape.push_back(static_cast<std::int64_t>(dims[i]));
+  return out;
+}
+
 Status InspectHdf5Stream(hid_t group, const std::string& name, const std::string& path,
                          StreamReport* out) {
   out->name = name;
@@ -209,6 +239,9 @@ Status InspectHdf5Stream(hid_t group, const std::string& name, const std::string
     if (obj.valid()) {
       auto u = internal::ReadStringAttribute(obj.get(), kUnitKey, path);
       if (u.ok()) unit = *u;
+      if (H5Iget_type(obj.get()) == H5I_DATASET) {
+        if (auto array = Hdf5ArrayColumn(obj.get(), link)) out->arrays.push_back(*array);
+      }
     }
     H5Eclear2(H5E_DEFAULT);
     out->channels.push_back(ChannelLabel(link, unit));
@@ -322,6 +355,16 @@ std::vector<std::string> ChannelLabels(const arrow::Schema& schema) {
   return out;
 }
 
+std::vector<ArrayColumnReport> ArrayColumns(const arrow::Schema& schema) {
+  std::vector<ArrayColumnReport> out;
+  for (int i = 1; i < schema.num_fields(); ++i) {
+    auto array = internal::ArrayColumnShape(*schema.field(i)->type());
+    if (!array.ok() || !*array) continue;
+    out.push_back({schema.field(i)->name(), (*array)->value_type->ToString(), (*array)->shape});
+  }
+  return out;
+}
+
 void AddSchemaAttributes(const arrow::Schema& schema, InspectReport* report) {
   if (!schema.metadata() || !report->attributes.empty()) return;
   const auto& md = *schema.metadata();
@@ -355,6 +398,7 @@ Result<InspectReport> InspectIpc(const std::string& path) {
   StreamReport stream;
   stream.name = StemOf(path, ".arrows");
   stream.channels = ChannelLabels(*schema);
+  stream.arrays = ArrayColumns(*schema);
   TimestampStats stats;
   std::int64_t batches = 0;
   while (true) {
@@ -453,7 +497,10 @@ Result<InspectReport> InspectParquet(const std::string& path) {
         report.warnings.push_back(schema.status().message());
         continue;
       }
-      if (stream.channels.empty()) stream.channels = ChannelLabels(**schema);
+      if (stream.channels.empty()) {
+        stream.channels = ChannelLabels(**schema);
+        stream.arrays = ArrayColumns(**schema);
+      }
       AddSchemaAttributes(**schema, &report);
       ++stream.segments;
     }
@@ -521,6 +568,12 @@ std::string FormatReport(const InspectReport& report) {
           << internal::FormatIsoTime(s.last_ns) << "\n";
       out << "  rate " << rate << " Hz, median period " << s.median_period_ns << " ns, gaps "
           << s.gaps << "\n";
+    }
+    for (const auto& a : s.arrays) {
+      char rate[64];
+      std::snprintf(rate, sizeof(rate), "%.6g", s.rate_hz);
+      out << "  frames " << a.name << ": " << s.rows << " x " << internal::FormatShape(a.shape)
+          << " " << a.value_type << " at " << rate << " Hz\n";
     }
   }
   if (report.format == "hdf5") {

@@ -14,6 +14,15 @@
 
 namespace arrowdaq::storage {
 
+/// Describe one array column (camera frames, waveforms): each row holds an array.
+struct ArrayColumnReport {
+  std::string name;
+  /// Element type: "uint16", "float64", ...
+  std::string value_type;
+  /// Shape of one row's array: [height, width] for frames.
+  std::vector<std::int64_t> shape;
+};
+
 /// Summarize one stream.
 struct StreamReport {
   std::string name;
@@ -31,6 +40,8 @@ struct StreamReport {
   std::int64_t gaps = 0;
   /// Parquet only: number of segment files.
   int segments = 0;
+  /// Array columns among `channels` (one array per row: a frame count is `rows`).
+  std::vector<ArrayColumnReport> arrays;
 };
 
 /// Summarize one file (or directory of Parquet segments).

@@ -5,6 +5,7 @@
 #include <parquet/properties.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <unordered_map>
@@ -16,14 +17,15 @@ namespace arrowdaq::storage {
 
 namespace {
 
+// A row group is buffered in memory until it is complete; streams of frames or waveforms get
+// row groups of about this size instead of Parquet's default 1 Mi rows.
+constexpr std::int64_t kArrayRowGroupBytes = 64 << 20;
+
 class ParquetWriter final : public StorageWriter {
  public:
   ParquetWriter(std::string directory, ParquetOptions options)
       : directory_(std::move(directory)), options_(options) {
-    parquet::WriterProperties::Builder props;
-    props.compression(arrow::Compression::ZSTD);
-    props.compression_level(options_.zstd_level);
-    props_ = props.build();
+    props_ = MakeProperties(parquet::DEFAULT_MAX_ROW_GROUP_LENGTH);
     // Keep the Arrow schema (timestamp[ns, UTC], field metadata with units) in the footer.
     parquet::ArrowWriterProperties::Builder arrow_props;
     arrow_props.store_schema();
@@ -44,6 +46,21 @@ class ParquetWriter final : public StorageWriter {
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
     s.schema = internal::WithFormatVersion(stream.schema);
+    s.props = props_;
+    // Array columns (frames, waveforms) are stored as their storage type, a fixed_size_list
+    // (a Parquet LIST); the Arrow schema in the footer brings the tensor type back.
+    std::int64_t row_bytes = 0;
+    for (const auto& field : stream.schema->fields()) {
+      auto array = internal::ArrayColumnShape(*field->type());
+      if (!array.ok()) {
+        return Status::NotImplemented("Parquet writer: column '", field->name(), "' of stream '",
+                                      stream.name, "': ", array.status().message());
+      }
+      if (*array) row_bytes += (*array)->size * (*array)->value_type->byte_width();
+    }
+    if (row_bytes > 0) {
+      s.props = MakeProperties(std::max<std::int64_t>(1, kArrayRowGroupBytes / row_bytes));
+    }
     streams_.emplace(stream.name, std::move(s));
     return Status::OK();
   }
@@ -114,6 +131,7 @@ class ParquetWriter final : public StorageWriter {
   struct Stream {
     std::shared_ptr<const StreamInfo> info;
     std::shared_ptr<arrow::Schema> schema;
+    std::shared_ptr<parquet::WriterProperties> props;
     int next_segment = 0;
     std::string partial_path;
     std::string final_path;
@@ -133,7 +151,7 @@ class ParquetWriter final : public StorageWriter {
     }
     ARROW_ASSIGN_OR_RAISE(s.file, internal::CreateNewFile(s.partial_path));
     auto writer = parquet::arrow::FileWriter::Open(*s.schema, arrow::default_memory_pool(), s.file,
-                                                   props_, arrow_props_);
+                                                   s.props, arrow_props_);
     if (!writer.ok()) {
       (void)s.file->Close();
       ::unlink(s.partial_path.c_str());
@@ -159,6 +177,14 @@ class ParquetWriter final : public StorageWriter {
                              "': ", internal::ErrnoMessage(errno));
     }
     return Status::OK();
+  }
+
+  std::shared_ptr<parquet::WriterProperties> MakeProperties(std::int64_t max_row_group_rows) const {
+    parquet::WriterProperties::Builder props;
+    props.compression(arrow::Compression::ZSTD);
+    props.compression_level(options_.zstd_level);
+    props.max_row_group_length(max_row_group_rows);
+    return props.build();
   }
 
   std::string directory_;

@@ -1,6 +1,9 @@
 #include "arrowdaq/storage/storage_internal.h"
 
 #include <arrow/array.h>
+#include <arrow/extension/fixed_shape_tensor.h>
+#include <arrow/extension_type.h>
+#include <arrow/type_traits.h>
 #include <arrow/util/key_value_metadata.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -133,6 +136,69 @@ std::shared_ptr<arrow::Schema> WithFormatVersion(const std::shared_ptr<arrow::Sc
   if (md->Contains(kFormatVersionKey)) return schema;
   md->Append(kFormatVersionKey, kStorageFormatVersion);
   return schema->WithMetadata(md);
+}
+
+Result<std::optional<ArrayShape>> ArrayColumnShape(const arrow::DataType& type) {
+  ArrayShape out;
+  const arrow::DataType* storage = &type;
+  if (type.id() == arrow::Type::EXTENSION) {
+    const auto& ext = static_cast<const arrow::ExtensionType&>(type);
+    if (ext.extension_name() != "arrow.fixed_shape_tensor") return std::nullopt;
+    const auto* tensor = dynamic_cast<const arrow::extension::FixedShapeTensorType*>(&type);
+    if (tensor == nullptr) {
+      return Status::NotImplemented("extension type ", type.ToString(),
+                                    " is not Arrow's FixedShapeTensorType");
+    }
+    for (size_t i = 0; i < tensor->permutation().size(); ++i) {
+      if (tensor->permutation()[i] != static_cast<std::int64_t>(i)) {
+        return Status::NotImplemented("tensor type ", type.ToString(),
+                                      " has a permutation (only row-major tensors are stored)");
+      }
+    }
+    out.shape = tensor->shape();
+    out.tensor = true;
+    storage = ext.storage_type().get();
+  }
+  if (storage->id() != arrow::Type::FIXED_SIZE_LIST) {
+    if (out.tensor) return Status::Invalid("tensor type ", type.ToString(), " has no list storage");
+    return std::nullopt;
+  }
+  const auto& list = static_cast<const arrow::FixedSizeListType&>(*storage);
+  out.value_type = list.value_type();
+  out.size = list.list_size();
+  if (!out.tensor) out.shape = {out.size};
+  const auto id = out.value_type->id();
+  if (!(arrow::is_integer(id) || id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE)) {
+    return Status::NotImplemented("array column type ", type.ToString(),
+                                  " (only arrays of integers, float32 or float64 are supported)");
+  }
+  return out;
+}
+
+Result<const std::uint8_t*> ArrayColumnValues(const arrow::ArrayData& column,
+                                              const ArrayShape& shape, std::string_view what) {
+  if (column.child_data.size() != 1 || column.child_data[0] == nullptr) {
+    return Status::Invalid(what, ": array column has no values");
+  }
+  const arrow::ArrayData& values = *column.child_data[0];
+  if (column.GetNullCount() != 0 || values.GetNullCount() != 0) {
+    return Status::Invalid(what, ": holds nulls, which this format cannot store");
+  }
+  const std::int64_t width = shape.value_type->byte_width();
+  const std::int64_t first = values.offset + column.offset * shape.size;
+  if (values.length < (column.offset + column.length) * shape.size) {
+    return Status::Invalid(what, ": array column has fewer values than its rows need");
+  }
+  return values.buffers[1]->data() + first * width;
+}
+
+std::string FormatShape(const std::vector<std::int64_t>& shape) {
+  std::string out;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) out += 'x';
+    out += std::to_string(shape[i]);
+  }
+  return out;
 }
 
 }  // namespace arrowdaq::storage::internal

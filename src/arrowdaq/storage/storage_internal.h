@@ -8,8 +8,10 @@
 #include <arrow/type.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/status.h"
@@ -49,5 +51,32 @@ const std::int64_t* TimestampValues(const arrow::RecordBatch& batch);
 
 /// Return the schema metadata with `arrowdaq.format_version` set (added when missing).
 std::shared_ptr<arrow::Schema> WithFormatVersion(const std::shared_ptr<arrow::Schema>& schema);
+
+/// Describe an array column: each row holds a fixed-shape array of numbers (a camera frame, a
+/// waveform) rather than one number.
+struct ArrayShape {
+  /// Type of one element (uint16, float64, ...).
+  std::shared_ptr<arrow::DataType> value_type;
+  /// Shape of one row's array, row-major (C order): [height, width] for a frame.
+  std::vector<std::int64_t> shape;
+  /// Elements per row: the product of `shape` (the fixed_size_list's size).
+  std::int64_t size = 0;
+  /// True for the `arrow.fixed_shape_tensor` extension type, false for a plain fixed_size_list.
+  bool tensor = false;
+};
+
+/// Return the shape of an array column type: `arrow.fixed_shape_tensor` (row-major, no
+/// permutation) or `fixed_size_list<numeric>`; nullopt for any other type (scalars included).
+/// A tensor with a permutation, or a list of non-fixed-width values, is NotImplemented.
+Result<std::optional<ArrayShape>> ArrayColumnShape(const arrow::DataType& type);
+
+/// Return the elements of array column `column` (fixed_size_list or tensor data) as one
+/// contiguous block, the slice offsets of both levels applied. Checks that neither level holds
+/// nulls (Invalid naming `what` otherwise).
+Result<const std::uint8_t*> ArrayColumnValues(const arrow::ArrayData& column,
+                                              const ArrayShape& shape, std::string_view what);
+
+/// Render a shape as "512x512".
+std::string FormatShape(const std::vector<std::int64_t>& shape);
 
 }  // namespace arrowdaq::storage::internal
