@@ -18,9 +18,14 @@ HWY_NOINLINE T FmaLoop(size_t iters, size_t* flops_per_iter) {
   const hn::ScalableTag<T> d;
   const auto k = hn::Set(d, T(0.999));
   const auto c = hn::Set(d, T(0.001));
+  // Every chain starts from a different value: chains with equal starting values compute equal
+  // results, and the compiler merges them (it did: 16 chains became 4, so the loop ran at the
+  // FMA latency with a quarter of the counted FMAs, and the "peak" was overstated).
   auto a0 = hn::Set(d, T(1)), a1 = hn::Set(d, T(2)), a2 = hn::Set(d, T(3)), a3 = hn::Set(d, T(4));
-  auto a4 = a0, a5 = a1, a6 = a2, a7 = a3, a8 = a0, a9 = a1, a10 = a2, a11 = a3;
-  auto a12 = a0, a13 = a1, a14 = a2, a15 = a3;
+  auto a4 = hn::Set(d, T(5)), a5 = hn::Set(d, T(6)), a6 = hn::Set(d, T(7)), a7 = hn::Set(d, T(8));
+  auto a8 = hn::Set(d, T(9)), a9 = hn::Set(d, T(10)), a10 = hn::Set(d, T(11));
+  auto a11 = hn::Set(d, T(12)), a12 = hn::Set(d, T(13)), a13 = hn::Set(d, T(14));
+  auto a14 = hn::Set(d, T(15)), a15 = hn::Set(d, T(16));
   for (size_t i = 0; i < iters; ++i) {
     a0 = hn::MulAdd(a0, k, c);
     a1 = hn::MulAdd(a1, k, c);

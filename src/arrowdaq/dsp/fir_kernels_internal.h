@@ -18,6 +18,14 @@ inline constexpr size_t kFirPadding = 64;
 void FirValid(const double* s, size_t n_out, const double* rtaps, size_t num_taps, double* y);
 void FirValid(const float* s, size_t n_out, const float* rtaps, size_t num_taps, float* y);
 
+/// Same as FirValid for the largest multiple of the vector length <= n_out (returned), without
+/// reading past s[returned + num_taps - 2]: `s` may be a caller's buffer without padding. The
+/// outputs it writes are bitwise equal to FirValid's (same operations per output).
+size_t FirValidWholeVectors(const double* s, size_t n_out, const double* rtaps, size_t num_taps,
+                            double* y);
+size_t FirValidWholeVectors(const float* s, size_t n_out, const float* rtaps, size_t num_taps,
+                            float* y);
+
 /// Same as FirValid but only every `stride`-th output: y[k] = sum_j rtaps[j] * s[k*stride + j]
 /// for k in [0, n_out). `s` holds (n_out - 1) * stride + num_taps readable samples.
 void FirValidStrided(const double* s, size_t n_out, size_t stride, const double* rtaps,

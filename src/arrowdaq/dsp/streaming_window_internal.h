@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -17,6 +18,28 @@ namespace arrowdaq::dsp::internal {
 /// stays cache-resident and stops growing once it reached history + kMaxChunk.
 inline constexpr size_t kMaxChunk = 8192;
 
+/// Alignment of the scratch buffer: one cache line, which is also the widest vector (AVX-512),
+/// so that the kernels' loads at multiples of the vector length from the start never straddle
+/// two lines.
+inline constexpr size_t kScratchAlignment = 64;
+
+/// Minimal allocator handing out kScratchAlignment-aligned storage (std::vector's default
+/// allocator only guarantees 16 bytes).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  explicit CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kScratchAlignment}));
+  }
+  void deallocate(T* p, size_t) noexcept {
+    ::operator delete(p, std::align_val_t{kScratchAlignment});
+  }
+  friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
+};
+
 template <typename T>
 class StreamingWindow {
  public:
@@ -24,8 +47,8 @@ class StreamingWindow {
       : history_(history), buffer_(history + kFirPadding, T(0)) {}
 
   /// Append `chunk` (at most kMaxChunk samples) after the history and return the start of the
-  /// contiguous [history | chunk] buffer, followed by kFirPadding readable elements; valid until
-  /// the next call.
+  /// contiguous [history | chunk] buffer (kScratchAlignment-aligned), followed by kFirPadding
+  /// readable elements; valid until the next call.
   const T* Append(std::span<const T> chunk) {
     const size_t needed = history_ + chunk.size();
     if (buffer_.size() < needed + kFirPadding) buffer_.resize(needed + kFirPadding, T(0));
@@ -40,6 +63,13 @@ class StreamingWindow {
     filled_ = history_;
   }
 
+  /// Replace the history with `last` (exactly history() samples: the inputs just before the next
+  /// Append), for callers that processed some input without going through Append.
+  void SetHistory(std::span<const T> last) {
+    std::copy(last.begin(), last.end(), buffer_.begin());
+    filled_ = history_;
+  }
+
   /// Forget all past input (history back to zeros, like lfilter's zero initial state).
   void Reset() {
     std::fill(buffer_.begin(), buffer_.begin() + history_, T(0));
@@ -50,7 +80,7 @@ class StreamingWindow {
 
  private:
   size_t history_;
-  std::vector<T> buffer_;
+  std::vector<T, CacheLineAllocator<T>> buffer_;
   size_t filled_ = 0;
 };
 
