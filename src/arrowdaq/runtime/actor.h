@@ -20,6 +20,10 @@
 //
 // Threading: ActorRef is a cheap value, safe to copy and use from any thread. Handlers of one
 // actor never run concurrently. Blocking calls must not be made from an executor thread.
+//
+// GCC 12 caveat: build a message in a named variable before `co_await ref.Tell(std::move(m))`.
+// With the message constructed inside the co_await expression (`co_await ref.Tell(Msg{..})`)
+// GCC 12 mis-handles the temporary (seen as a hang and as a double destruction).
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,146 @@
+#include "arrowdaq/app/run_summary.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "arrowdaq/app/json_writer.h"
+
+namespace arrowdaq::app {
+
+std::string IsoTime(std::int64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf,
+                static_cast<int>((ns / 1'000'000) % 1000));
+  return out;
+}
+
+std::string FormatRate(double rows_per_s) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(rows_per_s >= 100 ? 0 : 1) << rows_per_s;
+  return out.str();
+}
+
+
+Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("format_version").String("1");
+  w.Key("run_id").String(summary.run_id);
+  w.Key("start_time").String(summary.start_time);
+  w.Key("stop_time").String(summary.stop_time);
+  w.Key("duration_s").Double(summary.duration_s);
+  w.Key("outcome").String(summary.outcome);
+  if (!summary.error.empty()) w.Key("error").String(summary.error);
+  w.Key("streams").BeginArray();
+  for (const auto& s : summary.streams) {
+    w.BeginObject();
+    w.Key("name").String(s.name);
+    w.Key("driver").String(s.driver);
+    w.Key("packets").UInt(s.packets);
+    w.Key("rows").UInt(s.rows);
+    w.Key("bytes").UInt(s.bytes);
+    w.Key("first_sequence");
+    s.first_sequence < 0 ? w.Null() : w.Int(s.first_sequence);
+    w.Key("last_sequence");
+    s.last_sequence < 0 ? w.Null() : w.Int(s.last_sequence);
+    w.Key("drops").UInt(s.drops);
+    w.Key("overruns").UInt(s.overruns);
+    w.Key("read_errors").UInt(s.read_errors);
+    w.Key("reconnects").UInt(s.reconnects);
+    w.Key("failed").Bool(s.failed);
+    w.Key("rate_rows_per_s").Double(s.rate_rows_per_s);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("subscriptions").BeginArray();
+  for (const auto& s : summary.subscriptions) {
+    w.BeginObject();
+    w.Key("name").String(s.name);
+    w.Key("policy").String(s.policy);
+    w.Key("offered").UInt(s.offered);
+    w.Key("delivered").UInt(s.delivered);
+    w.Key("dropped").UInt(s.dropped);
+    w.Key("missed_by_sequence").UInt(s.missed_by_sequence);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("storage").BeginObject();
+  w.Key("packets").UInt(summary.stored_packets);
+  w.Key("rows").UInt(summary.stored_rows);
+  w.Key("not_stored_packets").UInt(summary.not_stored_packets);
+  w.Key("files").BeginArray();
+  for (const auto& f : summary.files) w.String(f);
+  w.EndArray();
+  w.EndObject();
+  w.Key("events").BeginArray();
+  for (const auto& e : summary.events) {
+    w.BeginObject();
+    w.Key("time").String(IsoTime(e.time_ns));
+    w.Key("stream").String(e.stream);
+    w.Key("kind").String(e.kind);
+    w.Key("message").String(e.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("memory").BeginObject();
+  w.Key("peak_rss_bytes").Int(summary.memory.peak_rss_bytes);
+  w.Key("arrow_pool_bytes").Int(summary.memory.arrow_pool_bytes);
+  w.Key("arrow_pool_peak_bytes").Int(summary.memory.arrow_pool_peak_bytes);
+  w.Key("arrow_pool_backend").String(summary.memory.arrow_pool_backend);
+  w.Key("allocations");
+  summary.memory.allocations < 0 ? w.Null() : w.Int(summary.memory.allocations);
+  w.EndObject();
+  w.EndObject();
+  std::ofstream out(path, std::ios::binary);
+  out << w.str() << '\n';
+  out.close();
+  if (!out) return Status::IOError("cannot write '", path, "': ", std::strerror(errno));
+  return Status::OK();
+}
+
+std::string FormatSummary(const RunSummary& summary) {
+  std::ostringstream out;
+  out << "run " << summary.run_id << ": " << summary.outcome << " after " << std::fixed
+      << std::setprecision(1) << summary.duration_s << " s\n";
+  out << std::left << std::setw(16) << "stream" << std::right << std::setw(10) << "packets"
+      << std::setw(12) << "rows" << std::setw(12) << "rows/s" << std::setw(8) << "drops"
+      << std::setw(10) << "overruns" << '\n';
+  for (const auto& s : summary.streams) {
+    out << std::left << std::setw(16) << s.name << std::right << std::setw(10) << s.packets
+        << std::setw(12) << s.rows << std::setw(12) << FormatRate(s.rate_rows_per_s)
+        << std::setw(8) << s.drops << std::setw(10) << s.overruns << '\n';
+  }
+  for (const auto& s : summary.subscriptions) {
+    out << "subscription " << s.name << " (" << s.policy << "): delivered " << s.delivered
+        << ", dropped " << s.dropped << ", missed by sequence " << s.missed_by_sequence << '\n';
+  }
+  if (!summary.files.empty()) {
+    out << "stored " << summary.stored_rows << " rows in";
+    for (const auto& f : summary.files) out << ' ' << f;
+    out << '\n';
+  }
+  if (summary.not_stored_packets > 0) {
+    out << "NOT stored after a storage error: " << summary.not_stored_packets << " packets\n";
+  }
+  if (!summary.events.empty()) out << summary.events.size() << " event(s), see summary.json\n";
+  out << "peak RSS " << summary.memory.peak_rss_bytes / (1024 * 1024) << " MiB, Arrow pool peak "
+      << summary.memory.arrow_pool_peak_bytes / (1024 * 1024) << " MiB ("
+      << summary.memory.arrow_pool_backend << ")";
+  if (summary.memory.allocations >= 0) out << ", " << summary.memory.allocations << " allocations";
+  out << '\n';
+  if (!summary.error.empty()) out << "error: " << summary.error << '\n';
+  if (!summary.run_directory.empty()) out << "files: " << summary.run_directory << '\n';
+  return out.str();
+}
+
+}  // namespace arrowdaq::app

@@ -1,0 +1,70 @@
+// RunSummary: the figures of a finished run (per stream, per subscription, storage, events,
+// memory), written as summary.json for programs and formatted as a table for people.
+// Plain values and pure functions; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/core/run_event.h"
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/telemetry/memory.h"
+
+namespace arrowdaq::app {
+
+/// Per-stream figures of a finished run (summary.json "streams").
+struct StreamSummary {
+  std::string name;
+  std::string driver;
+  std::uint64_t packets = 0;
+  std::uint64_t rows = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t first_sequence = -1;  ///< -1 when no packet
+  std::int64_t last_sequence = -1;
+  std::uint64_t drops = 0;     ///< packets discarded by lossy subscriptions, summed
+  std::uint64_t overruns = 0;  ///< samples the source lost (it cannot pause; buffer overflowed)
+  std::uint64_t read_errors = 0;
+  std::uint64_t reconnects = 0;
+  bool failed = false;  ///< the instrument gave up after its reconnect attempts
+  double rate_rows_per_s = 0;
+};
+
+/// Per-subscription figures (summary.json "subscriptions").
+struct SubscriptionSummary {
+  std::string name;
+  std::string policy;
+  std::uint64_t offered = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t missed_by_sequence = 0;  ///< what the consumer found missing: equals dropped
+};
+
+struct RunSummary {
+  std::string run_id;
+  std::string run_directory;
+  std::string start_time;  ///< ISO 8601 UTC
+  std::string stop_time;
+  double duration_s = 0;
+  std::string outcome = "ok";  ///< "ok", "stopped" (signal), "failed"
+  std::string error;
+  std::vector<StreamSummary> streams;
+  std::vector<SubscriptionSummary> subscriptions;
+  std::vector<RunEvent> events;
+  std::uint64_t stored_packets = 0;
+  std::uint64_t stored_rows = 0;
+  std::uint64_t not_stored_packets = 0;  ///< drained after a storage error
+  std::vector<std::string> files;        ///< names inside the run directory
+  telemetry::MemoryReport memory;
+};
+
+/// Write `summary` as JSON to `path` (layout: docs/file-format.md, "summary.json").
+Status WriteSummaryJson(const RunSummary& summary, const std::string& path);
+/// Format the end-of-run summary for a person.
+std::string FormatSummary(const RunSummary& summary);
+/// Format ns since the Unix epoch as ISO 8601 UTC with milliseconds.
+std::string IsoTime(std::int64_t ns);
+/// Format a rate for people: no decimals from 100 up, one below.
+std::string FormatRate(double rows_per_s);
+
+}  // namespace arrowdaq::app
