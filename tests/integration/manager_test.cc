@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/float64_block.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/mock_hardware.h"
@@ -116,6 +117,39 @@ TEST(InstrumentManager, FanOutToThreeSubscribersSharesTheBuffers) {
                 data0);
     }
   }
+}
+
+TEST(InstrumentManager, ReadDataTakesSingleBatchesThatSubscribersSeeToo) {
+  runtime::ActorSystem system({.threads = 2});
+  InstrumentManager manager(system);
+  InstrumentRegistration reg;
+  reg.name = "ramp";
+  reg.driver = "sim.ramp";
+  reg.resource = "SIM::ramp";
+  reg.make_driver = [] {
+    return instruments::DriverRegistry::Default().Create(
+        "sim.ramp", {{"rate_hz", 10000.0}, {"batch_size", std::int64_t{100}}});
+  };
+  ASSERT_OK(manager.RegisterInstrument(std::move(reg)));
+  ASSERT_OK_AND_ASSIGN(auto sub, manager.AddDataSubscriber({.name = "s", .streams = {"ramp"},
+                                                            .capacity = 4,
+                                                            .policy = OverflowPolicy::kBlock}));
+  EXPECT_THAT(manager.ReadData("ramp").status().message(), HasSubstr("not connected"));
+  ASSERT_OK(manager.ConnectInstrument("ramp"));
+  for (uint64_t k = 0; k < 2; ++k) {
+    ASSERT_OK_AND_ASSIGN(auto packet, manager.ReadData("ramp"));
+    EXPECT_EQ(packet.sequence, k);
+    const auto& v = static_cast<const arrow::DoubleArray&>(*packet.batch->column(1));
+    ASSERT_EQ(v.length(), 100);
+    EXPECT_EQ(v.Value(0), 100.0 * k);  // the ramp continues across single reads
+    auto seen = sub->TryNext();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->batch.get(), packet.batch.get());
+  }
+  ASSERT_OK(manager.StartAcquisition("ramp"));
+  EXPECT_THAT(manager.ReadData("ramp").status().message(), HasSubstr("is acquiring"));
+  ASSERT_OK(manager.StopAcquisition("ramp"));
+  manager.Shutdown();
 }
 
 TEST(InstrumentManager, BadRequestsGiveClearErrors) {

@@ -209,3 +209,70 @@ def test_output_that_cannot_be_written_is_refused_before_acquisition(tmp_path):
     assert r.returncode == 1
     assert str(blocker) in r.stderr
     assert "cannot create output directory" in r.stderr
+
+
+def test_a_second_process_follows_the_growing_file_in_swmr_mode(tmp_path):
+    proc, out = _start(tmp_path, flush="300ms", formats='"hdf5"')
+    try:
+        deadline = time.monotonic() + 30
+        h5path = None
+        while time.monotonic() < deadline and h5path is None:
+            found = list(out.glob("*/run.h5")) if out.exists() else []
+            h5path = found[0] if found else None
+            time.sleep(0.05)
+        assert h5path is not None, "run.h5 never appeared"
+        seen = []
+        f = None
+        while time.monotonic() < deadline and len(seen) < 4:
+            try:
+                f = f or h5py.File(h5path, "r", libver="latest", swmr=True)
+            except OSError:
+                time.sleep(0.1)  # not yet in SWMR mode (before the first flush)
+                continue
+            ds = f["ramp/ch0"]
+            ds.refresh()
+            if ds.shape[0] > (seen[-1] if seen else 0):
+                seen.append(ds.shape[0])
+            time.sleep(0.35)
+        assert len(seen) >= 4, f"row count did not keep rising while acquiring: {seen}"
+        assert seen == sorted(seen) and seen[-1] > seen[0] > 0
+        # What the follower reads is already correct data.
+        np.testing.assert_array_equal(f["ramp/ch0"][: seen[-1]], ramp(np.arange(seen[-1])))
+        f.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+
+
+SLOW_TO_STOP = """
+[instruments.ramp]
+driver = "sim.ramp"
+options = { rate_hz = 2000000.0, batch_size = 4000 }
+
+[storage]
+formats = ["hdf5", "csv"]
+flush_interval = "200ms"
+capacity = 256
+"""
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_files_still_open(tmp_path):
+    # CSV is slower than the source, so the first Ctrl-C's clean stop (draining the storage
+    # queue) takes long enough for a user to press Ctrl-C again.
+    cfg = write_config(tmp_path, SLOW_TO_STOP)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([ARROWDAQ, "run", str(cfg), "--duration", "60s", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "second signal" in stderr
+    run_dir = only_run_dir(out)
+    with h5py.File(run_dir / "run.h5", "r", libver="latest", swmr=True) as f:
+        ch0 = f["ramp/ch0"][:]
+    assert len(ch0) > 0
+    np.testing.assert_array_equal(ch0, ramp(np.arange(len(ch0))))

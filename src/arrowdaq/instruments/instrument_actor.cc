@@ -211,8 +211,15 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
     co_return Status::Invalid("instrument '", spec_->name,
                               "' is acquiring; ReadData is for single reads");
   }
+  // A single read is a one-batch acquisition: arm, read, disarm.
   auto job = [this] {
-    return Guarded(spec_->name, [this] { return ReadDecodePublish(*spec_, *driver_); });
+    return Guarded(spec_->name, [this]() -> Result<DataPacket> {
+      ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
+      auto packet = ReadDecodePublish(*spec_, *driver_);
+      Status stopped = driver_->StopAcquisition();
+      if (packet.ok() && !stopped.ok()) return stopped;
+      return packet;
+    });
   };
   auto packet = co_await io_->Run(std::move(job));
   if (!packet.ok()) {
