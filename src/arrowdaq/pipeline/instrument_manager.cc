@@ -83,9 +83,7 @@ Result<InstrumentManager::Entry> InstrumentManager::Find(const std::string& name
                           known.empty() ? "none" : known, ")");
 }
 
-std::chrono::milliseconds InstrumentManager::AskTimeout(const Entry& e,
-                                                        hardware::Timeout io) const {
-  (void)e;
+std::chrono::milliseconds InstrumentManager::AskTimeout(hardware::Timeout io) const {
   return io + options_.ask_margin;
 }
 
@@ -123,23 +121,24 @@ Status AskAck(const instruments::InstrumentRef& ref, std::chrono::milliseconds t
 
 Status InstrumentManager::ConnectInstrument(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
-  return AskAck<msg::Connect>(e.ref, AskTimeout(e, e.spec->connect_timeout));
+  return AskAck<msg::Connect>(
+      e.ref, AskTimeout(e.spec->connect_timeout + 5 * e.spec->command_timeout));
 }
 
 Status InstrumentManager::DisconnectInstrument(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
-  return AskAck<msg::Disconnect>(e.ref, AskTimeout(e, e.spec->command_timeout));
+  return AskAck<msg::Disconnect>(e.ref, AskTimeout(e.spec->command_timeout));
 }
 
 Status InstrumentManager::StartAcquisition(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
-  return AskAck<msg::StartAcquisition>(e.ref, AskTimeout(e, e.spec->command_timeout));
+  return AskAck<msg::StartAcquisition>(e.ref, AskTimeout(e.spec->command_timeout));
 }
 
 Status InstrumentManager::StopAcquisition(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   // Stopping waits for the batch in flight, which may wait on back-pressure: allow more time.
-  return AskAck<msg::StopAcquisition>(e.ref, AskTimeout(e, e.spec->command_timeout) * 5);
+  return AskAck<msg::StopAcquisition>(e.ref, AskTimeout(e.spec->command_timeout) * 5);
 }
 
 Result<std::string> InstrumentManager::SendCommand(const std::string& name,
@@ -147,21 +146,21 @@ Result<std::string> InstrumentManager::SendCommand(const std::string& name,
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   return e.ref.AskBlocking<std::string>(
       [&](Reply<std::string> r) { return msg::SendCommand{command, std::move(r)}; },
-      AskTimeout(e, e.spec->command_timeout));
+      AskTimeout(e.spec->command_timeout));
 }
 
 Result<DataPacket> InstrumentManager::ReadData(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   return e.ref.AskBlocking<DataPacket>(
       [](Reply<DataPacket> r) { return msg::ReadData{std::move(r)}; },
-      AskTimeout(e, e.spec->command_timeout) * 5);
+      AskTimeout(e.spec->command_timeout) * 5);
 }
 
 Result<InstrumentStatus> InstrumentManager::GetStatus(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   return e.ref.AskBlocking<InstrumentStatus>(
       [](Reply<InstrumentStatus> r) { return msg::GetStatus{std::move(r)}; },
-      AskTimeout(e, e.spec->command_timeout));
+      AskTimeout(e.spec->command_timeout));
 }
 
 std::vector<InstrumentStatus> InstrumentManager::GetInstrumentList() {

@@ -90,7 +90,8 @@ class InstrumentManager {
     instruments::InstrumentRef ref;
   };
   Result<Entry> Find(const std::string& name) const;
-  std::chrono::milliseconds AskTimeout(const Entry& e, hardware::Timeout io) const;
+  /// Time allowed for an instrument's answer: its own I/O time plus the margin.
+  std::chrono::milliseconds AskTimeout(hardware::Timeout io) const;
 
   runtime::ActorSystem& system_;
   ManagerOptions options_;
