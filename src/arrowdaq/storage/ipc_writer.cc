@@ -39,16 +39,9 @@ class IpcWriter final : public StorageWriter {
   }
 
   Status Write(const DataPacket& packet) override {
-    if (closed_) return Status::Invalid("Arrow IPC writer: Write after Close");
-    if (packet.stream == nullptr || packet.batch == nullptr) {
-      return Status::Invalid("Arrow IPC writer: Write of an empty packet");
-    }
-    auto it = streams_.find(packet.stream->name);
-    if (it == streams_.end()) {
-      return Status::Invalid("Arrow IPC writer: Write to stream '", packet.stream->name,
-                             "' that was never added");
-    }
-    Stream& s = it->second;
+    ARROW_ASSIGN_OR_RAISE(Stream * found,
+                          internal::StreamForWrite("Arrow IPC writer", closed_, packet, streams_));
+    Stream& s = *found;
     if (!s.failed.ok()) {
       return Status::IOError(s.path, ": Write refused: an earlier write failed (",
                              s.failed.message(), ")");

@@ -66,16 +66,9 @@ class ParquetWriter final : public StorageWriter {
   }
 
   Status Write(const DataPacket& packet) override {
-    if (closed_) return Status::Invalid("Parquet writer: Write after Close");
-    if (packet.stream == nullptr || packet.batch == nullptr) {
-      return Status::Invalid("Parquet writer: Write of an empty packet");
-    }
-    auto it = streams_.find(packet.stream->name);
-    if (it == streams_.end()) {
-      return Status::Invalid("Parquet writer: Write to stream '", packet.stream->name,
-                             "' that was never added");
-    }
-    Stream& s = it->second;
+    ARROW_ASSIGN_OR_RAISE(Stream * found,
+                          internal::StreamForWrite("Parquet writer", closed_, packet, streams_));
+    Stream& s = *found;
     const arrow::RecordBatch& batch = *packet.batch;
     ARROW_RETURN_NOT_OK(internal::CheckBatchMatches(*s.info, batch));
     const std::int64_t* ts = internal::TimestampValues(batch);

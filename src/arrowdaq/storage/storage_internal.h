@@ -79,4 +79,23 @@ Result<const std::uint8_t*> ArrayColumnValues(const arrow::ArrayData& column,
 /// Render a shape as "512x512".
 std::string FormatShape(const std::vector<std::int64_t>& shape);
 
+/// Find the stream a packet is for, in a directory writer's map of streams, with the errors
+/// every writer gives: "<writer>: Write after Close", "... of an empty packet", "... to stream
+/// 'x' that was never added".
+template <typename StreamMap>
+Result<typename StreamMap::mapped_type*> StreamForWrite(const char* writer, bool closed,
+                                                        const DataPacket& packet,
+                                                        StreamMap& streams) {
+  if (closed) return Status::Invalid(writer, ": Write after Close");
+  if (packet.stream == nullptr || packet.batch == nullptr) {
+    return Status::Invalid(writer, ": Write of an empty packet");
+  }
+  auto it = streams.find(packet.stream->name);
+  if (it == streams.end()) {
+    return Status::Invalid(writer, ": Write to stream '", packet.stream->name,
+                           "' that was never added");
+  }
+  return &it->second;
+}
+
 }  // namespace arrowdaq::storage::internal
