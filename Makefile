@@ -1,7 +1,8 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
-.PHONY: all bootstrap build-release build-dev demo test bench compare clean
+.PHONY: all bootstrap build-release build-dev demo test test-tsan bench compare clean soak
 JOBS ?= 2
 DURATION ?= 5s
+SOAK_DURATION ?= 3600
 
 all: build-release
 
@@ -19,8 +20,20 @@ build-dev: bootstrap
 demo: build-release
 	./build/release/apps/arrowdaq/arrowdaq run examples/demo.toml --duration $(DURATION) --output runs
 
+# Every test: the dev preset (ASan+UBSan) runs all labels (unit, integration, load, python);
+# the tsan preset runs unit and integration under ThreadSanitizer; then each libFuzzer target
+# runs briefly from its committed corpus (inspect_file_fuzz replays its corpus only: see
+# fuzz/run.sh on HDF5's own hangs).
+FUZZ_SECONDS ?= 20
 test: build-dev
 	ctest --preset dev -j $(JOBS)
+	@$(MAKE) --no-print-directory test-tsan
+	FUZZ_REPLAY_ONLY=inspect_file_fuzz ./fuzz/run.sh $(FUZZ_SECONDS)
+
+test-tsan: bootstrap
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -L 'unit|integration' -j $(JOBS)
 
 bench: bootstrap
 	@cmake --preset release >/dev/null
@@ -36,6 +49,13 @@ compare: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 	.venv/bin/python bench/compare/run_all.py --build-dir build/release $(if $(QUICK),--quick,)
+
+# Hour-long acquisition at 1M samples/s from 12 simulated instruments into HDF5; reports RSS
+# over time (tools/soak/soak.py). Fails on RSS growth > 5% after warm-up or any loss.
+# SOAK_DURATION is in seconds; the report goes to build/soak/.
+soak: build-release
+	.venv/bin/python tools/soak/soak.py --binary build/release/apps/arrowdaq/arrowdaq \
+	  --duration $(SOAK_DURATION) --report-dir build/soak
 
 clean:
 	rm -rf build

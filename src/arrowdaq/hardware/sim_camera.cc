@@ -1,21 +1,8 @@
 #include "arrowdaq/hardware/sim_camera.h"
 
-#include <arrow/buffer.h>
-#include <arrow/memory_pool.h>
-
-#include <algorithm>
 #include <bit>
-#include <cctype>
-#include <cmath>
 #include <cstring>
-#include <thread>
 #include <vector>
-
-#include "arrowdaq/hardware/resource.h"
-
-#ifndef ARROWDAQ_VERSION
-#define ARROWDAQ_VERSION "0.0.0"
-#endif
 
 namespace arrowdaq::hardware {
 
@@ -23,18 +10,6 @@ static_assert(std::endian::native == std::endian::little,
               "SimCamera writes native uint16 as its little-endian frame format");
 
 namespace {
-
-std::string NormalizeCommand(const std::string& command) {
-  auto begin = std::find_if_not(command.begin(), command.end(),
-                                [](unsigned char ch) { return std::isspace(ch) != 0; });
-  auto end = std::find_if_not(command.rbegin(), command.rend(), [](unsigned char ch) {
-               return std::isspace(ch) != 0;
-             }).base();
-  std::string out(begin, std::max(begin, end));
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return out;
-}
 
 // Every row of a frame is 16-bit counting run b, b+1, ..., b+width-1 (mod 65536), so it is a
 // window of this table: T[i] = i mod 65536 for i < 65536 + kMaxSimCameraSide. Filling a row is
@@ -96,90 +71,17 @@ Result<std::unique_ptr<SimCamera>> SimCamera::Make(const SimCameraOptions& optio
   return std::make_unique<SimCamera>(PrivateTag{}, options);
 }
 
-SimCamera::SimCamera(PrivateTag, const SimCameraOptions& options) : options_(options) {}
-
-Status SimCamera::Connect(const std::string& resource, Timeout /*timeout*/) {
-  auto parsed = ParseResource(resource);
-  if (!parsed.ok() || parsed->kind != ResourceKind::kSim) {
-    return Status::Invalid("simulated camera: cannot connect to '", resource,
-                           "': expected SIM::<model>");
-  }
-  resource_ = resource;
-  connected_ = true;
-  armed_ = false;
-  next_frame_ = 0;
-  batches_since_init_ = 0;
-  return Status::OK();
-}
-
-Status SimCamera::Disconnect() {
-  connected_ = false;
-  armed_ = false;
-  return Status::OK();
-}
-
-Status SimCamera::CheckConnected(const char* what) const {
-  if (!connected_) return Status::Invalid("simulated camera: ", what, " while not connected");
-  return Status::OK();
-}
-
-Result<std::string> SimCamera::SendCommand(const std::string& command, Timeout /*timeout*/) {
-  ARROW_RETURN_NOT_OK(CheckConnected("SendCommand"));
-  const std::string cmd = NormalizeCommand(command);
-  if (cmd == "*IDN?") return std::string("arrowdaq,SIM-CAMERA,0,") + ARROWDAQ_VERSION;
-  if (cmd == "INIT" || cmd == "INITIATE") {
-    if (armed_) return Status::Invalid(resource_, ": -213,\"Init ignored\" (already armed)");
-    armed_ = true;
-    batches_since_init_ = 0;
-    t_init_ = SteadyClock::now();
-    return std::string();
-  }
-  if (cmd == "ABOR" || cmd == "ABORT") {
-    armed_ = false;
-    return std::string();
-  }
-  if (cmd == "*RST") {
-    armed_ = false;
-    next_frame_ = 0;
-    batches_since_init_ = 0;
-    return std::string();
-  }
-  return Status::Invalid(resource_, ": -113,\"Undefined header\": '", command, "'");
-}
-
-SteadyClock::time_point SimCamera::next_deadline() const {
-  const double due_ns = static_cast<double>(batches_since_init_ + 1) *
-                        static_cast<double>(options_.frames_per_batch) * 1e9 / options_.fps;
-  const double clamped_ns = std::min(std::ceil(due_ns), 3.0e18);
-  return t_init_ + std::chrono::nanoseconds(static_cast<std::int64_t>(clamped_ns));
-}
+SimCamera::SimCamera(PrivateTag, const SimCameraOptions& options)
+    : SimDevice("simulated camera"), options_(options) {}
 
 std::int64_t SimCamera::batch_bytes() const {
   return options_.frames_per_batch * options_.height * options_.width *
          static_cast<std::int64_t>(sizeof(std::uint16_t));
 }
 
-Result<std::shared_ptr<arrow::Buffer>> SimCamera::ReadRawData(Timeout timeout) {
-  ARROW_RETURN_NOT_OK(CheckConnected("ReadRawData"));
-  if (!armed_) {
-    return Status::Invalid(resource_, ": ReadRawData while not armed (send INIT first)");
-  }
-  const SteadyClock::time_point deadline = next_deadline();
-  const SteadyClock::time_point start = SteadyClock::now();
-  if (std::chrono::duration<double, std::milli>(deadline - start) >
-      std::chrono::duration<double, std::milli>(timeout)) {
-    std::this_thread::sleep_until(start + std::max(timeout, Timeout::zero()));
-    return Status::IOError(resource_, ": read timed out after ", timeout.count(), " ms");
-  }
-  // The one allocation of the batch; everything downstream wraps it.
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buffer,
-                        arrow::AllocateBuffer(batch_bytes(), arrow::default_memory_pool()));
-  FillSimCameraFrames(options_, next_frame_, options_.frames_per_batch,
-                      reinterpret_cast<std::uint16_t*>(buffer->mutable_data()));
-  std::this_thread::sleep_until(deadline);
-  next_frame_ += options_.frames_per_batch;
-  ++batches_since_init_;
-  return std::shared_ptr<arrow::Buffer>(std::move(buffer));
+void SimCamera::FillBatch(std::int64_t first_row, std::int64_t rows,
+                          std::span<std::uint8_t> out) const {
+  FillSimCameraFrames(options_, first_row, rows, reinterpret_cast<std::uint16_t*>(out.data()));
 }
 
 }  // namespace arrowdaq::hardware

@@ -1,4 +1,4 @@
-// SimCamera: an InstrumentHardware for `SIM::<model>` resources that behaves like a free-running
+// SimCamera: a SimDevice (see sim_device.h) for `SIM::<model>` resources that behaves like a
 // camera: width x height uint16 pixels per frame at `fps` frames per second, handed out
 // `frames_per_batch` frames per ReadRawData at the instant a real camera would have them. The
 // pixel values are a pure function of the frame index f and the pixel (y, x), so tests in any
@@ -6,11 +6,11 @@
 //
 //   p[f, y, x] = (x + 2*y + 7*f + seed) mod 65536
 //
-// Pacing, like SimulatedHardware: after INIT at steady time t_init, batch k (0-based since that
-// INIT) is released at t_init + (k+1)*frames_per_batch/fps (absolute deadlines, no drift). A late
-// reader gets the overdue batches at once; no frame is skipped (the camera waits for its reader,
-// so back-pressure pauses it and nothing is lost). f starts at 0 on Connect and *RST and keeps
-// counting across ABOR/INIT.
+// Pacing (SimDevice's, a row being one frame): after INIT at steady time t_init, batch k (0-based
+// since that INIT) is released at t_init + (k+1)*frames_per_batch/fps (absolute deadlines, no
+// drift). A late reader gets the overdue batches at once; no frame is skipped (the camera has no
+// FIFO and waits for its reader, so back-pressure pauses it and nothing is lost). f starts at 0
+// on Connect and *RST and keeps counting across ABOR/INIT.
 //
 // Ownership: the owner (a driver) holds it in a unique_ptr. Each batch is ONE fresh buffer from
 // Arrow's default memory pool (64-byte aligned), frames one after the other, each frame row-major
@@ -22,8 +22,7 @@
 #include <memory>
 #include <string>
 
-#include "arrowdaq/core/clock.h"
-#include "arrowdaq/hardware/instrument_hardware.h"
+#include "arrowdaq/hardware/sim_device.h"
 
 namespace arrowdaq::hardware {
 
@@ -60,7 +59,7 @@ inline std::uint16_t SimCameraPixel(std::int64_t f, std::int64_t y, std::int64_t
 void FillSimCameraFrames(const SimCameraOptions& options, std::int64_t first_frame,
                          std::int64_t count, std::uint16_t* out);
 
-class SimCamera : public InstrumentHardware {
+class SimCamera : public SimDevice {
   struct PrivateTag {
     explicit PrivateTag() = default;
   };
@@ -72,40 +71,23 @@ class SimCamera : public InstrumentHardware {
   /// Use Make; the tag keeps construction with unchecked options out of reach.
   SimCamera(PrivateTag, const SimCameraOptions& options);
 
-  /// Accept `SIM::<model>` (any non-empty model); anything else is Status::Invalid naming the
-  /// string. Resets the camera: disarmed, next frame index 0.
-  Status Connect(const std::string& resource, Timeout timeout) override;
-  /// Disarm and disconnect; idempotent.
-  Status Disconnect() override;
-  /// Understand (case-insensitive, surrounding blanks ignored):
-  /// `*IDN?` -> "arrowdaq,SIM-CAMERA,0,<arrowdaq version>"; `INIT` / `INITIATE` (arm; error if
-  /// armed); `ABOR` / `ABORT` (disarm); `*RST` (disarm, next frame index 0). Anything else
-  /// fails with `-113,"Undefined header"` and the command quoted.
-  Result<std::string> SendCommand(const std::string& command, Timeout timeout) override;
-  /// Wait for the next batch's deadline and return its frames (batch_bytes() bytes). Fails with
-  /// Status::Invalid when not connected or not armed; with Status::IOError "... timed out ..."
-  /// after waiting `timeout` when the deadline lies beyond it (the batch is not lost).
-  Result<std::shared_ptr<arrow::Buffer>> ReadRawData(Timeout timeout) override;
+  // Connect, Disconnect, SendCommand (*IDN? -> "arrowdaq,SIM-CAMERA,0,<version>") and
+  // ReadRawData come from SimDevice; the camera has no FIFO, so it never skips a frame.
 
   const SimCameraOptions& options() const { return options_; }
-  bool connected() const { return connected_; }
-  bool armed() const { return armed_; }
   /// Return the frame index of the first frame of the next batch.
-  std::int64_t next_frame_index() const { return next_frame_; }
+  std::int64_t next_frame_index() const { return next_row(); }
   /// Return the size in bytes of one batch: frames_per_batch * height * width * 2.
-  std::int64_t batch_bytes() const;
+  std::int64_t batch_bytes() const override;
 
  private:
-  Status CheckConnected(const char* what) const;
-  SteadyClock::time_point next_deadline() const;
+  std::string IdnModel() const override { return "CAMERA"; }
+  std::int64_t RowsPerBatch() const override { return options_.frames_per_batch; }
+  double RowsPerSecond() const override { return options_.fps; }
+  void FillBatch(std::int64_t first_row, std::int64_t rows,
+                 std::span<std::uint8_t> out) const override;
 
   SimCameraOptions options_;
-  std::string resource_;
-  bool connected_ = false;
-  bool armed_ = false;
-  std::int64_t next_frame_ = 0;
-  std::int64_t batches_since_init_ = 0;
-  SteadyClock::time_point t_init_{};
 };
 
 }  // namespace arrowdaq::hardware

@@ -9,6 +9,7 @@
 #include <parquet/exception.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -44,7 +45,11 @@ class TimestampStats {
       if (rows_ == 0) {
         first_ = ts[i];
       } else {
-        const std::int64_t d = ts[i] - last_;
+        std::int64_t d;
+        if (__builtin_sub_overflow(ts[i], last_, &d)) {
+          // Timestamps so far apart that their difference does not fit: certainly a gap.
+          d = std::numeric_limits<std::int64_t>::max();
+        }
         if (!frozen_) {
           diffs_.push_back(d);
           if (diffs_.size() == kMedianSample) Freeze();
@@ -63,9 +68,12 @@ class TimestampStats {
     out->first_ns = rows_ > 0 ? first_ : 0;
     out->last_ns = rows_ > 0 ? last_ : 0;
     out->median_period_ns = median_;
-    out->rate_hz = (rows_ > 1 && last_ > first_)
-                       ? static_cast<double>(rows_ - 1) * 1e9 / static_cast<double>(last_ - first_)
-                       : 0.0;
+    // Exact in int64; only a damaged file's span that does not fit falls back to double.
+    std::int64_t span_ns;
+    const double span = __builtin_sub_overflow(last_, first_, &span_ns)
+                            ? static_cast<double>(last_) - static_cast<double>(first_)
+                            : static_cast<double>(span_ns);
+    out->rate_hz = (rows_ > 1 && span > 0) ? static_cast<double>(rows_ - 1) * 1e9 / span : 0.0;
     std::int64_t gaps = late_gaps_;
     for (std::int64_t d : diffs_) gaps += IsGap(d) ? 1 : 0;
     out->gaps = gaps;
@@ -286,12 +294,18 @@ Result<InspectReport> InspectHdf5(const std::string& path) {
   ARROW_RETURN_NOT_OK(
       CheckHerr(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path,
                 "H5Pset_libver_bounds"));
-  // SWMR read first: it opens files still being written and files left by a killed writer.
-  Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()), H5Fclose);
+  // A plain open first: it fails fast on damaged files. Files still being written, or left
+  // by a killed writer, refuse it (their superblock says SWMR writing) and take the SWMR-read
+  // open, with few metadata read attempts: HDF5's default (100, with a doubling sleep per
+  // damaged object) turns a corrupt file into a hang of minutes.
+  Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) {
     H5Eclear2(H5E_DEFAULT);
-    ARROW_ASSIGN_OR_RAISE(file, CheckHid(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
-                                         H5Fclose, path, "H5Fopen"));
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_metadata_read_attempts(fapl.get(), 3), path,
+                                  "H5Pset_metadata_read_attempts"));
+    ARROW_ASSIGN_OR_RAISE(
+        file, CheckHid(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()),
+                       H5Fclose, path, "H5Fopen"));
   }
   auto version = internal::ReadStringAttribute(file.get(), "format_version", path);
   if (!version.ok()) {
