@@ -81,15 +81,7 @@ class CsvWriter final : public StorageWriter {
   ~CsvWriter() override { (void)Close(); }
 
   Status AddStream(const StreamInfo& stream) override {
-    if (closed_) return Status::Invalid("CSV writer: AddStream after Close");
-    ARROW_RETURN_NOT_OK(internal::ValidateStreamName(stream.name));
-    if (stream.schema == nullptr) {
-      return Status::Invalid("stream '", stream.name, "' has no schema");
-    }
-    ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
-    if (streams_.count(stream.name) != 0) {
-      return Status::Invalid("CSV writer: stream '", stream.name, "' was already added");
-    }
+    ARROW_RETURN_NOT_OK(internal::CheckNewStream("CSV writer", closed_, stream, streams_));
     std::string header = kTimestampColumn;
     for (int i = 1; i < stream.schema->num_fields(); ++i) {
       const auto& field = stream.schema->field(i);

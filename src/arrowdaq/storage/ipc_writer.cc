@@ -18,15 +18,8 @@ class IpcWriter final : public StorageWriter {
   ~IpcWriter() override { (void)Close(); }
 
   Status AddStream(const StreamInfo& stream) override {
-    if (closed_) return Status::Invalid("Arrow IPC writer: AddStream after Close");
-    ARROW_RETURN_NOT_OK(internal::ValidateStreamName(stream.name));
-    if (stream.schema == nullptr) {
-      return Status::Invalid("stream '", stream.name, "' has no schema");
-    }
-    ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
-    if (streams_.count(stream.name) != 0) {
-      return Status::Invalid("Arrow IPC writer: stream '", stream.name, "' was already added");
-    }
+    ARROW_RETURN_NOT_OK(
+        internal::CheckNewStream("Arrow IPC writer", closed_, stream, streams_));
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
     s.path = internal::JoinPath(directory_, stream.name + ".arrows");

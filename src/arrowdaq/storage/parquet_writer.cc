@@ -34,15 +34,7 @@ class ParquetWriter final : public StorageWriter {
   ~ParquetWriter() override { (void)Close(); }
 
   Status AddStream(const StreamInfo& stream) override {
-    if (closed_) return Status::Invalid("Parquet writer: AddStream after Close");
-    ARROW_RETURN_NOT_OK(internal::ValidateStreamName(stream.name));
-    if (stream.schema == nullptr) {
-      return Status::Invalid("stream '", stream.name, "' has no schema");
-    }
-    ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
-    if (streams_.count(stream.name) != 0) {
-      return Status::Invalid("Parquet writer: stream '", stream.name, "' was already added");
-    }
+    ARROW_RETURN_NOT_OK(internal::CheckNewStream("Parquet writer", closed_, stream, streams_));
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
     s.schema = internal::WithFormatVersion(stream.schema);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "arrowdaq/core/data_packet.h"
+#include "arrowdaq/core/schema.h"
 #include "arrowdaq/core/status.h"
 
 namespace arrowdaq::storage::internal {
@@ -78,6 +79,23 @@ Result<const std::uint8_t*> ArrayColumnValues(const arrow::ArrayData& column,
 
 /// Render a shape as "512x512".
 std::string FormatShape(const std::vector<std::int64_t>& shape);
+
+/// Check a stream a directory writer is asked to add: open writer, valid name, a stream
+/// schema, not added before. Errors name the writer and the stream.
+template <typename StreamMap>
+Status CheckNewStream(const char* writer, bool closed, const StreamInfo& stream,
+                      const StreamMap& streams) {
+  if (closed) return Status::Invalid(writer, ": AddStream after Close");
+  ARROW_RETURN_NOT_OK(ValidateStreamName(stream.name));
+  if (stream.schema == nullptr) {
+    return Status::Invalid("stream '", stream.name, "' has no schema");
+  }
+  ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
+  if (streams.count(stream.name) != 0) {
+    return Status::Invalid(writer, ": stream '", stream.name, "' was already added");
+  }
+  return Status::OK();
+}
 
 /// Find the stream a packet is for, in a directory writer's map of streams, with the errors
 /// every writer gives: "<writer>: Write after Close", "... of an empty packet", "... to stream
