@@ -21,14 +21,14 @@ demo: build-release
 	./build/release/apps/arrowdaq/arrowdaq run examples/demo.toml --duration $(DURATION) --output runs
 
 # Every test: the dev preset (ASan+UBSan) runs all labels (unit, integration, load, python);
-# the tsan preset runs unit and integration under ThreadSanitizer; then each libFuzzer target
-# runs briefly from its committed corpus (inspect_file_fuzz replays its corpus only: see
+# each libFuzzer target runs briefly from its committed corpus; then the tsan preset runs unit
+# and integration under ThreadSanitizer (inspect_file_fuzz replays its corpus only: see
 # fuzz/run.sh on HDF5's own hangs).
 FUZZ_SECONDS ?= 20
 test: build-dev
 	ctest --preset dev -j $(JOBS)
-	@$(MAKE) --no-print-directory test-tsan
 	FUZZ_REPLAY_ONLY=inspect_file_fuzz ./fuzz/run.sh $(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory test-tsan
 
 test-tsan: bootstrap
 	@cmake --preset tsan >/dev/null
