@@ -125,7 +125,7 @@ std::string FormatSummary(const RunSummary& summary) {
         << ", dropped " << s.dropped << ", missed by sequence " << s.missed_by_sequence << '\n';
   }
   if (!summary.files.empty()) {
-    out << "stored " << summary.stored_rows << " rows in";
+    out << "stored " << summary.stored_rows << " rows; the run directory holds";
     for (const auto& f : summary.files) out << ' ' << f;
     out << '\n';
   }
