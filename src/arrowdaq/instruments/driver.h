@@ -55,6 +55,15 @@ class InstrumentDriver {
 using DriverFactory =
     std::function<Result<std::unique_ptr<InstrumentDriver>>(const ResolvedOptions&)>;
 
+/// Return a DriverFactory over a driver's `Make(const ResolvedOptions&)` (any function that
+/// returns Result<std::unique_ptr<D>> for a D derived from InstrumentDriver).
+template <typename D>
+DriverFactory FactoryOf(Result<std::unique_ptr<D>> (*make)(const ResolvedOptions&)) {
+  return [make](const ResolvedOptions& options) -> Result<std::unique_ptr<InstrumentDriver>> {
+    return make(options);
+  };
+}
+
 /// Describe one driver for the registry and for `arrowdaq drivers`.
 struct DriverInfo {
   std::string name;              ///< "sim.sine"

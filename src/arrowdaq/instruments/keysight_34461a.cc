@@ -75,10 +75,7 @@ Status RegisterKeysight34461a(DriverRegistry& registry) {
   info.description = "Keysight 34461A DMM over LAN (SCPI socket, port 5025): READ? polling";
   info.default_resource = "";
   info.options = Keysight34461aOptionSpecs();
-  info.factory = [](const ResolvedOptions& o) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, MakeKeysight34461a(o));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&MakeKeysight34461a);
   return registry.Register(std::move(info));
 }
 

@@ -74,10 +74,7 @@ Status RegisterNewport1830c(DriverRegistry& registry) {
   info.description = "Newport 1830-C optical power meter over RS-232: D? polling, watts";
   info.default_resource = "";
   info.options = Newport1830cOptionSpecs();
-  info.factory = [](const ResolvedOptions& o) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, Newport1830cDriver::Make(o));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&Newport1830cDriver::Make);
   return registry.Register(std::move(info));
 }
 

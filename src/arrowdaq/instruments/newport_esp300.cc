@@ -129,10 +129,7 @@ Status RegisterNewportEsp300(DriverRegistry& registry) {
   info.description = "Newport ESP300 motion controller over RS-232: axis positions, moves";
   info.default_resource = "";
   info.options = NewportEsp300OptionSpecs();
-  info.factory = [](const ResolvedOptions& o) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, NewportEsp300Driver::Make(o));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&NewportEsp300Driver::Make);
   return registry.Register(std::move(info));
 }
 

@@ -212,10 +212,7 @@ Status RegisterRigolDs1000z(DriverRegistry& registry) {
   info.description = "Rigol DS1000Z oscilloscope over LAN: one waveform (BYTE block) per row";
   info.default_resource = "";
   info.options = RigolDs1000zOptionSpecs();
-  info.factory = [](const ResolvedOptions& o) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, RigolDs1000zDriver::Make(o));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&RigolDs1000zDriver::Make);
   return registry.Register(std::move(info));
 }
 

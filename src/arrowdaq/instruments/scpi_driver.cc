@@ -169,10 +169,7 @@ Status RegisterDeviceDrivers(DriverRegistry& registry) {
   info.description = "any SCPI instrument over TCP or serial: polls a query, ASCII or binary";
   info.default_resource = "";
   info.options = ScpiDriverOptionSpecs();
-  info.factory = [](const ResolvedOptions& o) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, ScpiDriver::Make(o));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&ScpiDriver::Make);
   ARROW_RETURN_NOT_OK(registry.Register(std::move(info)));
   ARROW_RETURN_NOT_OK(RegisterKeysight34461a(registry));
   ARROW_RETURN_NOT_OK(RegisterNewport1830c(registry));

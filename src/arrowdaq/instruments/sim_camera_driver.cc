@@ -155,10 +155,7 @@ Status RegisterSimCameraDriver(DriverRegistry& registry) {
       "fixed_shape_tensor";
   info.default_resource = kSimCameraResource;
   info.options = SimCameraOptionSpecs();
-  info.factory = [](const ResolvedOptions& options) -> Result<std::unique_ptr<InstrumentDriver>> {
-    ARROW_ASSIGN_OR_RAISE(auto driver, SimCameraDriver::Make(options));
-    return std::unique_ptr<InstrumentDriver>(std::move(driver));
-  };
+  info.factory = FactoryOf(&SimCameraDriver::Make);
   return registry.Register(std::move(info));
 }
 
