@@ -26,6 +26,7 @@
 #include "arrowdaq/storage/ipc_writer.h"
 #include "arrowdaq/storage/parquet_writer.h"
 #include "arrowdaq/testing/gtest_util.h"
+#include "arrowdaq/testing/temp_dir.h"
 
 namespace arrowdaq::storage {
 namespace {
@@ -35,22 +36,7 @@ using ::testing::HasSubstr;
 
 constexpr std::int64_t kT0 = 1'700'000'000'000'000'000;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "arrowdaq-tensor-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Pixel i (row-major) of frame k, and sample i of waveform k.
 std::uint16_t Pixel(std::int64_t k, std::int64_t i) {

@@ -35,6 +35,7 @@
 #include "arrowdaq/storage/ipc_writer.h"
 #include "arrowdaq/storage/parquet_writer.h"
 #include "arrowdaq/testing/gtest_util.h"
+#include "arrowdaq/testing/temp_dir.h"
 
 // When a chunk cannot be written (the file-size limit below), HDF5 1.10 keeps the chunk's
 // buffer forever; that leak is the library's, on an error path, and not ours to fix.
@@ -48,23 +49,7 @@ using ::testing::HasSubstr;
 
 constexpr std::int64_t kT0 = 1'700'000'000'000'000'000;  // 2023-11-14T22:13:20Z
 
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "arrowdaq-storage-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Expected content of one stream: the timestamp column and every channel as double.
 struct Expected {
