@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -25,10 +26,23 @@ TEST(WorkerThread, RunResumesTheCoroutineWithTheResultFromTheWorker) {
 TEST(WorkerThread, JobsInterleaveWithTheIdleTask) {
   WorkerThread worker("idle");
   std::atomic<int> iterations{0};
-  worker.SetIdleTask([&] { return ++iterations < 1000; });
+  // An idle task that never ends by itself, like an acquisition loop.
+  worker.SetIdleTask([&] {
+    ++iterations;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return true;
+  });
+  while (iterations.load() == 0) std::this_thread::yield();
   std::promise<int> seen;
   ASSERT_TRUE(worker.Post([&] { seen.set_value(iterations.load()); }));
-  seen.get_future().get();
+  auto f = seen.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "a job never ran while the idle task kept going";
+  EXPECT_GE(f.get(), 1);
+  worker.SetIdleTask({});  // uninstall: the counter stops
+  const int stopped_at = iterations.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_LE(iterations.load(), stopped_at + 1);
   worker.Shutdown();
   EXPECT_FALSE(worker.Post([] {}));
 }
