@@ -1,5 +1,5 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
-.PHONY: all bootstrap build-release build-dev demo test test-tsan bench compare clean soak
+.PHONY: all bootstrap build-release build-dev demo test test-tsan fuzz bench compare clean soak
 JOBS ?= 2
 DURATION ?= 5s
 SOAK_DURATION ?= 3600
@@ -20,15 +20,21 @@ build-dev: bootstrap
 demo: build-release
 	./build/release/apps/arrowdaq/arrowdaq run examples/demo.toml --duration $(DURATION) --output runs
 
-# Every test: the dev preset (ASan+UBSan) runs all labels (unit, integration, load, python);
-# each libFuzzer target runs briefly from its committed corpus; then the tsan preset runs unit
-# and integration under ThreadSanitizer (inspect_file_fuzz replays its corpus only: see
-# fuzz/run.sh on HDF5's own hangs).
-FUZZ_SECONDS ?= 20
+# Every test, the same verdict every time: the dev preset (ASan+UBSan) runs all labels (unit,
+# integration, load, python); each libFuzzer target replays its committed corpus and runs a
+# fixed number of executions from a fixed seed (no exploration: that is `make fuzz`); then the
+# tsan preset runs unit and integration under ThreadSanitizer.
 test: build-dev
 	ctest --preset dev -j $(JOBS)
-	FUZZ_REPLAY_ONLY=inspect_file_fuzz ./fuzz/run.sh $(FUZZ_SECONDS)
+	./fuzz/run.sh regress
 	@$(MAKE) --no-print-directory test-tsan
+
+# Open-ended fuzzing, FUZZ_SECONDS per target (default 10 minutes), random seeds; findings are
+# minimised into build/fuzz/findings/<target>/ and the target exits 1 (see fuzz/run.sh).
+# FUZZ_TARGETS="config_parse_fuzz ..." picks targets (default: all).
+FUZZ_SECONDS ?= 600
+fuzz: bootstrap
+	./fuzz/run.sh explore $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 test-tsan: bootstrap
 	@cmake --preset tsan >/dev/null

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Make the seed corpus of inspect_file_fuzz (fuzz/corpus/inspect_file_fuzz/) from a real run.
+"""Make the seed corpora of inspect_file_fuzz and inspect_hdf5_fuzz (fuzz/corpus/<target>/) from
+a real run.
 
 Runs `arrowdaq run` for 0.2 s on two small simulated instruments with storage formats hdf5
 (gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrows and parquet,
 then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet; see
 inspect_file_fuzz.cc) followed by the file's bytes, plus truncated variants (a run killed
-mid-write, a copy cut short). Every seed is < 64 KiB.
+mid-write, a copy cut short). Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
+corpus, the others to inspect_file_fuzz's.
 
-Usage: fuzz/make_inspect_seeds.py ARROWDAQ_BINARY [CORPUS_DIR]
+Usage: fuzz/make_inspect_seeds.py ARROWDAQ_BINARY [CORPUS_ROOT]   (default: fuzz/corpus)
 """
 import subprocess
 import sys
@@ -43,9 +45,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     binary = sys.argv[1]
-    corpus = Path(sys.argv[2]) if len(sys.argv) > 2 else (
-        Path(__file__).resolve().parent / "corpus" / "inspect_file_fuzz")
-    corpus.mkdir(parents=True, exist_ok=True)
+    root = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parent / "corpus"
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "seed.toml"
         cfg.write_text(CONFIG)
@@ -67,10 +67,12 @@ def main():
             for cut in (8, 64, 512, len(data) // 2, len(data) - 16, len(data) - 1):
                 if 0 < cut < len(data):
                     variants[f"_trunc{cut}"] = data[:cut]
+            corpus = root / ("inspect_hdf5_fuzz" if ext == ".h5" else "inspect_file_fuzz")
+            corpus.mkdir(parents=True, exist_ok=True)
             for suffix, body in variants.items():
                 (corpus / f"{stem}{suffix}.bin").write_bytes(bytes([SELECTOR[ext]]) + body)
                 written += 1
-        print(f"{written} seeds in {corpus}")
+        print(f"{written} seeds in {root}")
     return 0
 
 

@@ -164,7 +164,92 @@ const TomlValue* Find(const TomlValue& table, const std::string& key) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pre-scan: reject input that would make toml11 recurse too deeply or take quadratic time.
+// Encoding gate: the bytes toml11 may see. toml11 3.7 reads past the end of its buffer on some
+// invalid UTF-8 sequences and control bytes (fuzz/findings/README.md); the TOML specification
+// forbids them anyway, so they are refused here with the place and the byte, before any parser
+// runs.
+
+// Return the length of the well-formed UTF-8 sequence at the start of `s` (1..4), or 0 when it
+// is not one (overlong forms, surrogates, code points above U+10FFFF, truncated sequences).
+std::size_t Utf8SequenceLength(std::string_view s) {
+  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // allowed range of the second byte
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong below U+0800
+    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong below U+10000
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;  // continuation byte, C0/C1 overlong lead, or F5..FF
+  }
+  if (s.size() < length) return 0;
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+const char* ControlName(unsigned char c) {
+  static constexpr const char* kNames[32] = {
+      "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS",  "TAB", "LF",
+      "VT",  "FF",  "CR",  "SO",  "SI",  "DLE", "DC1", "DC2", "DC3", "DC4", "NAK",
+      "SYN", "ETB", "CAN", "EM",  "SUB", "ESC", "FS",  "GS",  "RS",  "US"};
+  return c < 32 ? kNames[c] : "DEL";
+}
+
+Status CheckEncoding(std::string_view text, const std::string& file) {
+  int line = 1;
+  int column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const SourceLocation here{file, line, column};
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      ++i;
+      continue;
+    }
+    if (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) {
+      return ErrorAt(here, "",
+                     "carriage return (U+000D) not followed by a line feed: TOML lines end "
+                     "with LF or CR LF");
+    }
+    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+      char code[8];
+      std::snprintf(code, sizeof(code), "%04X", c);
+      return ErrorAt(here, "",
+                     std::string("control character U+") + code + " (" + ControlName(c) +
+                         ") is not allowed in a TOML file (only tab, LF and CR LF are; write "
+                         "it as an escape such as \\u" + code + " inside a string)");
+    }
+    const std::size_t length = Utf8SequenceLength(text.substr(i));
+    if (length == 0) {
+      char shown[8];
+      std::snprintf(shown, sizeof(shown), "0x%02X", c);
+      return ErrorAt(here, "",
+                     std::string("byte ") + shown +
+                         " is not valid UTF-8: a config file must be UTF-8 (was it saved in "
+                         "Latin-1 or another legacy encoding?)");
+    }
+    i += length;
+    column += static_cast<int>(length);
+  }
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-scan: reject bytes no TOML file may hold, and input that would make toml11 recurse too
+// deeply or take quadratic time.
 
 Status PreScan(std::string_view text, const std::string& file) {
   if (text.size() > kMaxFileBytes) {
@@ -172,6 +257,7 @@ Status PreScan(std::string_view text, const std::string& file) {
                    "file is too large for a config file (" + std::to_string(text.size()) +
                        " bytes, limit " + std::to_string(kMaxFileBytes) + ")");
   }
+  ARROW_RETURN_NOT_OK(CheckEncoding(text, file));
   enum class State { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral };
   State state = State::kCode;
   int depth = 0;

@@ -333,6 +333,36 @@ TEST(ConfigTest, HostileInputNeverThrowsOrCrashes) {
   }
 }
 
+// The bytes that made toml11 3.7 read past its buffer (issue 10's fuzzer finding) and their
+// kin are refused before the parser runs, with the place and the byte named.
+TEST(ConfigTest, InvalidUtf8AndControlBytesAreRefusedWithTheirPlace) {
+  const std::string instrument = "[instruments.a]\ndriver = \"sim.sine\"\n";
+  // The fuzzer's input, byte for byte.
+  const std::string finding("'instru\xf5" "ents.\"\"\"er'instruments.\"\"\"er]\n\0\n", 40);
+  ExpectError(finding, "demo.toml:1:8: byte 0xF5 is not valid UTF-8");
+  // Latin-1 "é" (0xE9) in a comment on line 3.
+  ExpectError(instrument + "# caf\xe9\n",
+              "demo.toml:3:6: byte 0xE9 is not valid UTF-8: a config file must be UTF-8 (was "
+              "it saved in Latin-1 or another legacy encoding?)");
+  ExpectError(instrument + "x = \"a\xc0\xafb\"\n", "demo.toml:3:7: byte 0xC0");  // overlong '/'
+  ExpectError(instrument + "x = \"\xed\xa0\x80\"\n", "demo.toml:3:6: byte 0xED");  // surrogate
+  ExpectError(instrument + "x = \"\xf4\x90\x80\x80\"\n", "demo.toml:3:6: byte 0xF4");  // > 10FFFF
+  ExpectError(instrument + "x = \"\xe2\x82\"\n", "demo.toml:3:6: byte 0xE2");  // truncated
+  ExpectError(instrument + "x = \"\xe2\x82", "demo.toml:3:6: byte 0xE2");      // at the end
+  ExpectError(std::string("a = 1\0\n", 7),
+              "demo.toml:1:6: control character U+0000 (NUL) is not allowed in a TOML file");
+  ExpectError(instrument + "x = \"\x1b[1m\"\n", "demo.toml:3:6: control character U+001B (ESC)");
+  ExpectError(instrument + "x = 1\x7f\n", "demo.toml:3:6: control character U+007F (DEL)");
+  ExpectError(instrument + "x = 1\ry = 2\n",
+              "demo.toml:3:6: carriage return (U+000D) not followed by a line feed");
+  // Valid UTF-8 of every length, tabs and CR LF line ends are accepted.
+  ASSERT_OK_AND_ASSIGN(auto config,
+                       ParseConfig("[instruments.a]\r\ndriver = \"sim.sine\"\t# \xc3\xa9t\xc3\xa9 "
+                                   "\xe2\x98\x83 \xf0\x9f\x94\xac\r\n",
+                                   "ok.toml"));
+  EXPECT_EQ(config.instruments.at(0).driver, "sim.sine");
+}
+
 TEST(ConfigTest, ParseDuration) {
   ASSERT_OK_AND_ASSIGN(auto d, ParseDuration("10s"));
   EXPECT_EQ(d, 10s);

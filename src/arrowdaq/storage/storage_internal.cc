@@ -88,10 +88,17 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 std::string FormatIsoTime(std::int64_t ns_since_epoch) {
   using namespace std::chrono;
-  const sys_time<nanoseconds> t{nanoseconds{ns_since_epoch}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<nanoseconds> hms{t - day};
+  // Split into whole days and the time of day in integers: near the ends of the int64 range
+  // (a damaged file's timestamps), the day's start in ns is not representable.
+  constexpr std::int64_t kNsPerDay = 86'400'000'000'000;
+  std::int64_t day_count = ns_since_epoch / kNsPerDay;
+  std::int64_t ns_of_day = ns_since_epoch % kNsPerDay;
+  if (ns_of_day < 0) {
+    ns_of_day += kNsPerDay;
+    --day_count;
+  }
+  const year_month_day ymd{sys_days{days{day_count}}};
+  const hh_mm_ss<nanoseconds> hms{nanoseconds{ns_of_day}};
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ",
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),

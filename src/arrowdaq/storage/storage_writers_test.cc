@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -34,6 +35,7 @@
 #include "arrowdaq/storage/inspect.h"
 #include "arrowdaq/storage/ipc_writer.h"
 #include "arrowdaq/storage/parquet_writer.h"
+#include "arrowdaq/storage/storage_internal.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/temp_dir.h"
 
@@ -546,6 +548,17 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Damaged files hold any int64 as a timestamp (inspect_file_fuzz found the overflow at the low
+// end); expected strings computed with Python's datetime.
+TEST(InspectTest, TimestampsAtTheEndsOfTheInt64RangeFormat) {
+  EXPECT_EQ(internal::FormatIsoTime(std::numeric_limits<std::int64_t>::min()),
+            "1677-09-21T00:12:43.145224192Z");
+  EXPECT_EQ(internal::FormatIsoTime(std::numeric_limits<std::int64_t>::max()),
+            "2262-04-11T23:47:16.854775807Z");
+  EXPECT_EQ(internal::FormatIsoTime(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(internal::FormatIsoTime(0), "1970-01-01T00:00:00.000000000Z");
 }
 
 TEST(InspectTest, RandomBytesGiveErrorsNotCrashes) {
