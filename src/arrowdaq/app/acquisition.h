@@ -1,8 +1,9 @@
-// Acquisition: one run, wired from a RunConfig. Make() checks everything that can be checked
-// without touching hardware or disk (drivers exist, options are valid, subscriptions make
-// sense) and reports problems as `file:line:column: key: message`. Run() creates the run
-// directory, starts every instrument, subscription and consumer, acquires until the duration
-// passes or a stop is requested, stops everything in order (sources first, then consumers
+// Acquisition: `arrowdaq run`, an Engine with one Recording. Make() checks everything that can
+// be checked without touching hardware or disk (drivers exist, options are valid,
+// subscriptions make sense) and reports problems as `file:line:column: key: message`. Run()
+// prepares the engine, connects the instruments, starts the recording (the run directory),
+// starts acquisition, waits until the duration passes or a stop is requested (drawing
+// progress), stops the engine (one instant for every instrument stream, then consumers
 // drain), and writes summary.json.
 //
 // Threading: Make, Run and the accessors from one thread (main). RequestStop from any thread
@@ -21,11 +22,8 @@
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
+#include "arrowdaq/app/engine.h"
 #include "arrowdaq/app/run_summary.h"
-
-namespace arrowdaq::storage {
-class Recorder;
-}
 
 namespace arrowdaq::app {
 
@@ -59,27 +57,20 @@ class Acquisition {
 
  private:
   Acquisition(config::RunConfig config, AcquisitionOptions options);
-  struct State;
 
-  Status Prepare(State& state);
-  Status StartProcessors(State& state);
-  Status StartStorage(State& state);
-  Status StartAll(State& state);
-  void WaitForEnd(State& state);
-  void StopAll(State& state);
-  void Summarize(State& state);
-  void RecordEvent(RunEvent event);
+  Status Start();
+  void WaitForEnd();
   void Fail(const Status& status);
 
   config::RunConfig config_;
   AcquisitionOptions options_;
   RunSummary summary_;
+  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<Recording> recording_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> failed_{false};
-  std::mutex events_mutex_;
-  std::vector<RunEvent> events_;
-  storage::Recorder* recorder_ = nullptr;  // guarded by events_mutex_
-  Status failure_;
+  std::mutex mutex_;
+  Status failure_;  // guarded by mutex_
 };
 
 }  // namespace arrowdaq::app

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "arrowdaq/app/json_writer.h"
+#include "arrowdaq/core/clock.h"
 
 namespace arrowdaq::app {
 
@@ -59,6 +60,14 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.Key("reconnects").UInt(s.reconnects);
     w.Key("failed").Bool(s.failed);
     w.Key("rate_rows_per_s").Double(s.rate_rows_per_s);
+    w.Key("recorded").Bool(s.recorded);
+    w.Key("missing_sequences").UInt(s.missing);
+    w.Key("first_timestamp");
+    s.rows == 0 ? w.Null() : w.String(FormatIsoTime(s.first_timestamp_ns));
+    w.Key("last_timestamp");
+    s.rows == 0 ? w.Null() : w.String(FormatIsoTime(s.last_timestamp_ns));
+    w.Key("time_span_s").Double(
+        s.rows == 0 ? 0.0 : static_cast<double>(s.last_timestamp_ns - s.first_timestamp_ns) / 1e9);
     w.EndObject();
   }
   w.EndArray();
@@ -89,6 +98,17 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.Key("stream").String(e.stream);
     w.Key("kind").String(e.kind);
     w.Key("message").String(e.message);
+    w.Key("repeat").UInt(e.repeat);
+    w.Key("samples").UInt(e.samples);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("event_totals").BeginArray();
+  for (const auto& t : summary.event_totals) {
+    w.BeginObject();
+    w.Key("stream").String(t.stream);
+    w.Key("kind").String(t.kind);
+    w.Key("count").UInt(t.count);
     w.EndObject();
   }
   w.EndArray();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "arrowdaq/app/event_log.h"
 #include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/telemetry/memory.h"
@@ -28,6 +29,14 @@ struct StreamSummary {
   std::uint64_t reconnects = 0;
   bool failed = false;  ///< the instrument gave up after its reconnect attempts
   double rate_rows_per_s = 0;
+  /// Whether the run's storage recorded this stream; the figures above are then what it
+  /// received (sequence numbers as the recording saw them), otherwise what was published.
+  bool recorded = false;
+  /// Sequence numbers missing between first_sequence and last_sequence (0 when lossless).
+  std::uint64_t missing = 0;
+  /// Timestamps of the first and last row, ns since the Unix epoch (0 without rows).
+  std::int64_t first_timestamp_ns = 0;
+  std::int64_t last_timestamp_ns = 0;
 };
 
 /// Per-subscription figures (summary.json "subscriptions").
@@ -51,6 +60,8 @@ struct RunSummary {
   std::vector<StreamSummary> streams;
   std::vector<SubscriptionSummary> subscriptions;
   std::vector<RunEvent> events;
+  /// Every event of the run counted exactly, per stream and kind (events may be coalesced).
+  std::vector<EventTotal> event_totals;
   std::uint64_t stored_packets = 0;
   std::uint64_t stored_rows = 0;
   std::uint64_t not_stored_packets = 0;  ///< drained after a storage error

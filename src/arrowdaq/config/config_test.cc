@@ -344,7 +344,7 @@ TEST(ConfigTest, InvalidUtf8AndControlBytesAreRefusedWithTheirPlace) {
   ExpectError(instrument + "# caf\xe9\n",
               "demo.toml:3:6: byte 0xE9 is not valid UTF-8: a config file must be UTF-8 (was "
               "it saved in Latin-1 or another legacy encoding?)");
-  ExpectError(instrument + "x = \"a\xc0\xafb\"\n", "demo.toml:3:7: byte 0xC0");  // overlong '/'
+  ExpectError(instrument + "x = \"a\xc0\xaf" "b\"\n", "demo.toml:3:7: byte 0xC0");  // overlong '/'
   ExpectError(instrument + "x = \"\xed\xa0\x80\"\n", "demo.toml:3:6: byte 0xED");  // surrogate
   ExpectError(instrument + "x = \"\xf4\x90\x80\x80\"\n", "demo.toml:3:6: byte 0xF4");  // > 10FFFF
   ExpectError(instrument + "x = \"\xe2\x82\"\n", "demo.toml:3:6: byte 0xE2");  // truncated

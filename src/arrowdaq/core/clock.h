@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace arrowdaq {
 
@@ -15,5 +16,9 @@ inline std::int64_t WallClockNanos() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+/// Format ns since the Unix epoch as ISO 8601 UTC with nanoseconds
+/// ("2026-12-01T13:23:08.123456789Z"); exact for every int64 value.
+std::string FormatIsoTime(std::int64_t ns_since_epoch);
 
 }  // namespace arrowdaq

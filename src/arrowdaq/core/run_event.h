@@ -16,6 +16,11 @@ struct RunEvent {
   /// One of "gap", "fault", "restart", "overrun", "info".
   std::string kind;
   std::string message;
+  /// How many occurrences this event stands for: 1, or more when repeated events of one kind
+  /// on one stream were coalesced into it (app/event_log.h); the message says so too.
+  std::uint64_t repeat = 1;
+  /// Samples the event concerns (an overrun: samples lost), summed over `repeat`; 0 if none.
+  std::uint64_t samples = 0;
 };
 
 }  // namespace arrowdaq

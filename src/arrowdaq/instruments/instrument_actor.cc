@@ -53,8 +53,11 @@ Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec, InstrumentDrive
   return spec.publish(std::move(batch));
 }
 
-void Emit(const InstrumentSpec& spec, const char* kind, std::string message) {
-  if (spec.on_event) spec.on_event({WallClockNanos(), spec.name, kind, std::move(message)});
+void Emit(const InstrumentSpec& spec, const char* kind, std::string message,
+          std::uint64_t samples = 0) {
+  if (spec.on_event) {
+    spec.on_event({WallClockNanos(), spec.name, kind, std::move(message), 1, samples});
+  }
 }
 
 std::string Seconds(std::int64_t ns) {
@@ -72,7 +75,8 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
   if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
     shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
     Emit(spec, "overrun",
-         std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed");
+         std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed",
+         static_cast<std::uint64_t>(lost));
   }
   if (packet.ok()) {
     shared.batches.fetch_add(1, std::memory_order_relaxed);
@@ -80,6 +84,9 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
                           std::memory_order_relaxed);
     return true;
   }
+  // The stream was sealed (the run has ended): the batch read is after the end. Not a fault;
+  // the loop ends and StopAcquisition disarms the device.
+  if (packet.status().IsCancelled()) return false;
   const Status cause = Prefixed(spec.name, packet.status());
   shared.RecordError(cause);
   if (!shared.acquiring.load()) return false;  // stopped while reading: not a fault

@@ -141,6 +141,28 @@ Status InstrumentManager::StopAcquisition(const std::string& name) {
   return AskAck<msg::StopAcquisition>(e.ref, AskTimeout(e.spec->command_timeout) * 5);
 }
 
+Status InstrumentManager::StopAcquisitionAll() {
+  std::vector<Entry> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+  }
+  std::vector<runtime::PendingAsk<Ack>> pending;
+  pending.reserve(entries.size());
+  for (const auto& e : entries) {
+    if (e.ref.finished()) continue;
+    pending.push_back(e.ref.AskLater<Ack>(
+        [](Reply<Ack> r) { return msg::StopAcquisition{std::move(r)}; },
+        AskTimeout(e.spec->command_timeout) * 5));
+  }
+  Status first;
+  for (auto& p : pending) {
+    Status st = p.Wait().status();
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return first;
+}
+
 Result<std::string> InstrumentManager::SendCommand(const std::string& name,
                                                    const std::string& command) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
@@ -192,9 +214,7 @@ void InstrumentManager::Shutdown() {
     std::lock_guard lock(mutex_);
     entries = entries_;
   }
-  for (const auto& e : entries) {
-    if (!e.ref.finished()) (void)StopAcquisition(e.name);
-  }
+  (void)StopAcquisitionAll();
   for (const auto& e : entries) e.ref.Stop();
   for (const auto& e : entries) e.ref.Join();
   router_.CloseAll();

@@ -69,6 +69,10 @@ class InstrumentManager {
   Status DisconnectInstrument(const std::string& name);
   Status StartAcquisition(const std::string& name);
   Status StopAcquisition(const std::string& name);
+  /// Stop every instrument's acquisition at once (each waits for its batch in flight in
+  /// parallel, so the time taken does not grow with the number of instruments); returns the
+  /// first error.
+  Status StopAcquisitionAll();
   Result<std::string> SendCommand(const std::string& name, const std::string& command);
   /// Read one batch now (instrument connected, not acquiring) and publish it.
   Result<DataPacket> ReadData(const std::string& name);

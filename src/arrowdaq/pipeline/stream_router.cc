@@ -126,9 +126,17 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
                            batch->schema()->ToString(), " differs from the stream's ",
                            stream.info_->schema->ToString());
   }
-  DataPacket packet{stream.info_,
-                    stream.next_sequence_.fetch_add(1, std::memory_order_relaxed),
-                    std::move(batch)};
+  // One producer per stream, so the exchange succeeds at once unless the stream was sealed
+  // in between (the modification order of next_sequence_ decides: before or after the seal).
+  std::uint64_t sequence = stream.next_sequence_.load(std::memory_order_relaxed);
+  do {
+    if ((sequence & StreamHandle::kSealed) != 0) {
+      return Status::Cancelled("stream '", stream.info_->name,
+                               "' is sealed: its acquisition has ended");
+    }
+  } while (!stream.next_sequence_.compare_exchange_weak(sequence, sequence + 1,
+                                                          std::memory_order_relaxed));
+  DataPacket packet{stream.info_, sequence, std::move(batch)};
   const auto rows = packet.batch->num_rows();
   stream.packets_.fetch_add(1, std::memory_order_relaxed);
   stream.rows_.fetch_add(static_cast<std::uint64_t>(rows), std::memory_order_relaxed);
@@ -146,6 +154,21 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
     for (const auto& sub : *subscribers) sub->Offer(packet);
   }
   return packet;
+}
+
+Status StreamRouter::SealStreams(const std::vector<std::string>& names) {
+  std::lock_guard lock(mutex_);
+  std::vector<StreamHandle*> targets;
+  for (const auto& name : names) {
+    auto it = std::find_if(streams_.begin(), streams_.end(),
+                           [&](const auto& s) { return s->info_->name == name; });
+    if (it == streams_.end()) return Status::KeyError("no stream named '", name, "'");
+    targets.push_back(it->get());
+  }
+  for (auto* stream : targets) {
+    stream->next_sequence_.fetch_or(StreamHandle::kSealed, std::memory_order_relaxed);
+  }
+  return Status::OK();
 }
 
 std::vector<StreamStats> StreamRouter::Stats() const {

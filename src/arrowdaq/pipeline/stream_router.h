@@ -42,6 +42,9 @@ class StreamHandle {
   friend class StreamRouter;
   using SubscriberList = std::vector<std::shared_ptr<Subscription>>;
 
+  // The next sequence number in the low 63 bits; the top bit set once the stream is sealed.
+  static constexpr std::uint64_t kSealed = std::uint64_t{1} << 63;
+
   std::shared_ptr<const StreamInfo> info_;
   std::atomic<std::uint64_t> next_sequence_{0};
   std::atomic<std::shared_ptr<const SubscriberList>> subscribers_;
@@ -68,8 +71,14 @@ class StreamRouter {
   Status Unsubscribe(const std::string& name);
 
   /// Stamp `batch` with the stream's next sequence number and offer it to every
-  /// subscriber. Fails if the batch's schema differs from the stream's.
+  /// subscriber. Fails if the batch's schema differs from the stream's, and with
+  /// Status::Cancelled once the stream is sealed (the batch is not published).
   Result<DataPacket> Publish(StreamHandle& stream, std::shared_ptr<arrow::RecordBatch> batch);
+
+  /// End publishing on the named streams at one point: every packet stamped before it is
+  /// delivered as usual, every Publish after it is refused (Cancelled). The end of a run.
+  /// Unknown names are an error (nothing is sealed then). Idempotent.
+  Status SealStreams(const std::vector<std::string>& names);
 
   /// Return per-stream totals, in stream creation order.
   std::vector<StreamStats> Stats() const;

@@ -10,6 +10,7 @@
 //   TryTell(msg)       never waits; full means an error
 //   Ask<R>(make, t)    awaitable request/response with a timeout; make(Reply<R>) builds the message
 //   AskBlocking<R>     the same from a plain thread
+//   AskLater<R>        send now from a plain thread, Wait() for the answer later
 //
 // Supervision: a handler that returns a non-OK Status or throws fails the actor. The runtime
 // calls OnStop, waits an exponential backoff, builds a new instance from the factory and goes
@@ -147,6 +148,34 @@ class Reply {
     }
   }
   std::shared_ptr<internal::ReplyState<R>> state_;
+};
+
+/// The answer to a request sent with ActorRef::AskLater.
+template <typename R>
+class PendingAsk {
+ public:
+  PendingAsk(std::shared_ptr<internal::ReplyState<R>> state, Status sent,
+             std::chrono::steady_clock::time_point deadline, Status timed_out)
+      : state_(std::move(state)),
+        sent_(std::move(sent)),
+        deadline_(deadline),
+        timed_out_(std::move(timed_out)) {}
+
+  /// Wait (a plain thread) for the answer until the Ask's deadline; call once.
+  Result<R> Wait() {
+    if (!sent_.ok()) return sent_;
+    std::unique_lock lock(state_->mutex);
+    if (!state_->cv.wait_until(lock, deadline_, [&] { return state_->value.has_value(); })) {
+      return timed_out_;
+    }
+    return std::move(*state_->value);
+  }
+
+ private:
+  std::shared_ptr<internal::ReplyState<R>> state_;
+  Status sent_;
+  std::chrono::steady_clock::time_point deadline_;
+  Status timed_out_;
 };
 
 /// Restart policy of a supervised actor.
@@ -470,14 +499,17 @@ class ActorRef {
   /// Ask from a plain thread (main, tests); never from an executor thread.
   template <typename R, typename MakeMsg>
   Result<R> AskBlocking(MakeMsg make, Duration timeout) const {
+    return AskLater<R>(std::move(make), timeout).Wait();
+  }
+
+  /// Send the request of an Ask now and collect the answer later with Wait (from a plain
+  /// thread), so that one thread can ask many actors at once and wait for all.
+  template <typename R, typename MakeMsg>
+  PendingAsk<R> AskLater(MakeMsg make, Duration timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto state = std::make_shared<internal::ReplyState<R>>();
-    ARROW_RETURN_NOT_OK(TellBlocking(make(Reply<R>(state)), timeout));
-    std::unique_lock lock(state->mutex);
-    if (!state->cv.wait_until(lock, deadline, [&] { return state->value.has_value(); })) {
-      return TimeoutStatus(timeout);
-    }
-    return std::move(*state->value);
+    Status sent = TellBlocking(make(Reply<R>(state)), timeout);
+    return PendingAsk<R>(std::move(state), std::move(sent), deadline, TimeoutStatus(timeout));
   }
 
   /// Stop gracefully: refuse new messages, handle the queued ones, then OnStop.

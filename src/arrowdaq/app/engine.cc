@@ -1,0 +1,248 @@
+#include "arrowdaq/app/engine.h"
+
+#include <algorithm>
+
+#include "arrowdaq/core/clock.h"
+#include "arrowdaq/instruments/driver.h"
+
+namespace arrowdaq::app {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Engine::Engine(config::RunConfig config, EngineOptions options)
+    : config_(std::move(config)), options_(std::move(options)), events_(options_.events) {}
+
+Engine::~Engine() { Stop(); }
+
+Result<std::unique_ptr<Engine>> Engine::Make(config::RunConfig config, EngineOptions options) {
+  if (config.instruments.empty()) return Status::Invalid("an engine needs an instrument");
+  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(options)));
+}
+
+void Engine::Fatal(const Status& status) {
+  if (fatal_.exchange(true)) return;
+  if (options_.on_fatal) options_.on_fatal(status);
+}
+
+Status Engine::Prepare() {
+  system_ = std::make_unique<runtime::ActorSystem>(
+      runtime::ActorSystemOptions{.threads = options_.threads});
+  pipeline::ManagerOptions mo;
+  mo.on_fault = [this](const std::string& instrument, const Status& st) {
+    // The fault itself is already an event (on_event); here only its consequence is decided.
+    for (const auto& inst : config_.instruments) {
+      if (inst.name == instrument && inst.stop_run_on_failure) {
+        Fatal(st.WithMessage("instrument '", instrument,
+                             "' failed and its on_failure is stop_run: ", st.message()));
+      }
+    }
+  };
+  mo.on_event = [this](RunEvent e) { events_.Record(std::move(e)); };
+  manager_ = std::make_unique<pipeline::InstrumentManager>(*system_, mo);
+
+  for (const auto& inst : config_.instruments) {
+    ARROW_ASSIGN_OR_RAISE(const auto* info,
+                          instruments::DriverRegistry::Default().Find(inst.driver));
+    pipeline::InstrumentRegistration reg;
+    reg.name = inst.name;
+    reg.driver = inst.driver;
+    reg.resource = inst.resource.empty() ? info->default_resource : inst.resource;
+    reg.reconnect_attempts = inst.reconnect_attempts;
+    reg.reconnect_backoff =
+        std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
+    reg.make_driver = [driver = inst.driver, options = inst.PlainOptions()] {
+      return instruments::DriverRegistry::Default().Create(driver, options);
+    };
+    ARROW_RETURN_NOT_OK(manager_->RegisterInstrument(std::move(reg)));
+  }
+
+  auto& router = manager_->router();
+  for (const auto& proc : config_.processors) {  // dependency order (Acquisition::Make)
+    ARROW_ASSIGN_OR_RAISE(auto input, router.FindStream(proc.input));
+    pipeline::ProcessorSpec spec{proc.kind, proc.output, input, proc.PlainOptions()};
+    auto factory = [spec] { return pipeline::MakeProcessor(spec); };
+    ARROW_ASSIGN_OR_RAISE(auto first, factory());
+    ARROW_ASSIGN_OR_RAISE(
+        auto output, router.AddStream(std::make_shared<StreamInfo>(
+                         StreamInfo{proc.output, first->output_schema()})));
+    ARROW_ASSIGN_OR_RAISE(auto sub, router.Subscribe({.name = proc.output + ".input",
+                                                      .streams = {proc.input},
+                                                      .capacity = 16,
+                                                      .policy = OverflowPolicy::kBlock}));
+    processors_.push_back(std::make_unique<pipeline::ProcessorActor>(
+        proc.output, factory, std::move(first), std::move(sub), router, std::move(output),
+        runtime::SupervisionOptions{}, [this](RunEvent e) { events_.Record(std::move(e)); }));
+  }
+  for (auto& p : processors_) p->Start();
+
+  for (const auto& sub : config_.subscriptions) {
+    ARROW_ASSIGN_OR_RAISE(auto subscription,
+                          manager_->AddDataSubscriber({.name = sub.name,
+                                                       .streams = sub.streams,
+                                                       .capacity = sub.capacity,
+                                                       .policy = sub.policy}));
+    monitors_.push_back(std::make_unique<Monitor>(std::move(subscription)));
+    monitors_.back()->Start();
+  }
+  return Status::OK();
+}
+
+Status Engine::ConnectInstruments() {
+  for (const auto& inst : config_.instruments) {
+    Status st = manager_->ConnectInstrument(inst.name);
+    if (st.ok()) {
+      connected_.push_back(inst.name);
+    } else if (inst.stop_run_on_failure) {
+      return st.WithMessage(st.message(), " (its on_failure is stop_run)");
+    } else {
+      not_started_.emplace_back(inst.name, st);
+    }
+  }
+  return Status::OK();
+}
+
+Status Engine::StartAcquisition() {
+  started_at_ = SteadyClock::now();
+  for (const auto& name : connected_) {
+    Status st = manager_->StartAcquisition(name);
+    if (st.ok()) continue;
+    const auto* inst = FindInstrument(name);
+    if (inst->stop_run_on_failure) {
+      return st.WithMessage(st.message(), " (its on_failure is stop_run)");
+    }
+    not_started_.emplace_back(name, st);
+  }
+  for (const auto& [name, cause] : not_started_) RetryInBackground(*FindInstrument(name), cause);
+  return Status::OK();
+}
+
+const config::InstrumentConfig* Engine::FindInstrument(const std::string& name) const {
+  for (const auto& inst : config_.instruments) {
+    if (inst.name == name) return &inst;
+  }
+  return nullptr;
+}
+
+void Engine::RetryInBackground(const config::InstrumentConfig& inst, const Status& cause) {
+  const int attempts = inst.reconnect_attempts;
+  events_.Record({WallClockNanos(), inst.name, "fault",
+                  "cannot start: " + cause.ToString() + "; on_failure is continue: the run " +
+                      "goes on without it" +
+                      (attempts > 0 ? ", retrying " + std::to_string(attempts) +
+                                          " time(s) in the background"
+                                    : std::string())});
+  if (attempts <= 0) return;
+  std::lock_guard lock(mutex_);
+  retrying_.push_back(inst.name);
+  const std::string name = inst.name;
+  auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
+  retry_threads_.emplace_back([this, name, attempts, backoff]() mutable {
+    Status last;
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      const auto until = SteadyClock::now() + backoff;
+      while (SteadyClock::now() < until) {
+        if (stopping_.load()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+      if (stopping_.load()) return;
+      last = manager_->ConnectInstrument(name);
+      if (last.ok()) last = manager_->StartAcquisition(name);
+      if (last.ok()) {
+        events_.Record({WallClockNanos(), name, "info",
+                        "started after " + std::to_string(attempt) + " background attempt(s)"});
+        std::lock_guard lock(mutex_);
+        std::erase(retrying_, name);
+        return;
+      }
+    }
+    events_.Record({WallClockNanos(), name, "fault",
+                    "gave up after " + std::to_string(attempts) +
+                        " background attempt(s) to start it; last: " + last.ToString()});
+    std::lock_guard lock(mutex_);
+    std::erase(retrying_, name);
+  });
+}
+
+void Engine::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  std::vector<std::thread> retries;
+  {
+    std::lock_guard lock(mutex_);
+    retries.swap(retry_threads_);
+  }
+  for (auto& t : retries) t.join();
+  if (manager_) {
+    // One instant for every instrument stream: later batches are not published.
+    std::vector<std::string> names;
+    for (const auto& inst : config_.instruments) names.push_back(inst.name);
+    if (Status st = manager_->router().SealStreams(names); !st.ok()) {
+      events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
+    }
+    ended_at_ = SteadyClock::now();
+    if (Status st = manager_->StopAcquisitionAll(); !st.ok()) {
+      events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
+    }
+    final_statuses_ = manager_->GetInstrumentList();
+  }
+  if (ended_at_ == SteadyClock::time_point{}) ended_at_ = SteadyClock::now();
+  // Sources are stopped. Drain the processors stage by stage (inputs first), so that what
+  // they hold reaches the recordings.
+  for (auto& p : processors_) p->CloseAndJoin();
+  events_.Flush();
+  for (const auto& recording : Recordings()) (void)recording->Stop();
+  if (manager_) manager_->Shutdown();
+  for (auto& m : monitors_) m->Join();
+}
+
+Result<std::shared_ptr<Recording>> Engine::StartRecording(RecordingOptions options) {
+  if (stopping_.load()) return Status::Invalid("the engine is stopping");
+  ARROW_ASSIGN_OR_RAISE(auto made, Recording::Start(router(), events_, std::move(options)));
+  std::shared_ptr<Recording> recording = std::move(made);
+  std::lock_guard lock(mutex_);
+  recordings_.push_back(recording);
+  return recording;
+}
+
+Status Engine::StopRecording(const std::string& id) {
+  std::shared_ptr<Recording> found;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& r : recordings_) {
+      if (r->id() == id) found = r;
+    }
+  }
+  if (!found) return Status::KeyError("no recording '", id, "'");
+  return found->Stop();
+}
+
+std::vector<std::shared_ptr<Recording>> Engine::Recordings() const {
+  std::lock_guard lock(mutex_);
+  return recordings_;
+}
+
+std::vector<InstrumentState> Engine::Instruments() {
+  std::vector<InstrumentState> out;
+  if (!manager_) return out;
+  std::vector<std::string> retrying;
+  {
+    std::lock_guard lock(mutex_);
+    retrying = retrying_;
+  }
+  for (auto& status : manager_->GetInstrumentList()) {
+    const bool waiting =
+        std::find(retrying.begin(), retrying.end(), status.name) != retrying.end();
+    out.push_back({std::move(status), waiting});
+  }
+  return out;
+}
+
+std::vector<std::string> Engine::InstrumentNames() const {
+  std::vector<std::string> names;
+  for (const auto& inst : config_.instruments) names.push_back(inst.name);
+  return names;
+}
+
+}  // namespace arrowdaq::app

@@ -1,0 +1,223 @@
+#include "arrowdaq/app/recording.h"
+
+#include <unistd.h>
+
+#include <arrow/array.h>
+#include <arrow/util/byte_size.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "arrowdaq/core/clock.h"
+#include "arrowdaq/storage/csv_writer.h"
+#include "arrowdaq/storage/hdf5_writer.h"
+#include "arrowdaq/storage/ipc_writer.h"
+#include "arrowdaq/storage/parquet_writer.h"
+
+namespace arrowdaq::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string RunIdStamp(std::int64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+Result<std::vector<std::unique_ptr<storage::StorageWriter>>> MakeWriters(
+    const config::StorageConfig& cfg, const fs::path& run_dir, const storage::RunInfo& info) {
+  std::vector<std::unique_ptr<storage::StorageWriter>> writers;
+  const std::string dir = run_dir.string();
+  for (const auto& format : cfg.formats) {
+    if (format == "hdf5") {
+      storage::Hdf5Options ho;
+      ho.gzip_level = cfg.compression == "gzip" ? 4 : 0;
+      ARROW_ASSIGN_OR_RAISE(auto w,
+                            storage::MakeHdf5Writer((run_dir / "run.h5").string(), info, ho));
+      writers.push_back(std::move(w));
+    } else if (format == "arrows") {
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeIpcWriter(dir));
+      writers.push_back(std::move(w));
+    } else if (format == "parquet") {
+      storage::ParquetOptions po;
+      po.segment_duration = cfg.parquet_segment;
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeParquetWriter(dir, po));
+      writers.push_back(std::move(w));
+    } else if (format == "csv") {
+      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeCsvWriter(dir));
+      writers.push_back(std::move(w));
+    } else {
+      return Status::Invalid("unknown storage format '", format, "'");
+    }
+  }
+  return writers;
+}
+
+}  // namespace
+
+Recording::Recording(pipeline::StreamRouter& router, EventLog& events, RecordingOptions options)
+    : router_(router), events_(events), options_(std::move(options)) {}
+
+Recording::~Recording() { (void)Stop(); }
+
+Result<std::unique_ptr<Recording>> Recording::Start(pipeline::StreamRouter& router,
+                                                    EventLog& events, RecordingOptions options) {
+  std::unique_ptr<Recording> recording(new Recording(router, events, std::move(options)));
+  ARROW_RETURN_NOT_OK(recording->Open());
+  return recording;
+}
+
+Status Recording::Open() {
+  // The streams first: a recording of streams that do not exist creates nothing.
+  const auto& wanted = options_.storage.streams;
+  const bool all = std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
+  for (const auto& name : router_.StreamNames()) {
+    if (all || std::find(wanted.begin(), wanted.end(), name) != wanted.end()) {
+      streams_.push_back(name);
+    }
+  }
+  for (const auto& name : wanted) {
+    if (name != "*") ARROW_RETURN_NOT_OK(router_.FindStream(name).status());
+  }
+
+  const std::string& output = options_.output_dir;
+  start_wall_ns_ = WallClockNanos();
+  const std::string base =
+      (options_.name.empty() ? std::string("run") : options_.name) + "-" +
+      RunIdStamp(start_wall_ns_);
+  std::error_code ec;
+  fs::create_directories(output, ec);
+  if (ec) {
+    return Status::IOError("cannot create output directory '", output, "': ", ec.message());
+  }
+  if (::access(output.c_str(), W_OK) != 0) {
+    return Status::IOError("output directory '", output, "' is not writable: ",
+                           std::strerror(errno));
+  }
+  id_ = base;
+  for (int k = 2; fs::exists(fs::path(output) / id_, ec); ++k) {
+    id_ = base + "-" + std::to_string(k);
+  }
+  directory_ = fs::path(output) / id_;
+  if (!fs::create_directory(directory_, ec) || ec) {
+    return Status::IOError("cannot create run directory '", directory_.string(),
+                           "': ", ec ? ec.message() : "already exists");
+  }
+  {
+    const auto config_copy = directory_ / "config.toml";
+    std::ofstream out(config_copy, std::ios::binary);
+    out << options_.config_text;
+    out.close();
+    if (!out) {
+      return Status::IOError("cannot write '", config_copy.string(), "': ", std::strerror(errno));
+    }
+  }
+
+  const auto& cfg = options_.storage;
+  storage::RunInfo info{id_, options_.config_text, start_wall_ns_, ARROWDAQ_VERSION_STRING,
+                        HostName()};
+  ARROW_ASSIGN_OR_RAISE(auto writers, MakeWriters(cfg, directory_, info));
+  subscription_name_ = "recording:" + id_;
+  ARROW_ASSIGN_OR_RAISE(subscription_,
+                        router_.Subscribe({.name = subscription_name_,
+                                           .streams = streams_.empty()
+                                                          ? std::vector<std::string>{"*"}
+                                                          : streams_,
+                                           .capacity = cfg.capacity,
+                                           .policy = OverflowPolicy::kBlock}));
+  auto sub = subscription_;
+  storage::PacketSource source{
+      [this, sub](std::chrono::steady_clock::time_point deadline) {
+        auto packet = sub->Next(deadline);
+        if (packet) Count(*packet);
+        return packet;
+      },
+      [sub] { return sub->closed() && sub->queued() == 0; }};
+  storage::RecorderOptions ro;
+  ro.flush_interval = cfg.flush_interval;
+  ro.on_error = options_.on_error;
+  recorder_ = std::make_unique<storage::Recorder>(std::move(writers), std::move(source), ro);
+  for (const auto& name : streams_) {
+    ARROW_ASSIGN_OR_RAISE(auto stream_info, router_.FindStream(name));
+    ARROW_RETURN_NOT_OK(recorder_->AddStream(*stream_info));
+  }
+  recorder_->Start();
+  auto* recorder = recorder_.get();
+  listener_ = events_.AddListener([recorder](const RunEvent& e) { recorder->PostEvent(e); });
+  return Status::OK();
+}
+
+void Recording::Count(const DataPacket& packet) {
+  const auto rows = packet.batch->num_rows();
+  std::lock_guard lock(mutex_);
+  auto& r = received_[packet.stream_name()];
+  const auto sequence = static_cast<std::int64_t>(packet.sequence);
+  if (r.packets == 0) {
+    r.first_sequence = sequence;
+  } else if (sequence > r.last_sequence + 1) {
+    r.missing += static_cast<std::uint64_t>(sequence - r.last_sequence - 1);
+  }
+  r.last_sequence = sequence;
+  ++r.packets;
+  r.rows += static_cast<std::uint64_t>(rows);
+  r.bytes += static_cast<std::uint64_t>(arrow::util::TotalBufferSize(*packet.batch));
+  if (rows > 0) {
+    const auto& ts = static_cast<const arrow::TimestampArray&>(*packet.batch->column(0));
+    if (r.rows == static_cast<std::uint64_t>(rows)) r.first_timestamp_ns = ts.Value(0);
+    r.last_timestamp_ns = ts.Value(rows - 1);
+  }
+}
+
+Status Recording::Stop() {
+  std::lock_guard stopping(stop_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return stop_status_;
+  }
+  Status st;
+  if (recorder_) {
+    // One instant: after Unsubscribe no packet reaches this recording; the queue drains.
+    if (subscription_) (void)router_.Unsubscribe(subscription_name_);
+    events_.RemoveListener(listener_);
+    st = recorder_->Finish();
+  }
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
+  stop_wall_ns_ = WallClockNanos();
+  stop_status_ = st;
+  return st;
+}
+
+std::int64_t Recording::stop_wall_ns() const {
+  std::lock_guard lock(mutex_);
+  return stop_wall_ns_;
+}
+
+bool Recording::stopped() const {
+  std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
+storage::RecorderStats Recording::stats() const {
+  return recorder_ ? recorder_->stats() : storage::RecorderStats{};
+}
+
+std::map<std::string, RecordedStream> Recording::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+}  // namespace arrowdaq::app

@@ -1,0 +1,119 @@
+#include "arrowdaq/app/run_report.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "arrowdaq/telemetry/memory.h"
+
+namespace arrowdaq::app {
+
+namespace {
+
+void AddInstrumentFigures(const std::vector<instruments::InstrumentStatus>& statuses,
+                          StreamSummary& out) {
+  for (const auto& is : statuses) {
+    if (is.name != out.name) continue;
+    out.driver = is.driver;
+    out.read_errors = is.read_errors;
+    out.overruns = is.overrun_samples;
+    out.reconnects = is.reconnects;
+    out.failed = is.failed;
+  }
+}
+
+}  // namespace
+
+RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double duration_s) {
+  RunSummary summary;
+  summary.run_id = recording.id();
+  summary.run_directory = recording.directory().string();
+  summary.start_time = IsoTime(recording.start_wall_ns());
+  if (recording.stop_wall_ns() != 0) summary.stop_time = IsoTime(recording.stop_wall_ns());
+  summary.duration_s = duration_s;
+
+  std::vector<instruments::InstrumentStatus> statuses = engine.final_statuses();
+  if (statuses.empty()) {
+    for (auto& state : engine.Instruments()) statuses.push_back(std::move(state.status));
+  }
+  const auto received = recording.received();
+  const auto& recorded = recording.stream_names();
+  const auto published = engine.router().Stats();
+  for (const auto& st : published) {
+    StreamSummary out;
+    out.name = st.name;
+    out.recorded = std::find(recorded.begin(), recorded.end(), st.name) != recorded.end();
+    if (out.recorded) {
+      if (auto it = received.find(st.name); it != received.end()) {
+        const RecordedStream& r = it->second;
+        out.packets = r.packets;
+        out.rows = r.rows;
+        out.bytes = r.bytes;
+        out.first_sequence = r.first_sequence;
+        out.last_sequence = r.last_sequence;
+        out.missing = r.missing;
+        out.first_timestamp_ns = r.first_timestamp_ns;
+        out.last_timestamp_ns = r.last_timestamp_ns;
+      }
+    } else {
+      out.packets = st.packets;
+      out.rows = st.rows;
+      out.bytes = st.bytes;
+      if (st.packets > 0) {
+        out.first_sequence = 0;
+        out.last_sequence = static_cast<std::int64_t>(st.packets) - 1;
+        out.first_timestamp_ns = st.first_timestamp_ns;
+        out.last_timestamp_ns = st.last_timestamp_ns;
+      }
+    }
+    for (const auto& m : engine.monitors()) {
+      auto per = m->subscription()->Stats();
+      if (auto it = per.find(st.name); it != per.end()) out.drops += it->second.dropped;
+    }
+    AddInstrumentFigures(statuses, out);
+    for (const auto& proc : engine.config().processors) {
+      if (proc.output == st.name) out.driver = "processor:" + proc.kind;
+    }
+    out.rate_rows_per_s = duration_s > 0 ? static_cast<double>(out.rows) / duration_s : 0;
+    summary.streams.push_back(std::move(out));
+  }
+
+  for (const auto& m : engine.monitors()) {
+    const auto& sub = m->subscription();
+    SubscriptionSummary out;
+    out.name = sub->name();
+    out.policy = std::string(ToString(sub->options().policy));
+    const auto totals = sub->Totals();
+    out.offered = totals.offered;
+    out.delivered = totals.delivered;
+    out.dropped = totals.dropped;
+    // Gaps between packets seen, plus packets published after the last one seen, plus
+    // streams it wanted and never saw at all.
+    const auto seen = m->Stats();
+    for (const auto& st : published) {
+      if (!sub->Wants(st.name) || st.packets == 0) continue;
+      auto it = seen.find(st.name);
+      if (it == seen.end()) {
+        out.missed_by_sequence += st.packets;
+        continue;
+      }
+      out.missed_by_sequence += it->second.missed + (st.packets - 1 - it->second.last_sequence);
+    }
+    summary.subscriptions.push_back(std::move(out));
+  }
+
+  summary.events = engine.events().EventsSince(recording.start_wall_ns());
+  summary.event_totals = engine.events().Totals();
+  const auto rs = recording.stats();
+  summary.stored_packets = rs.packets;
+  summary.stored_rows = rs.rows;
+  summary.not_stored_packets = rs.not_stored;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(recording.directory(), ec)) {
+    summary.files.push_back(entry.path().filename().string());
+  }
+  std::sort(summary.files.begin(), summary.files.end());
+  summary.memory = telemetry::SampleMemory();
+  return summary;
+}
+
+}  // namespace arrowdaq::app
