@@ -81,6 +81,9 @@ def test_overruns_are_counted_exactly(tmp_path):
     # However many overruns 3 s of overload make (hundreds), the log, the summary and the
     # files get a handful: the first at once, then one per window of 1 s, 2 s, ...
     assert len(overrun_events) <= 4, [e["message"] for e in overrun_events]
+    # Data was lost: the run is complete but "degraded", and says why.
+    assert summary["outcome"] == "degraded"
+    assert f"adc: {adc['overruns']} sample(s) lost to overruns" in summary["degraded_reasons"]
     assert r.stderr.count(" overrun: ") <= 4, r.stderr[-2000:]
     # Timestamps stay on the sample grid across the holes.
     ts = table["timestamp"].cast(pa.int64()).to_numpy()

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "arrowdaq/core/clock.h"
+#include "arrowdaq/core/schema.h"
 #include "arrowdaq/instruments/driver.h"
 
 namespace arrowdaq::app {
@@ -103,6 +104,7 @@ Status Engine::ConnectInstruments() {
 
 Status Engine::StartAcquisition() {
   started_at_ = SteadyClock::now();
+  started_wall_ns_ = WallClockNanos();
   for (const auto& name : connected_) {
     Status st = manager_->StartAcquisition(name);
     if (st.ok()) continue;
@@ -113,7 +115,30 @@ Status Engine::StartAcquisition() {
     not_started_.emplace_back(name, st);
   }
   for (const auto& [name, cause] : not_started_) RetryInBackground(*FindInstrument(name), cause);
+  acquiring_.store(true);
   return Status::OK();
+}
+
+void Engine::Tick() {
+  events_.Tick();
+  if (!acquiring_.load() || stopping_.load() || !manager_) return;
+  for (auto& event : rate_watch_.Check(router().Stats(), RequestedRates(), SteadyClock::now(),
+                                       WallClockNanos())) {
+    events_.Record(std::move(event));
+  }
+}
+
+std::map<std::string, double> Engine::RequestedRates() const {
+  std::map<std::string, double> rates;
+  if (!manager_) return rates;
+  auto& router = manager_->router();
+  for (const auto& name : router.StreamNames()) {
+    auto info = router.FindStream(name);
+    if (!info.ok()) continue;
+    auto rate = StreamRate(*(*info)->schema);
+    if (rate.ok()) rates[name] = *rate;
+  }
+  return rates;
 }
 
 const config::InstrumentConfig* Engine::FindInstrument(const std::string& name) const {
@@ -182,15 +207,27 @@ void Engine::Stop() {
       events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
     }
     ended_at_ = SteadyClock::now();
+    ended_wall_ns_ = WallClockNanos();
     if (Status st = manager_->StopAcquisitionAll(); !st.ok()) {
       events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
     }
     final_statuses_ = manager_->GetInstrumentList();
   }
-  if (ended_at_ == SteadyClock::time_point{}) ended_at_ = SteadyClock::now();
+  if (ended_at_ == SteadyClock::time_point{}) {
+    ended_at_ = SteadyClock::now();
+    ended_wall_ns_ = WallClockNanos();
+  }
   // Sources are stopped. Drain the processors stage by stage (inputs first), so that what
   // they hold reaches the recordings.
   for (auto& p : processors_) p->CloseAndJoin();
+  // Every stream is complete now (derived ones too): the whole run's rates.
+  if (manager_ && acquiring_.exchange(false)) {
+    const double seconds = std::chrono::duration<double>(ended_at_ - started_at_).count();
+    for (auto& event : rate_watch_.Final(manager_->router().Stats(), RequestedRates(), seconds,
+                                         WallClockNanos())) {
+      events_.Record(std::move(event));
+    }
+  }
   events_.Flush();
   for (const auto& recording : Recordings()) (void)recording->Stop();
   if (manager_) manager_->Shutdown();

@@ -34,6 +34,7 @@
 
 #include "arrowdaq/app/event_log.h"
 #include "arrowdaq/app/monitor.h"
+#include "arrowdaq/app/rate_watch.h"
 #include "arrowdaq/app/recording.h"
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/status.h"
@@ -79,8 +80,11 @@ class Engine {
   [[nodiscard]] Status StartAcquisition();
   /// End acquisition and stop everything (see the life cycle above). Idempotent.
   void Stop();
-  /// Send coalesced events whose window ended; the owner calls it a few times a second.
-  void Tick() { events_.Tick(); }
+  /// Housekeeping, a few times a second from the owner: send coalesced events whose window
+  /// ended, check the streams' rates against their requested ones (rate_shortfall events).
+  void Tick();
+  /// Each stream's requested rate (schema metadata `rate_hz`), for streams that declare one.
+  std::map<std::string, double> RequestedRates() const;
 
   /// Start a recording of `options.storage.streams` into a new run directory.
   [[nodiscard]] Result<std::shared_ptr<Recording>> StartRecording(RecordingOptions options);
@@ -106,6 +110,9 @@ class Engine {
   /// The steady-clock instants acquisition started (after connecting) and ended (the seal).
   std::chrono::steady_clock::time_point acquisition_start() const { return started_at_; }
   std::chrono::steady_clock::time_point acquisition_end() const { return ended_at_; }
+  /// The same instants on the wall clock, ns since the Unix epoch (0 before they happen).
+  std::int64_t acquisition_start_wall_ns() const { return started_wall_ns_; }
+  std::int64_t acquisition_end_wall_ns() const { return ended_wall_ns_; }
 
  private:
   Engine(config::RunConfig config, EngineOptions options);
@@ -125,11 +132,15 @@ class Engine {
   std::vector<std::pair<std::string, Status>> not_started_;  // on_failure = "continue"
   std::chrono::steady_clock::time_point started_at_{};
   std::chrono::steady_clock::time_point ended_at_{};
+  std::int64_t started_wall_ns_ = 0;
+  std::int64_t ended_wall_ns_ = 0;
 
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Recording>> recordings_;
   std::vector<std::string> retrying_;  // instruments waiting for a background connect
   std::vector<std::thread> retry_threads_;
+  RateWatch rate_watch_;  // used by Tick only
+  std::atomic<bool> acquiring_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> fatal_{false};
   bool stopped_ = false;

@@ -1,8 +1,11 @@
 #include "arrowdaq/app/run_report.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
+#include "arrowdaq/app/rate_watch.h"
+#include "arrowdaq/core/clock.h"
 #include "arrowdaq/telemetry/memory.h"
 
 namespace arrowdaq::app {
@@ -21,6 +24,32 @@ void AddInstrumentFigures(const std::vector<instruments::InstrumentStatus>& stat
   }
 }
 
+std::string Number(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", value);
+  return buf;
+}
+
+// Each way a stream's data falls short of what was asked: a reason for "degraded".
+void AddDegradedReasons(const StreamSummary& s, std::vector<std::string>& reasons) {
+  const std::string who = s.name + ": ";
+  if (s.failed) reasons.push_back(who + "the instrument failed");
+  if (s.overruns > 0) {
+    reasons.push_back(who + std::to_string(s.overruns) + " sample(s) lost to overruns");
+  }
+  if (s.read_errors > 0) {
+    reasons.push_back(who + std::to_string(s.read_errors) + " read error(s) (gaps in the data)");
+  }
+  if (s.missing > 0) {
+    reasons.push_back(who + std::to_string(s.missing) + " packet(s) missing by sequence number");
+  }
+  if (s.rate_shortfall) {
+    reasons.push_back(who + Number(s.rate_rows_per_s) + " rows/s against the requested " +
+                      Number(s.requested_rate_hz) + " (below " +
+                      Number(kRateShortfallFraction * 100) + "%)");
+  }
+}
+
 }  // namespace
 
 RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double duration_s) {
@@ -30,6 +59,12 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   summary.start_time = IsoTime(recording.start_wall_ns());
   if (recording.stop_wall_ns() != 0) summary.stop_time = IsoTime(recording.stop_wall_ns());
   summary.duration_s = duration_s;
+  if (engine.acquisition_start_wall_ns() != 0) {
+    summary.acquisition_start = FormatIsoTime(engine.acquisition_start_wall_ns());
+  }
+  if (engine.acquisition_end_wall_ns() != 0) {
+    summary.acquisition_end = FormatIsoTime(engine.acquisition_end_wall_ns());
+  }
 
   std::vector<instruments::InstrumentStatus> statuses = engine.final_statuses();
   if (statuses.empty()) {
@@ -38,6 +73,7 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   const auto received = recording.received();
   const auto& recorded = recording.stream_names();
   const auto published = engine.router().Stats();
+  const auto requested = engine.RequestedRates();
   for (const auto& st : published) {
     StreamSummary out;
     out.name = st.name;
@@ -74,6 +110,14 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
       if (proc.output == st.name) out.driver = "processor:" + proc.kind;
     }
     out.rate_rows_per_s = duration_s > 0 ? static_cast<double>(out.rows) / duration_s : 0;
+    if (auto rate = requested.find(st.name); rate != requested.end()) {
+      out.requested_rate_hz = rate->second;
+      const double per_batch =
+          out.packets > 0 ? static_cast<double>(out.rows) / static_cast<double>(out.packets)
+                          : 1.0;
+      out.rate_shortfall = ShortOfRate(out.rows, duration_s, rate->second, per_batch);
+    }
+    AddDegradedReasons(out, summary.degraded_reasons);
     summary.streams.push_back(std::move(out));
   }
 
@@ -107,6 +151,11 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   summary.stored_packets = rs.packets;
   summary.stored_rows = rs.rows;
   summary.not_stored_packets = rs.not_stored;
+  if (rs.not_stored > 0) {
+    summary.degraded_reasons.push_back("storage: " + std::to_string(rs.not_stored) +
+                                       " packet(s) not stored after a storage error");
+  }
+  if (!summary.degraded_reasons.empty()) summary.outcome = "degraded";
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(recording.directory(), ec)) {
     summary.files.push_back(entry.path().filename().string());

@@ -39,9 +39,16 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
   w.Key("run_id").String(summary.run_id);
   w.Key("start_time").String(summary.start_time);
   w.Key("stop_time").String(summary.stop_time);
+  w.Key("acquisition_start");
+  summary.acquisition_start.empty() ? w.Null() : w.String(summary.acquisition_start);
+  w.Key("acquisition_end");
+  summary.acquisition_end.empty() ? w.Null() : w.String(summary.acquisition_end);
   w.Key("duration_s").Double(summary.duration_s);
   w.Key("outcome").String(summary.outcome);
   if (!summary.error.empty()) w.Key("error").String(summary.error);
+  w.Key("degraded_reasons").BeginArray();
+  for (const auto& reason : summary.degraded_reasons) w.String(reason);
+  w.EndArray();
   w.Key("streams").BeginArray();
   for (const auto& s : summary.streams) {
     w.BeginObject();
@@ -60,6 +67,9 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.Key("reconnects").UInt(s.reconnects);
     w.Key("failed").Bool(s.failed);
     w.Key("rate_rows_per_s").Double(s.rate_rows_per_s);
+    w.Key("requested_rate_hz");
+    s.requested_rate_hz > 0 ? w.Double(s.requested_rate_hz) : w.Null();
+    w.Key("rate_shortfall").Bool(s.rate_shortfall);
     w.Key("recorded").Bool(s.recorded);
     w.Key("missing_sequences").UInt(s.missing);
     w.Key("first_timestamp");
@@ -158,6 +168,7 @@ std::string FormatSummary(const RunSummary& summary) {
       << summary.memory.arrow_pool_backend << ")";
   if (summary.memory.allocations >= 0) out << ", " << summary.memory.allocations << " allocations";
   out << '\n';
+  for (const auto& reason : summary.degraded_reasons) out << "degraded: " << reason << '\n';
   if (!summary.error.empty()) out << "error: " << summary.error << '\n';
   if (!summary.run_directory.empty()) out << "files: " << summary.run_directory << '\n';
   return out.str();

@@ -37,6 +37,10 @@ struct StreamSummary {
   /// Timestamps of the first and last row, ns since the Unix epoch (0 without rows).
   std::int64_t first_timestamp_ns = 0;
   std::int64_t last_timestamp_ns = 0;
+  /// The rate the stream was asked for (schema metadata rate_hz); 0 when it declares none.
+  double requested_rate_hz = 0;
+  /// Delivered below kRateShortfallFraction of the requested rate over the run.
+  bool rate_shortfall = false;
 };
 
 /// Per-subscription figures (summary.json "subscriptions").
@@ -54,9 +58,17 @@ struct RunSummary {
   std::string run_directory;
   std::string start_time;  ///< ISO 8601 UTC
   std::string stop_time;
+  /// When acquisition started (instruments connected) and ended (the instant every
+  /// instrument stream was sealed), ISO 8601 UTC with ns; "" when it did not happen.
+  std::string acquisition_start;
+  std::string acquisition_end;
   double duration_s = 0;
-  std::string outcome = "ok";  ///< "ok", "stopped" (signal), "failed"
+  /// "ok"; "degraded" (complete, but some stream lost data or fell short of its rate: see
+  /// degraded_reasons; exit code 0); "stopped" (by a signal); "failed" (exit code 1).
+  std::string outcome = "ok";
   std::string error;
+  /// Why the run's data is not everything that was asked for (also filled when stopped).
+  std::vector<std::string> degraded_reasons;
   std::vector<StreamSummary> streams;
   std::vector<SubscriptionSummary> subscriptions;
   std::vector<RunEvent> events;

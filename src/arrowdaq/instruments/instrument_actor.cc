@@ -72,6 +72,13 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
                                   InstrumentDriver& driver) {
   if (!shared.acquiring.load(std::memory_order_relaxed)) return false;
   auto packet = Guarded(spec.name, [&] { return ReadDecodePublish(spec, driver); });
+  // The stream was sealed (the run has ended): the batch read is after the end, and so are
+  // the samples the source lost before it (the run ends with the last batch published). Not a
+  // fault; the loop ends and StopAcquisition disarms the device.
+  if (packet.status().IsCancelled()) {
+    (void)driver.TakeOverrunSamples();
+    return false;
+  }
   if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
     shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
     Emit(spec, "overrun",
@@ -84,9 +91,6 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
                           std::memory_order_relaxed);
     return true;
   }
-  // The stream was sealed (the run has ended): the batch read is after the end. Not a fault;
-  // the loop ends and StopAcquisition disarms the device.
-  if (packet.status().IsCancelled()) return false;
   const Status cause = Prefixed(spec.name, packet.status());
   shared.RecordError(cause);
   if (!shared.acquiring.load()) return false;  // stopped while reading: not a fault
