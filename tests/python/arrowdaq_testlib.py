@@ -4,6 +4,8 @@ and recompute the simulated instruments' samples from their documented formulas
 import json
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +190,58 @@ def parse_progress(line: str):
     import re
     m = re.match(r"\[\s*[0-9.]+ s\]\s+(\S+)\s+\S+ rows/s\s+(\d+) rows\s", line)
     return (m.group(1), int(m.group(2))) if m else None
+
+
+class Running:
+    """A real `arrowdaq run` in the background. A thread reads its stderr: the progress lines
+    (every 100 ms) are kept with the time they arrived, so a test can tell how many rows of each
+    stream the engine had published by a given moment."""
+
+    def __init__(self, tmp_path, config_text, duration="60s"):
+        cfg = write_config(tmp_path, config_text)
+        self.out = tmp_path / "out"
+        self.proc = subprocess.Popen(
+            [ARROWDAQ, "run", str(cfg), "--duration", duration, "--output", str(self.out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.progress = []  # (monotonic arrival time, stream, rows published)
+        self.stderr_lines = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            now = time.monotonic()
+            with self._changed:
+                self.stderr_lines.append(line)
+                p = parse_progress(line)
+                if p:
+                    self.progress.append((now, *p))
+                self._changed.notify_all()
+
+    def rows_seen(self, stream, by=None):
+        """Rows of `stream` the engine had published according to the last progress line that
+        arrived no later than `by` (monotonic; None: any)."""
+        with self._changed:
+            rows = [r for t, s, r in self.progress if s == stream and (by is None or t <= by)]
+        return max(rows, default=0)
+
+    def wait_rows(self, want, timeout=60.0):
+        """Wait until progress lines show at least want[stream] rows for every stream."""
+        def ok():
+            return all(self.rows_seen(s) >= n for s, n in want.items())
+        with self._changed:
+            assert self._changed.wait_for(ok, timeout), (want, self.progress[-5:],
+                                                         "".join(self.stderr_lines[-20:]))
+
+    def finish(self, timeout=60):
+        """Wait for the end; return (returncode, stdout, stderr)."""
+        stdout = self.proc.stdout.read() if self.proc.stdout else ""
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return self.proc.returncode, stdout, "".join(self.stderr_lines)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
