@@ -4,16 +4,15 @@ left on device"), and everything written before the disk filled must still read:
 run.h5 and its ramp holds exactly 0..n-1 with increasing timestamps; the IPC stream reads to
 its last complete batch with the same values.
 
-The tmpfs is mounted directly when the test may (root, as in CI), otherwise inside a new user
-and mount namespace (`unshare --user --map-root-user --mount`, no privilege needed), where
-arrowdaq runs and its run directory is copied out before the namespace goes away. Only when
-neither works is the test skipped, and CTest then shows it as "Skipped", never "Passed"
-(ARROWDAQ_TEST_DISK_FULL_USERNS=1 forces the namespace way, to test it as root).
+The tmpfs is mounted inside a new user and mount namespace (`unshare --user --map-root-user
+--mount`: no privilege needed, and nothing stays mounted if the test is killed), where arrowdaq
+runs and its run directory is copied out before the namespace goes away; where user namespaces
+are not allowed, it is mounted directly (root). Only when neither works is the test skipped,
+and CTest then shows it as "Skipped", never "Passed".
 
 A storage error that leaves room for summary.json (a file-size limit, EFBIG) shows how the
 summary accounts for what was not stored."""
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -47,37 +46,41 @@ flush_interval = "250ms"
 MOUNT = ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs"]
 
 
+def _userns_can_mount(mnt):
+    r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                        f'mount -t tmpfs -o size=1m tmpfs "{mnt}"'], capture_output=True, text=True)
+    return r.returncode == 0, r.stderr.strip()
+
+
 def _run_on_small_tmpfs(tmp_path, args):
-    """Run arrowdaq with `--output <8 MiB tmpfs>/out`; return (CompletedProcess, the output
-    directory as it was when arrowdaq ended)."""
+    """Run arrowdaq with `--output <8 MiB tmpfs>/out`; return (CompletedProcess, a copy of the
+    output directory as it was when arrowdaq ended)."""
     mnt = tmp_path / "tmpfs"
     mnt.mkdir()
     out = mnt / "out"
-    if not os.environ.get("ARROWDAQ_TEST_DISK_FULL_USERNS"):
-        m = subprocess.run([*MOUNT, str(mnt)], capture_output=True, text=True)
-        if m.returncode == 0:
-            try:
-                r = run([*args, "--output", str(out)], timeout=120)
-                kept = tmp_path / "kept"
-                shutil.copytree(out, kept)
-                return r, kept
-            finally:
-                subprocess.run(["umount", str(mnt)], check=False)
-    # Unprivileged: mount inside a user + mount namespace and copy the results out from there.
     kept = tmp_path / "kept"
-    script = ('set -e; mount -t tmpfs -o size=8m tmpfs "$1"; shift; rc=0; "$@" || rc=$?; '
-              f'cp -a "{out}" "{kept}"; exit $rc')
-    cmd = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh",
-           str(mnt), ARROWDAQ, *args, "--output", str(out)]
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                            f'mount -t tmpfs -o size=1m tmpfs "{mnt}"'],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here, neither directly nor in a user namespace: "
-                    f"{probe.stderr.strip()}")
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert kept.is_dir(), (r.returncode, r.stderr[-2000:])
-    return SimpleNamespace(returncode=r.returncode, stdout=r.stdout, stderr=r.stderr), kept
+    # Preferred: a user + mount namespace. No privilege needed, and the mount goes away with the
+    # namespace even if the test is killed, so nothing is left mounted.
+    ok, why = _userns_can_mount(mnt)
+    if ok:
+        script = ('set -e; mount -t tmpfs -o size=8m tmpfs "$1"; shift; rc=0; "$@" || rc=$?; '
+                  f'cp -a "{out}" "{kept}"; exit $rc')
+        r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script,
+                            "sh", str(mnt), ARROWDAQ, *args, "--output", str(out)],
+                           capture_output=True, text=True, timeout=120)
+        assert kept.is_dir(), (r.returncode, r.stderr[-2000:])
+        return SimpleNamespace(returncode=r.returncode, stdout=r.stdout, stderr=r.stderr), kept
+    # Else a plain mount (root, where user namespaces are not allowed).
+    m = subprocess.run([*MOUNT, str(mnt)], capture_output=True, text=True)
+    if m.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here, neither in a user namespace "
+                    f"({why}) nor directly ({m.stderr.strip()})")
+    try:
+        r = run([*args, "--output", str(out)], timeout=120)
+        shutil.copytree(out, kept)
+        return r, kept
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
 
 
 # HDF5 alone: run.h5 is the file that fills the disk (the hard case: HDF5 can still update a
