@@ -69,6 +69,9 @@ def test_every_frame_is_acquired_and_stored_without_loss(camera_run):
     cam = frame_rows(summary)
     # One frame per packet, all of them handed to a lossless consumer, nothing left unstored.
     assert cam["rows"] == cam["packets"] > 0
+    # Sequence numbers as the recording saw them, and as a lossless monitor saw them.
+    assert cam["first_sequence"] == 0 and cam["last_sequence"] == cam["packets"] - 1
+    assert cam["missing_sequences"] == 0
     (audit,) = summary["subscriptions"]
     assert audit["offered"] == audit["delivered"] == cam["packets"]
     assert audit["dropped"] == 0 and audit["missed_by_sequence"] == 0

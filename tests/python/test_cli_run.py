@@ -96,6 +96,9 @@ def test_summary_accounts_for_every_packet(finished_run):
     for s in summary["streams"]:
         assert s["packets"] > 0
         assert s["rows"] == s["packets"] * BATCH[s["name"]]
+        # As the recording's consumer saw them: 0..packets-1, none missing.
+        assert s["first_sequence"] == 0 and s["last_sequence"] == s["packets"] - 1
+        assert s["missing_sequences"] == 0
         packets += s["packets"]
     subs = {s["name"]: s for s in summary["subscriptions"]}
     # The lossless consumer was handed every packet of every stream and found no sequence

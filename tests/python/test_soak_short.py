@@ -95,7 +95,8 @@ def test_the_soak_checks_see_a_lost_batch_and_a_silent_consumer(tmp_path):
     assert soak.verify_hdf5(tmp_path, table, summary, chunk=256) == []
 
     stream = {"name": "ramp00", "packets": 10, "rows": n, "drops": 0, "overruns": 0,
-              "read_errors": 0, "failed": False}
+              "read_errors": 0, "failed": False, "first_sequence": 0, "last_sequence": 9,
+              "missing_sequences": 0}
     good = {"outcome": "ok", "streams": [stream], "storage": {"rows": n},
             "subscriptions": [{"name": "audit", "offered": 10, "delivered": 10, "dropped": 0,
                                "missed_by_sequence": 0}]}
@@ -107,3 +108,7 @@ def test_the_soak_checks_see_a_lost_batch_and_a_silent_consumer(tmp_path):
     bad["subscriptions"] = []
     problems = soak.check_summary(bad, 1000.0, 1.0, 0.0, {"ramp00": 1})[0]
     assert any("no 'audit' subscription" in p for p in problems), problems
+    bad = json.loads(json.dumps(good))
+    bad["streams"][0].update(last_sequence=10, missing_sequences=1)
+    problems = soak.check_summary(bad, 1000.0, 1.0, 0.0, {"ramp00": 1})[0]
+    assert any("1 missing" in p for p in problems), problems

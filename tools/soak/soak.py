@@ -146,6 +146,12 @@ def check_summary(summary, total_rate, duration, min_rate_fraction, channels_of)
             problems.append(f"stream {s['name']} failed")
         if s["packets"] == 0:
             problems.append(f"stream {s['name']} produced nothing")
+        # As the recording's consumer saw them (summary.json counts what storage received).
+        elif (s.get("first_sequence") != 0 or s.get("last_sequence") != s["packets"] - 1
+              or s.get("missing_sequences", 0) != 0):
+            problems.append(f"stream {s['name']}: {s['packets']} packets recorded with sequence "
+                            f"numbers {s.get('first_sequence')}..{s.get('last_sequence')}, "
+                            f"{s.get('missing_sequences')} missing")
     if len(streams) != len(channels_of):
         problems.append(f"{len(streams)} streams in summary.json, expected {len(channels_of)}")
     if drops:
@@ -154,8 +160,7 @@ def check_summary(summary, total_rate, duration, min_rate_fraction, channels_of)
         problems.append(f"{overruns} samples overrun")
     if read_errors:
         problems.append(f"{read_errors} read errors")
-    # What a consumer actually saw (summary.json's first/last_sequence are derived from the
-    # packet count, so they cannot show a gap): the lossless audit subscription.
+    # What a second, independent consumer saw: the lossless audit subscription.
     packets = sum(s["packets"] for s in streams)
     audit = [sub for sub in summary.get("subscriptions", []) if sub["name"] == AUDIT]
     if len(audit) != 1:
