@@ -22,6 +22,18 @@ def run(binary, repetitions=3, min_time=None, extra=(), env=None, timeout=1800):
     return json.loads(out.stdout)
 
 
+def errors(report):
+    """Return {run_name: error message} of the benchmarks that reported an error (SkipWithError
+    or a failed check): their figures are missing, and a goal resting on them is missed."""
+    out = {}
+    for b in report.get("benchmarks", []):
+        if b.get("error_occurred"):
+            name = re.sub(r"/(real_time|manual_time|iterations:\d+)", "",
+                          b.get("run_name", b["name"]))
+            out[name] = b.get("error_message", "error")
+    return out
+
+
 def figures(report):
     """Return {run_name: entry} using the median aggregate when present, else the plain run;
     names lose their /real_time, /manual_time and /iterations:N parts."""

@@ -26,7 +26,8 @@ def memcpy_bandwidth(mib=512, repeats=5):
 
 def disk_bandwidth(directory, mib=256, repeats=2):
     """Return bytes/s of `dd if=/dev/zero bs=8M conv=fdatasync` writing `mib` MiB into
-    `directory` (best of `repeats`, each timed by dd itself)."""
+    `directory` (best of `repeats`, each timed by dd itself). Raises when dd fails or its
+    output cannot be read."""
     path = os.path.join(directory, "dd-bandwidth.bin")
     best = 0.0
     try:
@@ -35,10 +36,18 @@ def disk_bandwidth(directory, mib=256, repeats=2):
                 ["dd", "if=/dev/zero", f"of={path}", "bs=8M", f"count={mib // 8}",
                  "conv=fdatasync"], check=True, capture_output=True, text=True)
             # "268435456 bytes (268 MB, 256 MiB) copied, 0.51 s, 526 MB/s"
-            m = re.search(r"(\d+) bytes .* copied, ([0-9.e+-]+) s", out.stderr)
-            if m:
-                best = max(best, int(m.group(1)) / float(m.group(2)))
+            best = max(best, parse_dd(out.stderr))
     finally:
         if os.path.exists(path):
             os.unlink(path)
     return best
+
+
+def parse_dd(stderr):
+    """Bytes/s from dd's last line ("268435456 bytes (268 MB, 256 MiB) copied, 0.51 s, 526 MB/s");
+    raises ValueError when it is not there (another dd, another locale): a disk figure that
+    cannot be read is a failed measurement, never a silent zero."""
+    m = re.search(r"(\d+) bytes .* copied, ([0-9.e+-]+) s", stderr)
+    if not m or float(m.group(2)) <= 0:
+        raise ValueError(f"cannot read dd's output: {stderr.strip()[-300:]!r}")
+    return int(m.group(1)) / float(m.group(2))

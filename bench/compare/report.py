@@ -25,46 +25,103 @@ def _si(x, unit=""):
     return f"{x:.3g} {unit}".strip()
 
 
+# The step of run_all.py (--skip names) that measures each benchmark binary's figures.
+STEP_OF = {"dsp_fir_benchmark": "fir", "runtime_benchmark": "runtime",
+           "caf_comparison_benchmark": "caf", "storage_benchmark": "storage",
+           "pipeline_benchmark": "pipeline"}
+
+MET, MISSED, SKIPPED = "yes", "**no**", "skipped"
+
+
 def build_table(res):
-    """Return rows: dicts with measurement, ours, peer, ratio, goal, met."""
+    """Return rows: dicts with measurement, ours, peer, ratio, goal, met, note.
+
+    Every goal gets a row whether or not it was measured: a goal whose measurement is missing
+    (binary not built, crashed, benchmark reported an error, peer failed) or impossible (a
+    fraction of a peak above 1) is missed, with the reason in the note; only a step left out on
+    purpose (--skip) shows "skipped"."""
     rows = []
     peers = res["peers"]
+    errors = res.get("errors", {})
+    skipped = set(res.get("skipped", []))
 
     def add(measurement, ours, peer, ratio, goal="", met=None, note=""):
+        if not goal or met is None:
+            shown = "n/a"  # no goal, or a limit that other figures are compared with
+        elif met in (MET, MISSED, SKIPPED):
+            shown = met
+        else:
+            shown = MET if met else MISSED
         rows.append({"measurement": measurement, "ours": ours, "peer": peer,
-                     "ratio": ratio, "goal": goal,
-                     "met": "n/a" if met is None else ("yes" if met else "**no**"),
-                     "note": note})
+                     "ratio": ratio, "goal": goal, "met": shown, "note": note})
 
-    disk_dd = peers.get("dd_Bps")
+    def unmeasured(measurement, goal, steps, why):
+        """A goal without its figure: skipped when one of its steps was skipped on purpose,
+        otherwise missed, saying why."""
+        if skipped & set(steps):
+            add(measurement, "not run", "", "", goal, SKIPPED,
+                f"--skip {','.join(sorted(skipped & set(steps)))}")
+        else:
+            add(measurement, "not measured", "", "", goal, MISSED, why)
+
+    def why_missing(binary, name):
+        """Why benchmark `name` of `binary` has no figure."""
+        if binary in errors:
+            return f"{binary} failed: {errors[binary]}"
+        rep = res["gbench"].get(binary)
+        if rep is None:
+            return f"{binary} did not run"
+        err = gbench.errors(rep).get(name)
+        if err is not None:
+            return f"{name} reported an error: {err}"
+        return f"{name} missing from {binary}'s results"
+
+    disk_dd = peers.get("dd_Bps") or None
     memcpy = peers.get("memcpy_Bps")
     st = _fig(res, "storage_benchmark")
     disk_cpp = _get(st, "BM_DiskSequentialWrite", "bytes_per_second")
     if memcpy:
         add("memcpy bandwidth (numpy copy, 512 MiB)", "", _si(memcpy, "B/s"), "", "limit")
-    if disk_dd or disk_cpp:
+    if disk_dd or disk_cpp or "dd" in errors:
         add("disk sequential write (write+fdatasync, 256 MiB)", _si(disk_cpp, "B/s"),
             _si(disk_dd, "B/s") + " (dd)", f"{disk_cpp / disk_dd:.2f}" if disk_cpp and disk_dd
-            else "", "limit")
+            else "", "limit", note=f"dd failed: {errors['dd']}" if "dd" in errors else "")
 
     # FIR
-    for r in peers.get("fir", []):
-        if r["name"] not in ("BM_FirF64/64", "BM_FirF32/64", "BM_FirF64/256"):
+    fir_rows = {r["name"]: r for r in peers.get("fir", [])}
+    for name, dtype in (("BM_FirF64/64", "float64"), ("BM_FirF32/64", "float32")):
+        measurement = f"FIR {dtype} 64 taps vs scipy.signal.lfilter"
+        r = fir_rows.get(name)
+        if r is None or not r.get("ours") or not r.get("lfilter"):
+            why = errors.get("fir_peers") or why_missing("dsp_fir_benchmark", name)
+            unmeasured(measurement, "≥ 15x lfilter", ["fir"], why)
             continue
-        goal = "≥ 15x lfilter" if r["taps"] == 64 else ""
         ratio = r["ours"] / r["lfilter"]
-        add(f"FIR {r['dtype']} {r['taps']} taps vs scipy.signal.lfilter",
-            _si(r["ours"], "S/s"), _si(r["lfilter"], "S/s"), f"{ratio:.1f}x", goal,
-            ratio >= 15 if goal else None)
-        add(f"FIR {r['dtype']} {r['taps']} taps vs numpy.convolve",
-            _si(r["ours"], "S/s"), _si(r["convolve"], "S/s"), f"{r['ours'] / r['convolve']:.1f}x")
+        add(measurement, _si(r["ours"], "S/s"), _si(r["lfilter"], "S/s"), f"{ratio:.1f}x",
+            "≥ 15x lfilter", ratio >= 15)
+    for r in peers.get("fir", []):
+        if r["name"] in ("BM_FirF64/64", "BM_FirF32/64", "BM_FirF64/256"):
+            add(f"FIR {r['dtype']} {r['taps']} taps vs numpy.convolve",
+                _si(r["ours"], "S/s"), _si(r["convolve"], "S/s"),
+                f"{r['ours'] / r['convolve']:.1f}x")
+        if r["name"] == "BM_FirF64/256":
+            add(f"FIR {r['dtype']} {r['taps']} taps vs scipy.signal.lfilter",
+                _si(r["ours"], "S/s"), _si(r["lfilter"], "S/s"), f"{r['ours'] / r['lfilter']:.1f}x")
     fir = _fig(res, "dsp_fir_benchmark")
     frac = _get(fir, "BM_FirF64/64", "fma_peak_fraction")
-    if frac is not None:
-        peak = _get(fir, "BM_FirF64/64", "peak_FLOPS")
-        add("FIR float64 64 taps: fraction of measured FMA peak",
-            _si(_get(fir, "BM_FirF64/64", "FLOPS"), "FLOP/s"), _si(peak, "FLOP/s"),
-            f"{frac:.2f}", "≥ 0.60", frac >= 0.6)
+    measurement = "FIR float64 64 taps: fraction of measured FMA peak"
+    if frac is None:
+        unmeasured(measurement, "≥ 0.60", ["fir"], why_missing("dsp_fir_benchmark", "BM_FirF64/64"))
+    elif not 0 < frac <= 1:
+        # More than the peak is impossible: the peak measurement is wrong, so is the fraction.
+        add(measurement, _si(_get(fir, "BM_FirF64/64", "FLOPS"), "FLOP/s"),
+            _si(_get(fir, "BM_FirF64/64", "peak_FLOPS"), "FLOP/s"), f"{frac:.2f}", "≥ 0.60",
+            MISSED, "impossible fraction (> 1 or ≤ 0): the FMA peak loop under-measures the "
+            "peak on this CPU; a failed measurement")
+    else:
+        add(measurement, _si(_get(fir, "BM_FirF64/64", "FLOPS"), "FLOP/s"),
+            _si(_get(fir, "BM_FirF64/64", "peak_FLOPS"), "FLOP/s"), f"{frac:.2f}", "≥ 0.60",
+            frac >= 0.6)
 
     # Storage writers vs Python peers
     sp = peers.get("storage", {})
@@ -74,13 +131,18 @@ def build_table(res):
         for n in SIZES:
             ours = _get(st, f"BM_Write/{fmt}/{n}", "items_per_second")
             theirs = sp.get(peer, {}).get(n) or sp.get(peer, {}).get(str(n))
-            if ours is None and theirs is None:
-                continue
+            measurement = f"{fmt.upper()} writer, {n}-row batches vs {label} (rows/s)"
             goal = "≥ 5x" if (fmt == "hdf5" and n == 1000) else ""
             ratio = ours / theirs if ours and theirs else None
-            add(f"{fmt.upper()} writer, {n}-row batches vs {label} (rows/s)", _si(ours, "rows/s"),
-                _si(theirs, "rows/s"), f"{ratio:.2f}x" if ratio else "", goal,
-                (ratio >= 5) if (goal and ratio) else None)
+            if goal and ratio is None:
+                why = (why_missing("storage_benchmark", f"BM_Write/{fmt}/{n}") if not ours else
+                       errors.get("peers") or f"{peer} figure missing")
+                unmeasured(measurement, goal, ["storage", "peers"], why)
+                continue
+            if ours is None and theirs is None:
+                continue
+            add(measurement, _si(ours, "rows/s"), _si(theirs, "rows/s"),
+                f"{ratio:.2f}x" if ratio else "", goal, (ratio >= 5) if goal else None)
     for n in SIZES:
         ours = _get(st, f"BM_Write/csv/{n}", "bytes_per_second")
         if ours and disk_dd:
@@ -96,36 +158,47 @@ def build_table(res):
     caf = _fig(res, "caf_comparison_benchmark")
     for form in ("TellBlocking", "TellAwait"):
         for n in (100, 1000, 10000):
+            measurement = f"Tell throughput ({form}), {n}-row payload vs CAF (msg/s)"
             ours = _get(caf, f"arrowdaq/{form}/{n}", "items_per_second")
             theirs = _get(caf, f"caf/{form}/{n}", "items_per_second")
-            if ours is None:
+            if not ours or not theirs:
+                missing = f"arrowdaq/{form}/{n}" if not ours else f"caf/{form}/{n}"
+                unmeasured(measurement, "≥ 1x (CAF)", ["caf"],
+                           why_missing("caf_comparison_benchmark", missing))
                 continue
-            ratio = ours / theirs if theirs else None
-            add(f"Tell throughput ({form}), {n}-row payload vs CAF (msg/s)", _si(ours, "msg/s"),
-                _si(theirs, "msg/s"), f"{ratio:.2f}x" if ratio else "", "≥ 1x (CAF)",
-                ratio >= 1 if ratio else None)
+            ratio = ours / theirs
+            add(measurement, _si(ours, "msg/s"), _si(theirs, "msg/s"), f"{ratio:.2f}x",
+                "≥ 1x (CAF)", ratio >= 1)
     for form in ("AskBlocking", "AskAwait"):
         for n in (100, 1000, 10000):
+            measurement = f"Ask median round trip ({form}), {n}-row payload vs CAF"
             ours = _get(caf, f"arrowdaq/{form}/{n}", "median_us")
             theirs = _get(caf, f"caf/{form}/{n}", "median_us")
-            if ours is None:
+            if not ours or not theirs:
+                missing = f"arrowdaq/{form}/{n}" if not ours else f"caf/{form}/{n}"
+                unmeasured(measurement, "CAF/ours ≥ 1", ["caf"],
+                           why_missing("caf_comparison_benchmark", missing))
                 continue
-            ratio = theirs / ours if theirs else None
-            add(f"Ask median round trip ({form}), {n}-row payload vs CAF",
-                f"{ours:.2f} us", f"{theirs:.2f} us" if theirs else "n/a",
-                f"{ratio:.2f} (CAF/ours)" if ratio else "", "CAF/ours ≥ 1",
-                ratio >= 1 if ratio else None)
+            ratio = theirs / ours
+            add(measurement, f"{ours:.2f} us", f"{theirs:.2f} us", f"{ratio:.2f} (CAF/ours)",
+                "CAF/ours ≥ 1", ratio >= 1)
     rt = _fig(res, "runtime_benchmark")
     for form in ("AskBlocking", "AskAwait"):
+        measurement = f"Ask median round trip ({form}), 1k-row payload"
         med = _get(rt, f"BM_{form}/1000", "median_us")
-        if med is not None:
-            add(f"Ask median round trip ({form}), 1k-row payload", f"{med:.2f} us", "10 us",
-                f"{10 / med:.2f}", "< 10 us", med < 10)
+        if not med:
+            unmeasured(measurement, "< 10 us", ["runtime"],
+                       why_missing("runtime_benchmark", f"BM_{form}/1000"))
+            continue
+        add(measurement, f"{med:.2f} us", "10 us", f"{10 / med:.2f}", "< 10 us", med < 10)
     for form in ("TellBlocking", "TellAwait"):
+        measurement = f"Tell throughput ({form}), 1k-row payload"
         v = _get(rt, f"BM_{form}/1000", "items_per_second")
-        if v is not None:
-            add(f"Tell throughput ({form}), 1k-row payload", _si(v, "msg/s"), "1 M msg/s",
-                f"{v / 1e6:.2f}", "> 1 M msg/s", v > 1e6)
+        if not v:
+            unmeasured(measurement, "> 1 M msg/s", ["runtime"],
+                       why_missing("runtime_benchmark", f"BM_{form}/1000"))
+            continue
+        add(measurement, _si(v, "msg/s"), "1 M msg/s", f"{v / 1e6:.2f}", "> 1 M msg/s", v > 1e6)
     for n in SIZES:
         v = _get(rt, f"BM_ProjectColumns/{n}", "items_per_second")
         if v is not None:
@@ -164,25 +237,46 @@ def build_table(res):
     # Whole runs
     bs = peers.get("bluesky")
     ours_run = peers.get("arrowdaq_run")
-    if bs and ours_run:
+    measurement = ("`arrowdaq run` rows/s (sim.ramp 2 ch -> HDF5) vs Bluesky "
+                   "RE(count([det1, det2])) events/s")
+    if not bs or not bs.get("events_per_s") or not ours_run:
+        unmeasured(measurement, "≥ 100x", ["bluesky"],
+                   errors.get("bluesky") or "Bluesky or the arrowdaq run has no figure")
+    elif ours_run.get("outcome") != "ok" or ours_run.get("exit_code", 0) != 0:
+        # rows/s of a run that failed (or ended early) measure nothing
+        add(measurement, _si(ours_run.get("rows_per_s"), "rows/s"), _si(bs["events_per_s"], "ev/s"),
+            "", "≥ 100x", MISSED, f"the run ended {ours_run.get('outcome')!r} with exit code "
+            f"{ours_run.get('exit_code')}: {str(ours_run.get('error', ''))[:200]}")
+    else:
         ratio = ours_run["rows_per_s"] / bs["events_per_s"]
-        add("`arrowdaq run` rows/s (sim.ramp 2 ch -> HDF5) vs Bluesky RE(count([det1, det2])) "
-            "events/s", _si(ours_run["rows_per_s"], "rows/s"), _si(bs["events_per_s"], "ev/s"),
+        add(measurement, _si(ours_run["rows_per_s"], "rows/s"), _si(bs["events_per_s"], "ev/s"),
             f"{ratio:.0f}x", "≥ 100x", ratio >= 100)
     mr = peers.get("max_rate")
-    if mr:
-        best = mr.get("best")
-        if best:
-            bps = best["bytes"] / best["duration_s"] if best["duration_s"] else 0
-            add(f"max sustainable rate to HDF5, zero loss ({res['trial_seconds']:g} s trials, "
-                f"{mr['instruments']} x sim.ramp {mr['channels']} ch)",
-                f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
-                _si(disk_dd, "B/s") + " disk" if disk_dd else "",
-                f"{bps / disk_dd:.2f}" if disk_dd else "", "≥ 0.80 of disk",
-                bps / disk_dd >= 0.8 if disk_dd else None)
+    measurement = (f"max sustainable rate to HDF5, zero loss, until the files are closed and on "
+                   f"disk ({res.get('trial_seconds', 0):g} s trials)")
+    if not mr:
+        unmeasured(measurement, "≥ 0.80 of disk", ["maxrate"],
+                   errors.get("maxrate") or "the max-rate search did not run")
+    elif not mr.get("best"):
+        add(measurement, "no passing trial", "", "", "≥ 0.80 of disk", False)
+    else:
+        best = mr["best"]
+        span = best.get("durable_s")
+        bps = best["bytes"] / span if span else None
+        note = (f"{mr['instruments']} x sim.ramp {mr['channels']} ch; acquiring "
+                f"{best.get('duration_s', 0):.1f} s, closed after {best.get('closed_s') or 0:.1f} "
+                f"s, on disk after {span or 0:.1f} s")
+        if bps is None:
+            add(measurement, _si(best["samples_per_s_target"], "S/s"), "", "", "≥ 0.80 of disk",
+                MISSED, "the trial has no time to files closed and on disk; " + note)
+        elif not disk_dd:
+            add(measurement, f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
+                "", "", "≥ 0.80 of disk", MISSED,
+                f"no disk figure to compare with ({errors.get('dd', 'dd did not run')}); " + note)
         else:
-            add("max sustainable rate to HDF5", "no passing trial", "", "", "≥ 0.80 of disk",
-                False)
+            add(measurement, f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
+                _si(disk_dd, "B/s") + " disk", f"{bps / disk_dd:.2f}", "≥ 0.80 of disk",
+                bps / disk_dd >= 0.8, note)
     return rows
 
 
@@ -197,9 +291,18 @@ def markdown(res, table):
     for r in table:
         lines.append(f"| {r['measurement']} | {r['ours']} | {r['peer']} | {r['ratio']} | "
                      f"{r['goal']} | {r['met'] if r['goal'] else ''} | {r['note']} |")
-    missed = [r["measurement"] for r in table if r["goal"] and r["met"] == "**no**"]
-    lines += ["", f"Goals missed in this run: {len(missed)}" +
-              ("" if not missed else ": " + "; ".join(missed)) + ".", ""]
+    missed = [r["measurement"] for r in table if r["goal"] and r["met"] == MISSED]
+    skipped = [r["measurement"] for r in table if r["goal"] and r["met"] == SKIPPED]
+    lines += ["", f"Goals missed in this run (a failed or missing measurement counts as missed): "
+              f"{len(missed)}" + ("" if not missed else ": " + "; ".join(missed)) + "."]
+    if skipped:
+        lines += ["", f"Goals not measured because their step was skipped (--skip): "
+                  f"{len(skipped)}: " + "; ".join(skipped) + "."]
+    errors = res.get("errors", {})
+    if errors:
+        lines += ["", "Failed in this run: " +
+                  "; ".join(f"{k}: {str(v)[:300]}" for k, v in sorted(errors.items())) + "."]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -4,7 +4,9 @@ and write bench/results/<timestamp>.json, bench/results/latest.md and bench/resu
 
 Builds nothing (the Makefile builds the release preset first). Figures are medians of
 repetitions; every ratio divides two figures measured in this run. Nothing here asserts on time:
-goals are reported as met or missed.
+goals are reported as met or missed, and a goal whose measurement failed (a binary not built or
+crashed, a benchmark that reported an error, a peer that failed, an impossible figure, output
+that cannot be read) is reported as missed, never dropped.
 
     python bench/compare/run_all.py [--build-dir build/release] [--quick] [--trial-seconds 30]
 """
@@ -97,34 +99,48 @@ def main():
     env = dict(os.environ, ARROWDAQ_BENCH_DIR=work)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     res = {"timestamp": stamp, "quick": quick, "trial_seconds": trial_s, "repetitions": reps,
-           "machine": machine(), "gbench": {}, "peers": {}}
+           "machine": machine(), "gbench": {}, "peers": {}, "skipped": sorted(skip),
+           "errors": {}}
+
+    def failed(step, e):
+        # A step that fails is recorded, never dropped: its goals are reported as missed.
+        log(f"{step} FAILED: {e}")
+        res["errors"][step] = str(e)
 
     def bench(name, **kw):
         path = os.path.join(bench_dir, name)
         if not os.path.exists(path):
-            log(f"{name}: not built, skipped")
+            failed(name, f"not built ({path} missing)")
             return {}
         log(f"running {name} ...")
         try:
             rep = gbench.run(path, repetitions=reps, min_time=min_time, env=env, **kw)
         except Exception as e:  # keep going: one broken binary must not hide the others
-            log(f"{name} FAILED: {e}")
-            res.setdefault("errors", {})[name] = str(e)
+            detail = getattr(e, "stderr", None)
+            failed(name, f"{e}{': ' + detail.strip()[-500:] if detail else ''}")
             return {}
         res["gbench"][name] = rep
+        for bm, err in gbench.errors(rep).items():
+            log(f"{name}: {bm} reported an error: {err}")
         return gbench.figures(rep)
 
     try:
         if "limits" not in skip:
             log("limits: memcpy and dd conv=fdatasync ...")
             res["peers"]["memcpy_Bps"] = limits.memcpy_bandwidth()
-            res["peers"]["dd_Bps"] = limits.disk_bandwidth(work)
+            try:
+                res["peers"]["dd_Bps"] = limits.disk_bandwidth(work)
+            except (OSError, ValueError, subprocess.CalledProcessError) as e:
+                failed("dd", e)
         if "fir" not in skip:
             fir = bench("dsp_fir_benchmark")
             if fir:
                 log("FIR peers: scipy.signal.lfilter, numpy.convolve ...")
-                res["peers"]["fir"] = fir_vs_scipy.compare(res["gbench"]["dsp_fir_benchmark"],
-                                                           repeats=3 if quick else 5)
+                try:
+                    res["peers"]["fir"] = fir_vs_scipy.compare(
+                        res["gbench"]["dsp_fir_benchmark"], repeats=3 if quick else 5)
+                except Exception as e:
+                    failed("fir_peers", e)
         if "runtime" not in skip:
             bench("runtime_benchmark")
         if "caf" not in skip:
@@ -135,20 +151,29 @@ def main():
             bench("pipeline_benchmark")
         if "peers" not in skip:
             log("storage peers: h5py, pyarrow IPC, pyarrow Parquet ...")
-            res["peers"]["storage"] = peers_storage.run_all(work, SIZES, 2 if quick else 3)
+            try:
+                res["peers"]["storage"] = peers_storage.run_all(work, SIZES, 2 if quick else 3)
+            except Exception as e:
+                failed("peers", e)
         if "bluesky" not in skip:
             n = 500 if quick else 2000
             log(f"Bluesky RunEngine: count([det1, det2], num={n}) ...")
-            res["peers"]["bluesky"] = peer_bluesky.events_per_second(n)
-            log("arrowdaq run: one sim.ramp (2 channels) as fast as it goes, to HDF5 ...")
-            res["peers"]["arrowdaq_run"] = runs.throughput(app, work, 3 if quick else 10)
+            try:
+                res["peers"]["bluesky"] = peer_bluesky.events_per_second(n)
+                log("arrowdaq run: one sim.ramp (2 channels) as fast as it goes, to HDF5 ...")
+                res["peers"]["arrowdaq_run"] = runs.throughput(app, work, 3 if quick else 10)
+            except Exception as e:
+                failed("bluesky", e)
         if "maxrate" not in skip:
             log(f"maximum sustainable rate to HDF5 ({trial_s:g} s trials) ...")
-            best, trials = runs.max_sustainable_rate(app, work, trial_s, log,
-                                                     bisections=2 if quick else 3)
-            res["peers"]["max_rate"] = {"best": best, "trials": trials,
-                                        "instruments": runs.INSTRUMENTS,
-                                        "channels": runs.CHANNELS}
+            try:
+                best, trials = runs.max_sustainable_rate(app, work, trial_s, log,
+                                                         bisections=2 if quick else 3)
+                res["peers"]["max_rate"] = {"best": best, "trials": trials,
+                                            "instruments": runs.INSTRUMENTS,
+                                            "channels": runs.CHANNELS}
+            except Exception as e:
+                failed("maxrate", e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

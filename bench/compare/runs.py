@@ -7,13 +7,33 @@ in a fresh output directory that is deleted afterwards:
   instruments (4 channels each) recorded to HDF5 on `block`; a trial passes when the run ends
   "ok", no packet was dropped or overrun, storage holds every row, and every stream produced at
   least 97% of rate x duration (a source that falls behind catches up later, so a shortfall at
-  the end is the sign of a pipeline slower than the sources).
+  the end is the sign of a pipeline slower than the sources). Its bytes/s divide by the time
+  from the start of acquisition until the files are closed and on disk (the run's files are
+  fsync'ed after it exits, as `dd conv=fdatasync` does for the disk figure), not by the
+  acquisition time alone: data still in queues or in the page cache is not yet sustained.
 """
+import datetime
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
+
+
+def _epoch_s(iso):
+    """Seconds since the epoch of summary.json's ISO 8601 UTC times ("...T13:58:48.804Z")."""
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _fsync_tree(root):
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 INSTRUMENTS = 4
 CHANNELS = 4
@@ -41,12 +61,21 @@ def run_once(binary, base_dir, instruments, rate_hz, batch_size, channels, secon
         proc = subprocess.run([str(binary), "run", cfg, "--duration", f"{seconds}s",
                                "--output", out, "--log-level", "warn"],
                               capture_output=True, text=True, timeout=seconds * 4 + 120)
+        if os.path.isdir(out):
+            _fsync_tree(out)  # the data is sustained once it is on disk
+        durable_at = time.time()
         summary = {}
         for root, _, files in os.walk(out):
             if "summary.json" in files:
                 with open(os.path.join(root, "summary.json")) as f:
                     summary = json.load(f)
         summary["exit_code"] = proc.returncode
+        if summary.get("start_time") and summary.get("stop_time"):
+            start = _epoch_s(summary["start_time"])
+            # Acquisition + draining the queues + closing the files (stop_time is taken after).
+            summary["closed_s"] = _epoch_s(summary["stop_time"]) - start
+            # ... + the page cache written back: what dd's conv=fdatasync figure includes.
+            summary["durable_s"] = durable_at - start
         if proc.returncode != 0:
             summary["stderr"] = proc.stderr[-2000:]
         return summary
@@ -60,8 +89,9 @@ def throughput(binary, base_dir, seconds, channels=2, batch_size=10000):
     rows = sum(st["rows"] for st in s.get("streams", []))
     return {"rows": rows, "duration_s": s.get("duration_s", 0.0),
             "rows_per_s": rows / s["duration_s"] if s.get("duration_s") else 0.0,
-            "outcome": s.get("outcome"), "channels": channels, "batch_size": batch_size,
-            "memory": s.get("memory", {})}
+            "outcome": s.get("outcome"), "exit_code": s.get("exit_code"),
+            "error": s.get("error") or s.get("stderr", ""),
+            "channels": channels, "batch_size": batch_size, "memory": s.get("memory", {})}
 
 
 def trial(binary, base_dir, total_samples_per_s, seconds, log):
@@ -78,7 +108,8 @@ def trial(binary, base_dir, total_samples_per_s, seconds, log):
           and stored == rows
           and all(st["rows"] >= PASS_FRACTION * target for st in streams))
     result = {"samples_per_s_target": total_samples_per_s, "rate_hz": rate, "batch_size": batch,
-              "duration_s": duration, "rows": rows, "stored_rows": stored,
+              "duration_s": duration, "closed_s": s.get("closed_s"),
+              "durable_s": s.get("durable_s"), "rows": rows, "stored_rows": stored,
               "bytes": sum(st["bytes"] for st in streams),
               "min_fraction_of_target": (min(st["rows"] for st in streams) / target
                                          if streams and target else 0.0),

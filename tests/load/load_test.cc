@@ -1,6 +1,7 @@
 // Load tests: simulated instruments at rate through the manager to consumers that check every
 // sequence number and every sample value against the generator's formula (sim.ramp with
-// amplitude 1: x[n, c] = n + c). Rates are checked only against generous bounds.
+// amplitude 1: x[n, c] = n + c). Counts are checked exactly; wall time only against generous
+// sanity bounds.
 #include <arrow/array.h>
 #include <gtest/gtest.h>
 
@@ -78,8 +79,9 @@ LoadResult RunRamps(int instruments, double rate_hz, int64_t batch, int64_t samp
                                      .policy = OverflowPolicy::kBlock})
                  .ValueOrDie();
   std::thread consumer([&] { out.checks = ConsumeAndCheck(*sub); });
-  const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < instruments; ++i) EXPECT_OK(manager.ConnectInstrument("ramp" + std::to_string(i)));
+  // Wall time from here: every source starts its sample clock after this instant.
+  const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < instruments; ++i) EXPECT_OK(manager.StartAcquisition("ramp" + std::to_string(i)));
   // Wait for the target row count (samples) or the duration, whichever comes first.
   const auto deadline = t0 + duration;
@@ -115,16 +117,12 @@ TEST(Load, FiveInstrumentsAtOneKilohertzLoseNothing) {
   // 5 x 1000 samples at 1 kHz in batches of 100: about one second.
   auto r = RunRamps(5, 1000.0, 100, 1000, 20s);
   ExpectLossless(r, 5);
-  for (const auto& s : r.stats) {
-    EXPECT_GE(s.rows, 1000u) << s.name;
-    // Delivered rate >= 90% of the target: the time the first 1000 rows span (by their own
-    // timestamps, so start-up of the test harness does not count) is at most 1000/0.9 ms.
-    const double span_s = (s.last_timestamp_ns - s.first_timestamp_ns) / 1e9;
-    const double rate = (s.rows - 1) / span_s;
-    EXPECT_GE(rate, 900.0) << s.name;
-  }
-  // Wall clock: the sources are paced, so 1000 samples at 1 kHz take about a second.
-  EXPECT_GE(r.seconds, 0.9);
+  for (const auto& s : r.stats) EXPECT_GE(s.rows, 1000u) << s.name;
+  // Measured on the wall clock (the samples' own timestamps follow the configured rate by
+  // construction, so they cannot show a slow pipeline). A paced source never runs ahead of its
+  // clock: its 10th batch of 100 is due 1 s after it started, so 1000 rows take at least 1 s.
+  // The upper bound is a generous sanity bound for a loaded machine, not a rate requirement.
+  EXPECT_GE(r.seconds, 1.0);
   EXPECT_LT(r.seconds, 10.0);
 }
 

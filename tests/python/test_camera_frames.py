@@ -1,8 +1,8 @@
 """`arrowdaq run` with the simulated camera (sim.camera, 512 x 512 uint16 at 100 fps): every
-frame reaches run.h5 and the Arrow IPC stream, no frame is lost or late, every pixel equals the
-documented formula p[f, y, x] = (x + 2*y + 7*f + seed) mod 65536 (docs/instruments.md), h5py
-sees an (N, 512, 512) uint16 dataset chunked by frame, pyarrow gets the fixed_shape_tensor type
-back; a config asking for CSV of a camera stream is refused before acquisition."""
+frame reaches run.h5 and the Arrow IPC stream, no frame is lost, every pixel equals the
+documented formula p[f, y, x] = (x + 2*y + 7*f + seed) mod 65536 (docs/instruments.md) with
+timestamps on the frame clock, h5py sees an (N, 512, 512) uint16 dataset chunked by frame,
+pyarrow gets the fixed_shape_tensor type back; a config asking for CSV of a camera stream is refused before acquisition."""
 import h5py
 import numpy as np
 import pyarrow as pa
@@ -21,6 +21,12 @@ name = "cam"
 [instruments.camera]
 driver = "sim.camera"
 options = {{ width = {w}, height = {h}, fps = {fps}, frames_per_batch = 1, seed = {seed} }}
+
+# Lossless consumer: its counts prove it was handed every frame with no sequence number missing.
+[[subscriptions]]
+name = "audit"
+streams = ["camera"]
+policy = "block"
 
 [storage]
 formats = [{formats}]
@@ -61,14 +67,19 @@ def test_every_frame_is_acquired_and_stored_without_loss(camera_run):
     run_dir, summary = camera_run
     assert summary["outcome"] == "ok"
     cam = frame_rows(summary)
-    # One frame per packet, sequence numbers complete, nothing left unstored.
+    # One frame per packet, all of them handed to a lossless consumer, nothing left unstored.
     assert cam["rows"] == cam["packets"] > 0
+    # Sequence numbers as the recording saw them, and as a lossless monitor saw them.
     assert cam["first_sequence"] == 0 and cam["last_sequence"] == cam["packets"] - 1
+    assert cam["missing_sequences"] == 0
+    (audit,) = summary["subscriptions"]
+    assert audit["offered"] == audit["delivered"] == cam["packets"]
+    assert audit["dropped"] == 0 and audit["missed_by_sequence"] == 0
     assert summary["storage"]["not_stored_packets"] == 0
     assert summary["storage"]["rows"] == cam["rows"]
-    # The camera waits for its reader, so falling behind would show as missing frames:
-    # the run must have delivered (nearly) fps * duration frames.
-    assert cam["rows"] >= 0.9 * FPS * summary["duration_s"], (cam["rows"], summary["duration_s"])
+    # Counts, not rates: how many frames a loaded machine manages in 3 s is not this test's
+    # business (the camera waits for its reader); that each frame is stored, in order and on
+    # the frame clock, is (below and in the pixel checks).
     with h5py.File(run_dir / "run.h5", "r") as f:
         assert f["camera/frame"].shape[0] == cam["rows"]
         ts = f["camera/timestamp"][:]

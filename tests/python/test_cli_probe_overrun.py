@@ -1,17 +1,17 @@
-"""`arrowdaq probe` against a real simulator process, and overruns: a source that cannot pause,
-behind a storage slower than it, loses samples, and the count in summary.json and in the event
-log equals exactly the sample indices missing from the stored data."""
-import json
+"""`arrowdaq probe` against a real simulator process, and overruns: a source that cannot pause
+loses samples when the process stalls longer than its FIFO holds, and the count in summary.json
+and in the event log equals exactly the sample indices missing from the stored data."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.ipc as ipc
 import pytest
 
-from arrowdaq_testlib import load_summary, only_run_dir, run, write_config
+from arrowdaq_testlib import (Running, load_summary, only_run_dir, process_state, read_csv_stream,
+                             read_ipc_stream, run)
 
 SIM = os.path.join(os.environ["ARROWDAQ_SOURCE_DIR"], "tools", "sim", "scpi_server.py")
 
@@ -44,47 +44,85 @@ def test_probe_bad_resource_is_a_usage_error():
     assert "GPIB0::5::INSTR" in r.stderr
 
 
-OVERRUN = """
+RATE, BATCH, FIFO = 200000.0, 2000, 2  # 100 batches/s; the FIFO holds 20 ms of samples
+
+OVERRUN = f"""
+[run]
+progress_interval = "100ms"
+
 [instruments.adc]
 driver = "sim.ramp"
-options = { rate_hz = 2000000.0, batch_size = 4000, fifo_batches = 2 }
+options = {{ rate_hz = {RATE}, batch_size = {BATCH}, fifo_batches = {FIFO} }}
 
 [storage]
 formats = ["csv", "arrows"]
-capacity = 1
 """
 
 
-def test_overruns_are_counted_exactly(tmp_path):
-    cfg = write_config(tmp_path, OVERRUN)
-    out = tmp_path / "out"
-    r = run(["run", str(cfg), "--duration", "3s", "--output", str(out)], timeout=120)
-    assert r.returncode == 0, r.stderr
-    run_dir = only_run_dir(out)
+@pytest.fixture
+def started(tmp_path):
+    procs = []
+
+    def start(config_text, **kw):
+        r = Running(tmp_path, config_text, **kw)
+        procs.append(r)
+        return r
+    yield start
+    for r in procs:
+        r.kill()
+
+
+def test_overruns_are_counted_exactly(started):
+    # The overload is made on purpose: the whole process is frozen (SIGSTOP) for a tenth of a
+    # second, six times, while the free-running source's clock goes on, as if the machine had
+    # stalled. A FIFO of 2 batches (20 ms) cannot hold that, so each stall loses samples.
+    hold_s, stalls = 0.1, 6
+    r = started(OVERRUN)
+    r.wait_rows({"adc": 20 * BATCH})
+    for _ in range(stalls):
+        r.proc.send_signal(signal.SIGSTOP)
+        while process_state(r.proc.pid) != "T":
+            assert r.proc.poll() is None
+            time.sleep(0.001)
+        time.sleep(hold_s)  # the stall itself: time passing is the overload
+        frozen_rows = r.rows_seen("adc")
+        r.proc.send_signal(signal.SIGCONT)
+        r.wait_rows({"adc": frozen_rows + 5 * BATCH})  # acquiring again after the hole
+    r.proc.send_signal(signal.SIGINT)
+    code, _, stderr = r.finish()
+    assert code == 0, stderr
+    run_dir = only_run_dir(r.out)
     summary = load_summary(run_dir)
     (adc,) = summary["streams"]
-    with open(run_dir / "adc.arrows", "rb") as fh:
-        table = ipc.open_stream(fh).read_all()
-    values = table["ch0"].to_numpy()  # ramp: value == sample index
+    ts, (values,) = read_ipc_stream(run_dir, "adc", 1)  # ramp: value == sample index
     assert len(values) == adc["rows"]
     assert np.all(np.diff(values) > 0), "samples out of order or duplicated"
     missing = int(values[-1]) + 1 - len(values)
-    # CSV cannot keep up with 2 MS/s on this machine: the free-running source must overrun.
-    assert adc["overruns"] > 0, "expected overruns; storage kept up"
+    # Per stall at least its length minus what the FIFO held, the batch in hand at the freeze,
+    # the one not yet due and one for rounding (a 0.5 s stall loses exactly 46 of 50 batches).
+    period_s = BATCH / RATE
+    assert adc["overruns"] >= stalls * (hold_s - (FIFO + 3) * period_s) * RATE, adc["overruns"]
     assert missing == adc["overruns"]
+    # Lost in whole batches: the stored data jumps over the hole by a multiple of the batch.
+    assert adc["overruns"] % BATCH == 0
     overrun_events = [e for e in summary["events"] if e["kind"] == "overrun"]
     assert overrun_events
     # Repeated overrun events are coalesced (docs/reliability.md); their samples add up exactly.
     assert sum(e["samples"] for e in overrun_events) == adc["overruns"]
     totals = {(t["stream"], t["kind"]): t["count"] for t in summary["event_totals"]}
     assert totals[("adc", "overrun")] == sum(e["repeat"] for e in overrun_events)
-    # However many overruns 3 s of overload make (hundreds), the log, the summary and the
-    # files get a handful: the first at once, then one per window of 1 s, 2 s, ...
+    assert totals[("adc", "overrun")] >= stalls  # each stall overran at least once
+    # However many overruns the stalls make, the log, the summary and the files get a handful:
+    # the first at once, then one per window of 1 s, 2 s, ...
     assert len(overrun_events) <= 4, [e["message"] for e in overrun_events]
-    # Data was lost: the run is complete but "degraded", and says why.
-    assert summary["outcome"] == "degraded"
+    # Data was lost: stopped by a signal, the outcome stays "stopped" (an unstopped run would
+    # be "degraded"), and the reasons say what was lost.
+    assert summary["outcome"] == "stopped"
     assert f"adc: {adc['overruns']} sample(s) lost to overruns" in summary["degraded_reasons"]
-    assert r.stderr.count(" overrun: ") <= 4, r.stderr[-2000:]
+    assert stderr.count(" overrun: ") <= 4, stderr[-2000:]
     # Timestamps stay on the sample grid across the holes.
-    ts = table["timestamp"].cast(pa.int64()).to_numpy()
-    np.testing.assert_array_equal(ts - ts[0], np.floor(values * 1e9 / 2e6).astype(np.int64))
+    np.testing.assert_array_equal(ts - ts[0], np.floor(values * 1e9 / RATE).astype(np.int64))
+    # The CSV holds the same samples.
+    csv_ts, (csv_values,) = read_csv_stream(run_dir, "adc", 1)
+    np.testing.assert_array_equal(csv_values, values)
+    np.testing.assert_array_equal(csv_ts, ts)

@@ -2,9 +2,21 @@
 arrowdaq must stop with exit code 1 and a message naming the file and the cause ("No space
 left on device"), and everything written before the disk filled must still read: h5py opens
 run.h5 and its ramp holds exactly 0..n-1 with increasing timestamps; the IPC stream reads to
-its last complete batch with the same values. Needs `mount -t tmpfs` (root); skipped otherwise."""
+its last complete batch with the same values.
+
+The tmpfs is mounted inside a new user and mount namespace (`unshare --user --map-root-user
+--mount`: no privilege needed, and nothing stays mounted if the test is killed), where arrowdaq
+runs and its run directory is copied out before the namespace goes away; where user namespaces
+are not allowed, it is mounted directly (root). Only when neither works is the test skipped,
+and CTest then shows it as "Skipped", never "Passed".
+
+A storage error that leaves room for summary.json (a file-size limit, EFBIG) shows how the
+summary accounts for what was not stored."""
+import json
 import re
+import shutil
 import subprocess
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -12,7 +24,8 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
-from arrowdaq_testlib import only_run_dir, ramp, run, sample_offsets_ns, write_config
+from arrowdaq_testlib import (ARROWDAQ, only_run_dir, ramp, read_ipc_stream, run, sample_offsets_ns,
+                             write_config)
 
 RATE, BATCH = 200000.0, 2000  # 3.2 MB/s into each of run.h5 and ramp.arrows
 
@@ -30,16 +43,42 @@ flush_interval = "250ms"
 """
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
+MOUNT = ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs"]
+
+
+def _userns_can_mount(mnt):
+    r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                        f'mount -t tmpfs -o size=1m tmpfs "{mnt}"'], capture_output=True, text=True)
+    return r.returncode == 0, r.stderr.strip()
+
+
+def _run_on_small_tmpfs(tmp_path, args):
+    """Run arrowdaq with `--output <8 MiB tmpfs>/out`; return (CompletedProcess, a copy of the
+    output directory as it was when arrowdaq ended)."""
     mnt = tmp_path / "tmpfs"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {r.stderr.strip()}")
+    out = mnt / "out"
+    kept = tmp_path / "kept"
+    # Preferred: a user + mount namespace. No privilege needed, and the mount goes away with the
+    # namespace even if the test is killed, so nothing is left mounted.
+    ok, why = _userns_can_mount(mnt)
+    if ok:
+        script = ('set -e; mount -t tmpfs -o size=8m tmpfs "$1"; shift; rc=0; "$@" || rc=$?; '
+                  f'cp -a "{out}" "{kept}"; exit $rc')
+        r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script,
+                            "sh", str(mnt), ARROWDAQ, *args, "--output", str(out)],
+                           capture_output=True, text=True, timeout=120)
+        assert kept.is_dir(), (r.returncode, r.stderr[-2000:])
+        return SimpleNamespace(returncode=r.returncode, stdout=r.stdout, stderr=r.stderr), kept
+    # Else a plain mount (root, where user namespaces are not allowed).
+    m = subprocess.run([*MOUNT, str(mnt)], capture_output=True, text=True)
+    if m.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here, neither in a user namespace "
+                    f"({why}) nor directly ({m.stderr.strip()})")
     try:
-        yield mnt
+        r = run([*args, "--output", str(out)], timeout=120)
+        shutil.copytree(out, kept)
+        return r, kept
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
 
@@ -49,16 +88,16 @@ def small_tmpfs(tmp_path):
 # whichever file hits the limit first stops the run and the other must still be complete.
 @pytest.mark.parametrize("formats", [["hdf5"], ["hdf5", "arrows"]], ids=["hdf5", "hdf5+arrows"])
 def test_full_disk_stops_the_run_with_the_file_and_cause_and_keeps_what_was_written(
-        tmp_path, small_tmpfs, formats):
+        tmp_path, formats):
     cfg = write_config(tmp_path, CONFIG.format(rate=RATE, batch=BATCH,
                                                formats=", ".join(f'"{f}"' for f in formats)))
-    out = small_tmpfs / "out"
-    r = run(["run", str(cfg), "--duration", "60s", "--output", str(out)], timeout=120)
+    r, out = _run_on_small_tmpfs(tmp_path, ["run", str(cfg), "--duration", "60s"])
     assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
     assert "No space left on device" in r.stderr, r.stderr[-2000:]
     run_dir = only_run_dir(out)
-    # The message names the file that could not be written.
-    named = re.search(re.escape(str(run_dir)) + r"/(run\.h5|ramp\.arrows)", r.stderr)
+    # The message names the file that could not be written (by its path on the tmpfs).
+    named = re.search(re.escape(str(tmp_path / "tmpfs" / "out" / run_dir.name)) +
+                      r"/(run\.h5|ramp\.arrows)", r.stderr)
     assert named, r.stderr[-2000:]
     if formats == ["hdf5"]:
         assert named.group(1) == "run.h5"
@@ -88,3 +127,44 @@ def test_full_disk_stops_the_run_with_the_file_and_cause_and_keeps_what_was_writ
     assert len(values) >= BATCH and len(values) % BATCH == 0, len(values)
     np.testing.assert_array_equal(values, ramp(np.arange(len(values))))
 
+
+
+def _file_size_limit(nbytes):
+    """preexec_fn: files of the child may not grow past `nbytes` (writes beyond fail with EFBIG,
+    "File too large"); SIGXFSZ ignored so the write fails instead of killing the process."""
+    import resource
+    import signal
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return limit
+
+
+def test_a_storage_error_counts_every_packet_as_stored_or_not_stored(tmp_path):
+    """After a write error (EFBIG: no file of the run may grow past 4 MiB) the recorder drains
+    its queue without writing: summary.json's storage.packets plus not_stored_packets equals
+    every packet produced, and not_stored_packets > 0 (the packet that failed, at least). The
+    IPC stream writes through, so the error comes from the write itself (run.h5 would report it
+    at its next flush instead)."""
+    cfg = write_config(tmp_path, CONFIG.format(rate=RATE, batch=BATCH, formats='"arrows"'))
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run([ARROWDAQ, "run", str(cfg), "--duration", "60s", "--output", str(out)],
+                       capture_output=True, text=True, timeout=120,
+                       preexec_fn=_file_size_limit(4 << 20))
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert "File too large" in r.stderr and "ramp.arrows" in r.stderr, r.stderr[-2000:]
+    run_dir = only_run_dir(out)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "failed"
+    (ramp_stream,) = summary["streams"]
+    storage = summary["storage"]
+    assert storage["not_stored_packets"] > 0, storage
+    # What was written before the error still reads, in order: every complete batch.
+    ts, (values,) = read_ipc_stream(run_dir, "ramp", 1, torn_ok=True)
+    assert len(values) >= BATCH and len(values) % BATCH == 0
+    np.testing.assert_array_equal(values, ramp(np.arange(len(values))))
+    # Every packet is either stored or counted as not stored, exactly once.
+    assert storage["packets"] + storage["not_stored_packets"] == ramp_stream["packets"], (
+        storage, ramp_stream["packets"])

@@ -3,7 +3,7 @@
 
 The run: 12 simulated instruments (sim.sine, sim.noise, sim.ramp; 1, 2 and 4 channels; batches
 of 1000 to 5000 rows) totalling --total-rate samples/s (a sample is one value of one channel,
-as `rate_hz` counts them: 1e6 by default), stored to HDF5 (--formats). While it runs, the
+as `rate_hz` counts them: 1e6 by default), stored to HDF5 (--formats), and one lossless monitor. While it runs, the
 process's resident set (VmRSS in /proc/<pid>/status) is sampled every --interval seconds.
 
 Written to --report-dir: rss.csv (time, RSS), soak.json (every figure and sample), report.txt
@@ -11,10 +11,13 @@ Written to --report-dir: rss.csv (time, RSS), soak.json (every figure and sample
 end unless --keep-data (an hour at 1e6 samples/s is about 43 GB of HDF5).
 
 Pass/fail (exit 0 / 1): RSS growth after warm-up <= --max-growth percent (default 5), and no
-loss: exit code 0, outcome "ok", every stream's sequence numbers complete (packets ==
-last_sequence + 1), no drops, overruns, read errors or failed instruments, storage holds every
-row and refused nothing. It also fails when the run achieved less than --min-rate-fraction of
-the asked rate (then it did not test the load it claims). Exit 2: bad usage or not enough disk.
+loss: exit code 0, outcome "ok"; a lossless `block` monitor subscribed to every stream was
+handed every packet and found no sequence number missing; no drops, overruns, read errors or
+failed instruments; storage holds every row and refused nothing; and run.h5, read back before
+the data is deleted, holds every stream's rows with timestamps one sample period apart and each
+ramp's ch0 equal to its sample index. It also fails when the run achieved less than
+--min-rate-fraction of the asked rate (then it did not test the load it claims; 0 turns the
+check off, as the CI form does). Exit 2: bad usage or not enough disk.
 
 Warm-up is the first 10% of the run or 60 s, whichever is less (--warmup overrides). RSS after
 warm-up and final RSS are each the mean of the samples in a window (5% of the run, at least 3
@@ -46,6 +49,7 @@ INSTRUMENTS = [
     ("sim.noise", 2, 2500, 0.10),
     ("sim.ramp", 4, 5000, 0.10),
 ] * 4
+AUDIT = "audit"
 
 
 def instrument_table(total_rate):
@@ -81,6 +85,14 @@ def make_config(total_rate, formats, compression, flush):
         ]
     fmt = ", ".join(f'"{f}"' for f in formats)
     lines += [
+        "# A lossless consumer of every stream: the monitor checks the sequence numbers it is",
+        "# handed, so delivered == packets with nothing missed proves none was lost on the way.",
+        "[[subscriptions]]",
+        f'name = "{AUDIT}"',
+        'streams = ["*"]',
+        "capacity = 64",
+        'policy = "block"',
+        "",
         "[storage]",
         f"formats = [{fmt}]",
         f'flush_interval = "{flush}"',
@@ -134,9 +146,12 @@ def check_summary(summary, total_rate, duration, min_rate_fraction, channels_of)
             problems.append(f"stream {s['name']} failed")
         if s["packets"] == 0:
             problems.append(f"stream {s['name']} produced nothing")
-        elif s["first_sequence"] != 0 or s["last_sequence"] != s["packets"] - 1:
-            problems.append(f"stream {s['name']}: {s['packets']} packets but sequence numbers "
-                            f"{s['first_sequence']}..{s['last_sequence']}")
+        # As the recording's consumer saw them (summary.json counts what storage received).
+        elif (s.get("first_sequence") != 0 or s.get("last_sequence") != s["packets"] - 1
+              or s.get("missing_sequences", 0) != 0):
+            problems.append(f"stream {s['name']}: {s['packets']} packets recorded with sequence "
+                            f"numbers {s.get('first_sequence')}..{s.get('last_sequence')}, "
+                            f"{s.get('missing_sequences')} missing")
     if len(streams) != len(channels_of):
         problems.append(f"{len(streams)} streams in summary.json, expected {len(channels_of)}")
     if drops:
@@ -145,10 +160,19 @@ def check_summary(summary, total_rate, duration, min_rate_fraction, channels_of)
         problems.append(f"{overruns} samples overrun")
     if read_errors:
         problems.append(f"{read_errors} read errors")
-    for sub in summary.get("subscriptions", []):
-        if sub["dropped"] or sub["missed_by_sequence"]:
-            problems.append(f"subscription {sub['name']} dropped {sub['dropped']} "
-                            f"(missed by sequence {sub['missed_by_sequence']})")
+    # What a second, independent consumer saw: the lossless audit subscription.
+    packets = sum(s["packets"] for s in streams)
+    audit = [sub for sub in summary.get("subscriptions", []) if sub["name"] == AUDIT]
+    if len(audit) != 1:
+        problems.append(f"no {AUDIT!r} subscription in summary.json")
+    else:
+        a = audit[0]
+        if not a["offered"] == a["delivered"] == packets:
+            problems.append(f"the lossless audit consumer was offered {a['offered']} and took "
+                            f"{a['delivered']} of {packets} packets")
+        if a["dropped"] or a["missed_by_sequence"]:
+            problems.append(f"the audit consumer dropped {a['dropped']} and found "
+                            f"{a['missed_by_sequence']} sequence numbers missing")
     if storage.get("rows") != rows:
         problems.append(f"storage holds {storage.get('rows')} rows of {rows} produced")
     if storage.get("not_stored_packets", 0):
@@ -174,6 +198,48 @@ def check_summary(summary, total_rate, duration, min_rate_fraction, channels_of)
         "arrow_pool_peak_bytes": summary.get("memory", {}).get("arrow_pool_peak_bytes"),
     }
     return problems, figures
+
+
+def verify_hdf5(run_dir, table, summary, chunk=1 << 22):
+    """Return problems found by reading run.h5 back (h5py), chunk by chunk: every stream holds
+    the rows the summary counts; its timestamps step by exactly one sample period (a lost or
+    repeated batch shows as a jump); a ramp's ch0 is its sample index 0..n-1, so a ramp proves
+    in its own values that no sample is missing or repeated."""
+    import h5py
+    import numpy as np
+    problems = []
+    rows_of = {s["name"]: s["rows"] for s in summary.get("streams", [])}
+    try:
+        f = h5py.File(run_dir / "run.h5", "r")
+    except OSError as e:
+        return [f"run.h5 does not open: {e}"]
+    with f:
+        for name, driver, _channels, _batch, rate_hz in table:
+            if name not in f:
+                problems.append(f"stream {name} missing from run.h5")
+                continue
+            ts_ds, ch0_ds = f[name]["timestamp"], f[name]["ch0"]
+            n = ts_ds.shape[0]
+            if n != rows_of.get(name) or ch0_ds.shape[0] != n:
+                problems.append(f"run.h5 {name}: {n} timestamps, {ch0_ds.shape[0]} ch0 values, "
+                                f"summary says {rows_of.get(name)} rows")
+                continue
+            period = 1e9 / rate_hz
+            allowed = {int(np.floor(period)), int(np.ceil(period))}
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk + 1)  # one row of overlap joins the chunks
+                ts = ts_ds[start:stop]
+                steps = set(np.unique(np.diff(ts)).tolist())
+                if not steps <= allowed:
+                    problems.append(f"run.h5 {name}: timestamp steps {sorted(steps)[:5]} in rows "
+                                    f"{start}..{stop - 1}, expected {sorted(allowed)} ns")
+                    break
+                if driver == "sim.ramp" and not np.array_equal(
+                        ch0_ds[start:stop], np.arange(start, stop, dtype=np.float64)):
+                    problems.append(f"run.h5 {name}: ch0 is not the sample index in rows "
+                                    f"{start}..{stop - 1}")
+                    break
+    return problems
 
 
 def parse_args(argv):
@@ -304,6 +370,8 @@ def main(argv=None):
         more, figures = check_summary(summary, args.total_rate, args.duration,
                                       args.min_rate_fraction, channels_of)
         problems += more
+        if "hdf5" in formats and runs:
+            problems += verify_hdf5(runs[-1], table, summary)
     if runs and not args.keep_data:
         for d in runs:
             shutil.rmtree(d, ignore_errors=True)

@@ -91,12 +91,14 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
         out.last_timestamp_ns = r.last_timestamp_ns;
       }
     } else {
+      // Not recorded: what the router published; the sequence numbers from its counter.
       out.packets = st.packets;
       out.rows = st.rows;
       out.bytes = st.bytes;
-      if (st.packets > 0) {
+      if (st.next_sequence > 0) {
         out.first_sequence = 0;
-        out.last_sequence = static_cast<std::int64_t>(st.packets) - 1;
+        out.last_sequence = static_cast<std::int64_t>(st.next_sequence) - 1;
+        out.missing = st.next_sequence - st.packets;
         out.first_timestamp_ns = st.first_timestamp_ns;
         out.last_timestamp_ns = st.last_timestamp_ns;
       }
@@ -130,17 +132,21 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
     out.offered = totals.offered;
     out.delivered = totals.delivered;
     out.dropped = totals.dropped;
-    // Gaps between packets seen, plus packets published after the last one seen, plus
-    // streams it wanted and never saw at all.
+    // Gaps between packets seen, plus sequence numbers given after the last one seen, plus
+    // streams it wanted and never saw at all (from the router's counter, not its packet count,
+    // so a number the router skipped counts as missed too).
     const auto seen = m->Stats();
     for (const auto& st : published) {
-      if (!sub->Wants(st.name) || st.packets == 0) continue;
+      if (!sub->Wants(st.name) || st.next_sequence == 0) continue;
       auto it = seen.find(st.name);
       if (it == seen.end()) {
-        out.missed_by_sequence += st.packets;
+        out.missed_by_sequence += st.next_sequence;
         continue;
       }
-      out.missed_by_sequence += it->second.missed + (st.packets - 1 - it->second.last_sequence);
+      const std::uint64_t after = st.next_sequence > it->second.last_sequence
+                                      ? st.next_sequence - 1 - it->second.last_sequence
+                                      : 0;
+      out.missed_by_sequence += it->second.missed + after;
     }
     summary.subscriptions.push_back(std::move(out));
   }

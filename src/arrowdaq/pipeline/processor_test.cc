@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <sstream>
 
 #include "arrowdaq/core/schema.h"
@@ -203,6 +206,155 @@ TEST(ProcessorActor, AFailingProcessorIsRestartedAndItsGapRecorded) {
   EXPECT_EQ(gaps, 3);
   EXPECT_EQ(restarts, 2);
   EXPECT_EQ(faults, 1);
+}
+
+// The clock of a supervised processor's life: when each instance was built and when each
+// failure happened (the Picky below fails on a negative first value).
+struct Timeline {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::chrono::steady_clock::time_point> built, failed;
+  std::vector<RunEvent> events;
+  template <typename F>
+  bool WaitFor(F done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 60s, done);
+  }
+};
+
+class TimedPicky : public Processor {
+ public:
+  TimedPicky(std::shared_ptr<arrow::Schema> s, Timeline* t) : schema_(std::move(s)), t_(t) {}
+  const std::shared_ptr<arrow::Schema>& output_schema() const override { return schema_; }
+  Result<std::shared_ptr<arrow::RecordBatch>> Process(const arrow::RecordBatch& b) override {
+    if (static_cast<const arrow::DoubleArray&>(*b.column(1)).Value(0) < 0) {
+      std::lock_guard lock(t_->mutex);
+      t_->failed.push_back(std::chrono::steady_clock::now());
+      return Status::IOError("negative input");
+    }
+    return b.ReplaceSchema(schema_);
+  }
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+  Timeline* t_;
+};
+
+struct SupervisedPicky {
+  explicit SupervisedPicky(runtime::SupervisionOptions supervision) : in(Input(1000.0, 1)) {
+    in_handle = router.AddStream(in).ValueOrDie();
+    auto out_info = std::make_shared<StreamInfo>(StreamInfo{"picky", in->schema});
+    out_handle = router.AddStream(out_info).ValueOrDie();
+    input = router
+                .Subscribe({.name = "picky.input", .streams = {"daq"}, .capacity = 4,
+                            .policy = OverflowPolicy::kBlock})
+                .ValueOrDie();
+    sink = router
+               .Subscribe({.name = "sink", .streams = {"picky"}, .capacity = 64,
+                           .policy = OverflowPolicy::kBlock})
+               .ValueOrDie();
+    auto factory = [this]() -> Result<std::unique_ptr<Processor>> {
+      {
+        std::lock_guard lock(t.mutex);
+        t.built.push_back(std::chrono::steady_clock::now());
+      }
+      t.changed.notify_all();
+      return std::make_unique<TimedPicky>(in->schema, &t);
+    };
+    actor = std::make_unique<ProcessorActor>("picky", factory, factory().ValueOrDie(), input,
+                                             router, out_handle, supervision, [this](RunEvent e) {
+                                               {
+                                                 std::lock_guard lock(t.mutex);
+                                                 t.events.push_back(std::move(e));
+                                               }
+                                               t.changed.notify_all();
+                                             });
+    actor->Start();
+  }
+  void Send(double first_value) {
+    std::vector<std::vector<double>> x{{first_value}};
+    ASSERT_OK(router.Publish(*in_handle, Batch(*in, x, 0, 1)).status());
+  }
+  std::vector<double> Published() {
+    std::vector<double> seen;
+    while (auto p = sink->TryNext()) {
+      seen.push_back(static_cast<const arrow::DoubleArray&>(*p->batch->column(1)).Value(0));
+    }
+    return seen;
+  }
+
+  Timeline t;
+  std::shared_ptr<const StreamInfo> in;
+  StreamRouter router;
+  std::shared_ptr<StreamHandle> in_handle, out_handle;
+  std::shared_ptr<Subscription> input, sink;
+  std::unique_ptr<ProcessorActor> actor;
+};
+
+// Backoff: a failed processor is rebuilt initial_backoff after its failure, then the wait
+// grows by backoff_multiplier up to max_backoff. Lower bounds are exact (sleeps never end
+// early); the cap is held with seconds of slack.
+TEST(ProcessorActor, RestartsWaitAGrowingCappedBackoff) {
+  SupervisedPicky p({.max_restarts = 3,
+                     .window = 600s,
+                     .initial_backoff = 100ms,
+                     .max_backoff = 250ms,
+                     .backoff_multiplier = 30.0});  // uncapped: 100 ms, 3 s
+  p.Send(-1.0);
+  p.Send(-2.0);
+  p.Send(5.0);
+  p.actor->CloseAndJoin();
+  const auto st = p.actor->stats();
+  EXPECT_EQ(st.restarts, 2);
+  EXPECT_FALSE(st.gave_up);
+  EXPECT_EQ(p.Published(), std::vector<double>{5.0});
+  std::lock_guard lock(p.t.mutex);
+  ASSERT_EQ(p.t.failed.size(), 2u);
+  ASSERT_EQ(p.t.built.size(), 3u);  // the first instance and two rebuilt ones
+  auto waited = [&](int k) { return p.t.built[k + 1] - p.t.failed[k]; };
+  EXPECT_GE(waited(0), 100ms);
+  EXPECT_GE(waited(1), 250ms);  // 100 ms x 30, capped
+  EXPECT_LT(waited(1), 2s);     // the cap holds (uncapped it would be 3 s)
+}
+
+// The window: a failure older than `window` no longer counts, so occasional failures are
+// restarted forever; max_restarts + 1 failures inside one window give up.
+TEST(ProcessorActor, FailuresOlderThanTheWindowAreForgotten) {
+  constexpr auto kWindow = 1500ms;
+  SupervisedPicky p({.max_restarts = 1, .window = kWindow, .initial_backoff = 1ms});
+  auto restarts = [&] {
+    int n = 0;
+    for (const auto& e : p.t.events) n += e.kind == "restart";
+    return n;
+  };
+  p.Send(-1.0);  // failure 1: restarted
+  ASSERT_TRUE(p.t.WaitFor([&] { return restarts() == 1; }));
+  std::chrono::steady_clock::time_point first_failure;
+  {
+    std::lock_guard lock(p.t.mutex);
+    first_failure = p.t.failed.at(0);
+  }
+  // Let the window pass (time passing is what is tested here, so the test waits for it).
+  std::this_thread::sleep_until(first_failure + kWindow + 100ms);
+  p.Send(-2.0);  // failure 2: failure 1 is outside the window: restarted
+  ASSERT_TRUE(p.t.WaitFor([&] { return restarts() == 2; }));
+  EXPECT_FALSE(p.actor->stats().gave_up);
+  p.Send(3.0);   // processed by the third instance
+  p.Send(-4.0);  // failure 3, right after failure 2: two inside the window, gives up
+  p.Send(5.0);   // arrives after the give-up: counted as failed, not published
+  p.actor->CloseAndJoin();
+  const auto st = p.actor->stats();
+  EXPECT_TRUE(st.gave_up);
+  EXPECT_EQ(st.restarts, 2);
+  EXPECT_EQ(st.packets_in, 5u);
+  EXPECT_EQ(p.Published(), std::vector<double>{3.0});
+  std::lock_guard lock(p.t.mutex);
+  ASSERT_EQ(p.t.failed.size(), 3u);
+  EXPECT_GT(p.t.failed[1] - p.t.failed[0], kWindow);
+  EXPECT_LT(p.t.failed[2] - p.t.failed[1], kWindow);  // the premise of the give-up
+  ASSERT_FALSE(p.t.events.empty());
+  EXPECT_EQ(p.t.events.back().kind, "fault");
+  EXPECT_THAT(p.t.events.back().message, HasSubstr("gave up after 2 restarts"));
 }
 
 }  // namespace

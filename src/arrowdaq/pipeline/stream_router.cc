@@ -176,7 +176,9 @@ std::vector<StreamStats> StreamRouter::Stats() const {
   std::vector<StreamStats> out;
   out.reserve(streams_.size());
   for (const auto& s : streams_) {
+    const std::uint64_t next = s->next_sequence_.load();
     out.push_back({s->info_->name, s->packets_.load(), s->rows_.load(), s->bytes_.load(),
+                   next & ~StreamHandle::kSealed, (next & StreamHandle::kSealed) != 0,
                    s->first_ts_.load(), s->last_ts_.load()});
   }
   return out;

@@ -29,6 +29,8 @@ struct StreamStats {
   std::uint64_t packets = 0;
   std::uint64_t rows = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t next_sequence = 0;      ///< the sequence number the next packet would get
+  bool sealed = false;                  ///< SealStreams ended it
   std::int64_t first_timestamp_ns = 0;  ///< of the first row (0 before the first packet)
   std::int64_t last_timestamp_ns = 0;   ///< of the last row
 };

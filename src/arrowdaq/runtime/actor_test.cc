@@ -1,6 +1,8 @@
 #include "arrowdaq/runtime/actor.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <string>
 #include <thread>
 #include <variant>
@@ -15,36 +17,63 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A test actor: records values, answers questions, fails on request, can be slowed down.
+using Clock = std::chrono::steady_clock;
+
+// A test actor: records values, answers questions, fails on request, can be held still.
 struct Record {
   int sender;
   int value;
 };
 struct Fail {};
-struct Sleep {
-  std::chrono::milliseconds d;
-};
 struct GetCount {
   Reply<int> reply;
 };
 struct NeverAnswer {
   Reply<int> reply;
 };
-using TestMsg = std::variant<Record, Fail, Sleep, GetCount, NeverAnswer>;
+// A gate the handler waits at: the test knows when the handler is inside (Entered) and decides
+// when it leaves (Open), so "the handler is busy" is a fact, not a guess about sleeps.
+struct Gate {
+  std::promise<void> entered;
+  std::promise<void> open;
+  std::shared_future<void> opened = open.get_future().share();
+  void WaitEntered() { ASSERT_EQ(entered_future.wait_for(60s), std::future_status::ready); }
+  void Open() { open.set_value(); }
+  std::future<void> entered_future = entered.get_future();
+};
+struct Hold {
+  std::shared_ptr<Gate> gate;
+};
+using TestMsg = std::variant<Record, Fail, GetCount, NeverAnswer, Hold>;
 
 struct Journal {
   std::mutex mutex;
+  std::condition_variable changed;
   std::vector<Record> records;
+  std::vector<Clock::time_point> start_times;  // each OnStart
+  std::vector<Clock::time_point> fail_times;   // each Fail handled
   std::atomic<int> starts{0};
   std::atomic<int> stops{0};
   std::vector<Reply<int>> parked;  // replies the actor keeps without answering
+
+  /// Wait (at most a minute) until `done()` holds under the lock.
+  template <typename F>
+  bool WaitFor(F done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 60s, done);
+  }
 };
 
 class TestActor : public Actor<TestMsg> {
  public:
   explicit TestActor(Journal* j) : journal_(j) {}
   asio::awaitable<Status> OnStart() override {
-    journal_->starts++;
+    {
+      std::lock_guard lock(journal_->mutex);
+      journal_->start_times.push_back(Clock::now());
+      journal_->starts++;
+    }
+    journal_->changed.notify_all();
     co_return Status::OK();
   }
   asio::awaitable<void> OnStop() override {
@@ -53,13 +82,20 @@ class TestActor : public Actor<TestMsg> {
   }
   asio::awaitable<Status> Handle(TestMsg msg) override {
     if (auto* r = std::get_if<Record>(&msg)) {
-      std::lock_guard lock(journal_->mutex);
-      journal_->records.push_back(*r);
-      ++count_;
+      {
+        std::lock_guard lock(journal_->mutex);
+        journal_->records.push_back(*r);
+        ++count_;
+      }
+      journal_->changed.notify_all();
     } else if (std::holds_alternative<Fail>(msg)) {
+      std::lock_guard lock(journal_->mutex);
+      journal_->fail_times.push_back(Clock::now());
       co_return Status::IOError("asked to fail");
-    } else if (auto* s = std::get_if<Sleep>(&msg)) {
-      std::this_thread::sleep_for(s->d);  // simulate a slow handler
+    } else if (auto* h = std::get_if<Hold>(&msg)) {
+      h->gate->entered.set_value();
+      // Bounded, so a broken test ends instead of hanging the executor forever.
+      (void)h->gate->opened.wait_for(60s);
     } else if (auto* g = std::get_if<GetCount>(&msg)) {
       g->reply.Send(count_);
     } else if (auto* n = std::get_if<NeverAnswer>(&msg)) {
@@ -127,13 +163,16 @@ TEST(Actor, FullMailboxBlocksTheSenderOnBlockPolicy) {
   Journal j;
   ActorSystem sys({.threads = 1});
   auto ref = SpawnTest(sys, &j, {.name = "slow", .mailbox_capacity = 1});
-  ASSERT_OK(ref.TellBlocking(Sleep{200ms}));  // being handled
+  auto gate = std::make_shared<Gate>();
+  ASSERT_OK(ref.TellBlocking(Hold{gate}));
+  gate->WaitEntered();                        // the handler is busy until the gate opens
   ASSERT_OK(ref.TellBlocking(Record{0, 1}));  // waits in the mailbox: now full
-  // While the handler sleeps the mailbox stays full: a bounded wait times out...
+  // While the handler is held the mailbox stays full: a bounded wait times out...
   Status st = ref.TellBlocking(Record{0, 2}, 20ms);
   EXPECT_TRUE(st.IsIOError()) << st.ToString();
   EXPECT_TRUE(ref.TryTell(Record{0, 3}).IsCapacityError());
   // ... and an unbounded one succeeds once there is room: nothing was lost.
+  gate->Open();
   ASSERT_OK(ref.TellBlocking(Record{0, 4}));
   ASSERT_OK_AND_ASSIGN(int count,
                        ref.AskBlocking<int>([](Reply<int> r) { return GetCount{std::move(r)}; }, 5s));
@@ -146,15 +185,17 @@ TEST(Actor, FullMailboxDropsAndCountsOnDropPolicies) {
     Journal j;
     ActorSystem sys({.threads = 1});
     auto ref = SpawnTest(sys, &j, {.name = "lossy", .mailbox_capacity = 2, .overflow = policy});
-    ASSERT_OK(ref.TellBlocking(Sleep{150ms}));
-    std::this_thread::sleep_for(30ms);  // let the handler take the Sleep message
+    auto gate = std::make_shared<Gate>();
+    ASSERT_OK(ref.TellBlocking(Hold{gate}));
+    gate->WaitEntered();  // the handler holds still: the next five meet a mailbox of two
     for (int i = 0; i < 5; ++i) (void)ref.TellBlocking(Record{0, i});
-    std::this_thread::sleep_for(250ms);  // the Sleep ends and the mailbox empties
+    EXPECT_EQ(ref.stats().dropped, 3u) << ToString(policy);
+    gate->Open();
+    ASSERT_TRUE(j.WaitFor([&] { return j.records.size() == 2; })) << ToString(policy);
     ASSERT_OK_AND_ASSIGN(
         int count, ref.AskBlocking<int>([](Reply<int> r) { return GetCount{std::move(r)}; }, 5s));
-    const auto stats = ref.stats();
-    EXPECT_EQ(count + static_cast<int>(stats.dropped), 5) << ToString(policy);
-    EXPECT_GE(stats.dropped, 3u) << ToString(policy);
+    EXPECT_EQ(count, 2) << ToString(policy);
+    EXPECT_EQ(ref.stats().dropped, 3u) << ToString(policy);
     std::lock_guard lock(j.mutex);
     ASSERT_EQ(j.records.size(), 2u);
     if (policy == OverflowPolicy::kDropNewest) {
@@ -217,6 +258,77 @@ TEST(Actor, SupervisorRestartsAFailingActorThenGivesUp) {
   EXPECT_FALSE(ref.TryTell(Record{0, 2}).ok());
 }
 
+// Backoff: the supervisor waits initial_backoff after the first failure, then multiplies the
+// wait, capped at max_backoff. Timers never fire early, so the lower bounds are exact; the one
+// upper bound (the cap) has seconds of slack.
+TEST(Actor, SupervisorWaitsAGrowingCappedBackoffBeforeEachRestart) {
+  Journal j;
+  ActorSystem sys({.threads = 2});
+  std::promise<ActorExit> exited;
+  ActorOptions opts{.name = "backoff"};
+  opts.supervision = {.max_restarts = 2,
+                      .window = 600s,
+                      .initial_backoff = 100ms,
+                      .max_backoff = 250ms,
+                      .backoff_multiplier = 30.0};  // uncapped: 100 ms, 3 s
+  opts.on_exit = [&](const ActorExit& e) { exited.set_value(e); };
+  auto ref = SpawnTest(sys, &j, opts);
+  for (int k = 1; k <= 2; ++k) {
+    ASSERT_OK(ref.TellBlocking(Fail{}));
+    ASSERT_TRUE(j.WaitFor([&] { return j.start_times.size() == static_cast<size_t>(k + 1); }));
+  }
+  ASSERT_OK(ref.TellBlocking(Fail{}));  // third failure: more than max_restarts, gives up
+  auto fut = exited.get_future();
+  ASSERT_EQ(fut.wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(fut.get().restarts, 2);
+  std::lock_guard lock(j.mutex);
+  ASSERT_EQ(j.fail_times.size(), 3u);
+  ASSERT_EQ(j.start_times.size(), 3u);  // no start after the last failure
+  auto waited = [&](int k) { return j.start_times[k + 1] - j.fail_times[k]; };
+  EXPECT_GE(waited(0), 100ms);
+  EXPECT_GE(waited(1), 250ms);  // 100 ms x 30, capped
+  EXPECT_LT(waited(1), 2s);     // the cap holds (uncapped it would be 3 s)
+}
+
+// The window: failures older than `window` are forgotten, so an actor that fails now and then
+// is restarted forever, while max_restarts + 1 failures inside the window make it give up.
+TEST(Actor, SupervisorForgetsFailuresOlderThanItsWindow) {
+  Journal j;
+  ActorSystem sys({.threads = 2});
+  std::promise<ActorExit> exited;
+  ActorOptions opts{.name = "window"};
+  constexpr auto kWindow = 1500ms;
+  opts.supervision = {.max_restarts = 1, .window = kWindow, .initial_backoff = 1ms};
+  opts.on_exit = [&](const ActorExit& e) { exited.set_value(e); };
+  auto ref = SpawnTest(sys, &j, opts);
+  auto fut = exited.get_future();
+
+  ASSERT_OK(ref.TellBlocking(Fail{}));  // failure 1: restarted
+  ASSERT_TRUE(j.WaitFor([&] { return j.start_times.size() == 2; }));
+  Clock::time_point first_failure;
+  {
+    std::lock_guard lock(j.mutex);
+    first_failure = j.fail_times.at(0);
+  }
+  // Let the window pass (time passing is what is tested here, so the test waits for it).
+  std::this_thread::sleep_until(first_failure + kWindow + 100ms);
+  ASSERT_OK(ref.TellBlocking(Fail{}));  // failure 2: failure 1 is outside the window: restarted
+  ASSERT_TRUE(j.WaitFor([&] { return j.start_times.size() == 3; }));
+  EXPECT_EQ(fut.wait_for(0s), std::future_status::timeout) << "gave up although 1 failure was old";
+  EXPECT_EQ(ref.stats().restarts, 2);
+
+  ASSERT_OK(ref.TellBlocking(Fail{}));  // failure 3, right after 2: two inside the window
+  ASSERT_EQ(fut.wait_for(60s), std::future_status::ready);
+  const ActorExit e = fut.get();
+  EXPECT_EQ(e.restarts, 2);
+  EXPECT_TRUE(e.status.IsIOError()) << e.status.ToString();
+  std::lock_guard lock(j.mutex);
+  ASSERT_EQ(j.fail_times.size(), 3u);
+  // The premise of the last step: failures 2 and 3 were inside one window.
+  EXPECT_LT(j.fail_times[2] - j.fail_times[1], kWindow);
+  EXPECT_EQ(j.start_times.size(), 3u);
+}
+
 TEST(Actor, GracefulStopDrainsTheMailbox) {
   Journal j;
   ActorSystem sys({.threads = 1});
@@ -224,10 +336,13 @@ TEST(Actor, GracefulStopDrainsTheMailbox) {
   ActorOptions opts{.name = "drain", .mailbox_capacity = 64};
   opts.on_exit = [&](const ActorExit& e) { exited.set_value(e); };
   auto ref = SpawnTest(sys, &j, opts);
-  ASSERT_OK(ref.TellBlocking(Sleep{50ms}));
+  auto gate = std::make_shared<Gate>();
+  ASSERT_OK(ref.TellBlocking(Hold{gate}));
+  gate->WaitEntered();  // all 50 below are queued, none handled, when Stop is asked
   for (int i = 0; i < 50; ++i) ASSERT_OK(ref.TellBlocking(Record{0, i}));
   ref.Stop();
   EXPECT_FALSE(ref.TryTell(Record{0, 99}).ok());  // refused once stopping
+  gate->Open();
   ref.Join();
   EXPECT_OK(exited.get_future().get().status);
   std::lock_guard lock(j.mutex);
@@ -241,10 +356,26 @@ TEST(Actor, PendingAskIsAnsweredWithAnErrorWhenTheActorGivesUp) {
   ActorOptions opts{.name = "doomed"};
   opts.supervision.max_restarts = 0;
   auto ref = SpawnTest(sys, &j, opts);
-  ASSERT_OK(ref.TellBlocking(Sleep{50ms}));
+  auto gate = std::make_shared<Gate>();
+  ASSERT_OK(ref.TellBlocking(Hold{gate}));
+  gate->WaitEntered();
   ASSERT_OK(ref.TellBlocking(Fail{}));
-  auto r = ref.AskBlocking<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; }, 5s);
-  EXPECT_TRUE(r.status().IsCancelled()) << r.status().ToString();
+  // Ask from a coroutine on the test's own io_context: once poll() returns, the coroutine is
+  // suspended waiting for the answer, so its request is queued behind Fail.
+  asio::io_context io;
+  std::optional<Result<int>> answer;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        answer = co_await ref.Ask<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; }, 60s);
+      },
+      asio::detached);
+  io.poll();
+  ASSERT_FALSE(answer.has_value());
+  gate->Open();  // Fail is handled: the actor gives up and its queued request is abandoned
+  io.run_for(std::chrono::seconds(60));
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_TRUE(answer->status().IsCancelled()) << answer->status().ToString();
 }
 
 }  // namespace

@@ -57,16 +57,23 @@ void Recorder::Loop() {
       if (failed_.load(std::memory_order_relaxed)) {
         not_stored_.fetch_add(1, std::memory_order_relaxed);
       } else {
+        bool written = true;
         for (auto& w : writers_) {
           Status st = w->Write(*packet);
           if (!st.ok()) {
             Record(st);
-            not_stored_.fetch_add(1, std::memory_order_relaxed);
+            written = false;
             break;
           }
         }
-        packets_.fetch_add(1, std::memory_order_relaxed);
-        rows_.fetch_add(static_cast<std::uint64_t>(packet->num_rows()), std::memory_order_relaxed);
+        // Each packet is counted once: stored (every writer took it) or not stored.
+        if (written) {
+          packets_.fetch_add(1, std::memory_order_relaxed);
+          rows_.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
+                          std::memory_order_relaxed);
+        } else {
+          not_stored_.fetch_add(1, std::memory_order_relaxed);
+        }
       }
     } else if (source_.closed()) {
       break;
