@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from arrowdaq_testlib import (Running, load_summary, only_run_dir, process_state, read_csv_stream,
+from arrowdaq_testlib import (load_summary, only_run_dir, process_state, read_csv_stream,
                              read_ipc_stream, run)
 
 SIM = os.path.join(os.environ["ARROWDAQ_SOURCE_DIR"], "tools", "sim", "scpi_server.py")
@@ -58,18 +58,6 @@ options = {{ rate_hz = {RATE}, batch_size = {BATCH}, fifo_batches = {FIFO} }}
 formats = ["csv", "arrows"]
 """
 
-
-@pytest.fixture
-def started(tmp_path):
-    procs = []
-
-    def start(config_text, **kw):
-        r = Running(tmp_path, config_text, **kw)
-        procs.append(r)
-        return r
-    yield start
-    for r in procs:
-        r.kill()
 
 
 def test_overruns_are_counted_exactly(started):

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from arrowdaq_testlib import (Running, load_summary, noise, only_run_dir, parquet_segments,
+from arrowdaq_testlib import (load_summary, noise, only_run_dir, parquet_segments,
                              process_state, ramp, read_hdf5_stream, read_ipc_stream,
                              read_parquet_stream, read_stream, run, sample_offsets_ns,
                              signal_and_wait_taken, sine, write_config)
@@ -154,18 +154,6 @@ def test_inspect_reads_our_files(finished_run):
     r = run(["inspect", str(bad)])
     assert r.returncode == 1 and "summary.json" in r.stderr
 
-
-@pytest.fixture
-def started(tmp_path):
-    procs = []
-
-    def start(config_text, **kw):
-        r = Running(tmp_path, config_text, **kw)
-        procs.append(r)
-        return r
-    yield start
-    for r in procs:  # a failed test leaves no process behind
-        r.kill()
 
 
 def _config(flush="500ms", formats='"hdf5", "arrows", "parquet"'):
