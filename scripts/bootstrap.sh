@@ -11,7 +11,11 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
 )
-PY_PACKAGES=(pyarrow numpy scipy h5py pytest)
+# pyarrow is pinned: arrowdaq's C++ builds against the Arrow headers and libraries of this wheel
+# (cmake/ArrowDeps.cmake), so a new release must not change them under a build. Moving to a new
+# version is a commit that changes this line.
+PYARROW_VERSION=26.0.1
+PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,7 +34,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest
+assert pyarrow.__version__ == '${PYARROW_VERSION}', pyarrow.__version__" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"
 fi
