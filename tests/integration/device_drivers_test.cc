@@ -16,44 +16,13 @@
 #include <vector>
 
 #include "arrowdaq/core/schema.h"
-#include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/newport_esp300.h"
-#include "arrowdaq/testing/gtest_util.h"
-#include "arrowdaq/testing/sim_process.h"
+#include "device_test_util.h"
 
 namespace arrowdaq::instruments {
 namespace {
 
-using hardware::Timeout;
-
-using testing::SimProcess;
-
-std::string TcpResource(const SimProcess& sim) {
-  return "TCPIP::127.0.0.1::" + sim.first_line() + "::SOCKET";
-}
-std::string SerialResource(const SimProcess& sim) { return "ASRL" + sim.first_line() + "::INSTR"; }
-
-std::unique_ptr<InstrumentDriver> Create(const std::string& name, const OptionMap& options) {
-  auto driver = DriverRegistry::Default().Create(name, options);
-  EXPECT_TRUE(driver.ok()) << driver.status();
-  return driver.ok() ? std::move(*driver) : nullptr;
-}
-
-Result<std::shared_ptr<arrow::RecordBatch>> ReadBatch(InstrumentDriver& d) {
-  ARROW_ASSIGN_OR_RAISE(auto raw, d.hardware().ReadRawData(d.read_timeout()));
-  return d.Decode(std::move(raw));
-}
-
-Status Start(InstrumentDriver& d, const std::string& resource) {
-  ARROW_RETURN_NOT_OK(d.hardware().Connect(resource, Timeout{2000}));
-  ARROW_RETURN_NOT_OK(d.Configure());
-  return d.StartAcquisition();
-}
-
-void ExpectIncreasingTimestamps(const arrow::RecordBatch& b) {
-  auto ts = std::static_pointer_cast<arrow::TimestampArray>(b.column(0));
-  for (int64_t i = 1; i < ts->length(); ++i) EXPECT_LT(ts->Value(i - 1), ts->Value(i));
-}
+using namespace testing;  // NOLINT: the device test helpers
 
 TEST(Keysight34461a, ReadsDeterministicVoltsAcrossBatches) {
   SimProcess sim("scpi_server.py", {"--model", "34461a"});
@@ -193,47 +162,6 @@ TEST(RigolDs1000z, ReadsWaveformsAsFixedSizeListsInVolts) {
   auto dx = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
   EXPECT_DOUBLE_EQ(dx->Value(0), 1e-6);
   ExpectIncreasingTimestamps(*b);
-}
-
-TEST(Newport1830c, ReadsPowerInWattsOverAPty) {
-  SimProcess sim("serial_sim.py", {"--model", "1830c"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{4}}, {"rate_hz", 200.0},
-                                    {"wavelength_nm", std::int64_t{1064}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, SerialResource(sim)));
-  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "W");
-  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
-  auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
-  for (int i = 0; i < 4; ++i) EXPECT_NEAR(v->Value(i), 1e-3 * (1 + 0.001 * i), 1e-9);
-}
-
-TEST(Newport1830c, HungMeterTripsTheTimeoutNamingTheLineAndCommand) {
-  SimProcess sim("serial_sim.py", {"--model", "1830c", "--hang-after", "3"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
-                                    {"timeout_ms", std::int64_t{300}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, SerialResource(sim)));
-  auto r = ReadBatch(*d);
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().IsIOError()) << r.status();
-  EXPECT_NE(r.status().message().find(SerialResource(sim) + ": reply to 'D?': timed out"),
-            std::string::npos)
-      << r.status();
-}
-
-TEST(Newport1830c, DroppedLineIsAClearError) {
-  SimProcess sim("serial_sim.py", {"--model", "1830c", "--drop-after", "3"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("newport.1830c", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
-                                    {"timeout_ms", std::int64_t{500}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, SerialResource(sim)));
-  auto r = ReadBatch(*d);
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().IsIOError()) << r.status();
-  EXPECT_NE(r.status().message().find(SerialResource(sim)), std::string::npos) << r.status();
 }
 
 TEST(NewportEsp300, MovesAndPublishesPositionsInMm) {

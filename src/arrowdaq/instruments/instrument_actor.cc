@@ -77,8 +77,10 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
   // fault; the loop ends and StopAcquisition disarms the device.
   if (packet.status().IsCancelled()) {
     (void)driver.TakeOverrunSamples();
+    (void)driver.TakeEvents();  // about data after the end, too
     return false;
   }
+  for (DriverEvent& e : driver.TakeEvents()) Emit(spec, e.kind.c_str(), std::move(e.message));
   if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
     shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
     Emit(spec, "overrun",
@@ -227,6 +229,7 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
     return Guarded(spec_->name, [this]() -> Result<DataPacket> {
       ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
       auto packet = ReadDecodePublish(*spec_, *driver_);
+      for (DriverEvent& e : driver_->TakeEvents()) Emit(*spec_, e.kind.c_str(), std::move(e.message));
       Status stopped = driver_->StopAcquisition();
       if (packet.ok() && !stopped.ok()) return stopped;
       return packet;
