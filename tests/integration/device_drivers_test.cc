@@ -24,43 +24,29 @@ namespace {
 
 using namespace testing;  // NOLINT: the device test helpers
 
-TEST(Keysight34461a, ReadsDeterministicVoltsAcrossBatches) {
-  SimProcess sim("scpi_server.py", {"--model", "34461a"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("keysight.34461a", {{"rate_hz", 200.0}, {"batch_size", std::int64_t{5}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, TcpResource(sim)));
-  EXPECT_EQ(d->schema()->field(1)->name(), "voltage");
-  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "V");
-  for (int batch = 0; batch < 2; ++batch) {
-    ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
-    ASSERT_EQ(b->num_rows(), 5);
-    auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
-    for (int i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(v->Value(i), 1.0 + 0.001 * (batch * 5 + i));
-    ExpectIncreasingTimestamps(*b);
-  }
-}
-
+// Two readings per READ? as a little-endian REAL,64 block (FORMat:BORDer SWAPped) into two
+// channels. The meter has no "FETC:BLOCK?": binary data comes from FORMat:DATA REAL.
 TEST(ScpiGeneric, ReadsBinaryBlocksIntoChannels) {
   SimProcess sim("scpi_server.py", {"--model", "34461a"});
   ASSERT_TRUE(sim.ready());
-  auto d = Create("scpi.generic", {{"identify", std::string("34461A")},
-                                   {"setup", std::string("*CLS;;CONF:VOLT:DC AUTO")},
-                                   {"query", std::string("FETC:BLOCK?")},
-                                   {"binary", true},
-                                   {"channels", std::int64_t{2}},
-                                   {"check_errors", true},
-                                   {"rate_hz", 500.0},
-                                   {"batch_size", std::int64_t{4}}});
+  auto d = Create("scpi.generic",
+                  {{"identify", std::string("34461A")},
+                   {"setup", std::string("CONF:VOLT:DC AUTO;;VOLT:DC:NPLC 0.02;;"
+                                         "FORM:DATA REAL,64;;FORM:BORD SWAP;;SAMP:COUN 2")},
+                   {"query", std::string("READ?")},
+                   {"binary", true},
+                   {"byte_order", std::string("little")},
+                   {"channels", std::int64_t{2}},
+                   {"check_errors", true},
+                   {"rate_hz", 100.0},
+                   {"batch_size", std::int64_t{4}}});
   ASSERT_NE(d, nullptr);
   ASSERT_OK(Start(*d, TcpResource(sim)));
   ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
   ASSERT_EQ(b->num_rows(), 4);
-  auto c0 = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
-  auto c1 = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(c0->Value(i), i);
-    EXPECT_EQ(c1->Value(i), -i);
+    EXPECT_DOUBLE_EQ(Column(*b, 1)->Value(i), 1.0 + 0.001 * (2 * i));
+    EXPECT_DOUBLE_EQ(Column(*b, 2)->Value(i), 1.0 + 0.001 * (2 * i + 1));
   }
 }
 
@@ -72,72 +58,10 @@ TEST(ScpiGeneric, CheckErrorsReportsTheDevicesErrorQueue) {
   ASSERT_OK(d->hardware().Connect(TcpResource(sim), Timeout{2000}));
   const Status st = d->Configure();
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("-113"), std::string::npos) << st;
-  EXPECT_NE(st.message().find("NOT:A:COMMAND"), std::string::npos) << st;
-}
-
-TEST(Keysight34461a, HungDeviceTripsTheTimeoutNamingResourceAndCommand) {
-  // Replies: *IDN? (1), SYST:ERR? (2), READ? (3), then silence.
-  SimProcess sim("scpi_server.py", {"--model", "34461a", "--hang-after", "3"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("keysight.34461a", {{"rate_hz", 100.0}, {"batch_size", std::int64_t{3}},
-                                      {"timeout_ms", std::int64_t{300}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, TcpResource(sim)));
-  auto r = ReadBatch(*d);
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().IsIOError()) << r.status();
-  for (const std::string& part : {TcpResource(sim), std::string("'READ?'"),
-                                  std::string("timed out after 300 ms")}) {
-    EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status();
-  }
-}
-
-TEST(Keysight34461a, GarbageRepliesAreErrorsNotCrashes) {
-  SimProcess sim("scpi_server.py", {"--model", "34461a", "--garbage-after", "2"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("keysight.34461a", {{"batch_size", std::int64_t{2}}, {"rate_hz", 100.0},
-                                      {"timeout_ms", std::int64_t{300}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, TcpResource(sim)));
-  for (int i = 0; i < 3; ++i) {
-    auto r = ReadBatch(*d);
-    ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.status().message().find("READ?"), std::string::npos) << r.status();
-    EXPECT_NE(r.status().message().find("\\x00\\xFF"), std::string::npos) << r.status();
-  }
-}
-
-TEST(Keysight34461a, DroppedConnectionThenReconnectWhenTheSimulatorIsBack) {
-  auto sim = std::make_unique<SimProcess>(
-      "scpi_server.py", std::vector<std::string>{"--model", "34461a", "--drop-after", "4"});
-  ASSERT_TRUE(sim->ready());
-  const std::string port = sim->first_line();
-  const std::string resource = TcpResource(*sim);
-  auto d = Create("keysight.34461a", {{"batch_size", std::int64_t{3}}, {"rate_hz", 100.0},
-                                      {"timeout_ms", std::int64_t{500}}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, resource));
-  auto r = ReadBatch(*d);  // READ? #1 answered, #2 answered then closed, #3 fails
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().IsIOError()) << r.status();
-  EXPECT_NE(r.status().message().find(resource), std::string::npos) << r.status();
-  EXPECT_NE(r.status().message().find("closed"), std::string::npos) << r.status();
-  // The simulator goes away: reconnecting fails clearly.
-  sim->Kill();
-  ASSERT_OK(d->hardware().Disconnect());
-  const Status refused = d->hardware().Connect(resource, Timeout{500});
-  EXPECT_TRUE(refused.IsIOError()) << refused;
-  EXPECT_NE(refused.message().find(resource), std::string::npos) << refused;
-  // It is back on the same port: Disconnect + Connect works and readings flow again.
-  sim = std::make_unique<SimProcess>("scpi_server.py",
-                                     std::vector<std::string>{"--model", "34461a", "--port", port});
-  ASSERT_TRUE(sim->ready());
-  ASSERT_OK(d->hardware().Disconnect());
-  ASSERT_OK(Start(*d, resource));
-  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
-  auto v = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
-  EXPECT_DOUBLE_EQ(v->Value(0), 1.0);  // a fresh simulator counts from reading 0
+  EXPECT_NE(st.message().find("device reported errors after 'NOT:A:COMMAND': "
+                              "-113,\"Undefined header\""),
+            std::string::npos)
+      << st;
 }
 
 TEST(RigolDs1000z, ReadsWaveformsAsFixedSizeListsInVolts) {

@@ -65,7 +65,8 @@ struct Rig {
     reg.reconnect_backoff = 100ms;
     reg.make_driver = [rate_hz] {
       return instruments::DriverRegistry::Default().Create(
-          "keysight.34461a", {{"rate_hz", rate_hz}, {"batch_size", std::int64_t{5}}});
+          "keysight.34461a",
+          {{"rate_hz", rate_hz}, {"nplc", 0.02}, {"batch_size", std::int64_t{5}}});
     };
     ASSERT_OK(manager->RegisterInstrument(std::move(reg)));
   }
