@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "arrowdaq/core/schema.h"
-#include "arrowdaq/instruments/newport_esp300.h"
 #include "device_test_util.h"
 
 namespace arrowdaq::instruments {
@@ -86,31 +85,6 @@ TEST(RigolDs1000z, ReadsWaveformsAsFixedSizeListsInVolts) {
   auto dx = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
   EXPECT_DOUBLE_EQ(dx->Value(0), 1e-6);
   ExpectIncreasingTimestamps(*b);
-}
-
-TEST(NewportEsp300, MovesAndPublishesPositionsInMm) {
-  SimProcess sim("serial_sim.py", {"--model", "esp300", "--move-ms", "100"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("newport.esp300", {{"axes", std::int64_t{2}}, {"batch_size", std::int64_t{3}},
-                                     {"rate_hz", 100.0}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, SerialResource(sim)));
-  EXPECT_EQ(d->schema()->field(2)->name(), "axis2");
-  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "mm");
-  auto* esp = dynamic_cast<NewportEsp300Driver*>(d.get());
-  ASSERT_NE(esp, nullptr);
-  ASSERT_OK(esp->MoveAbsolute(1, 2.5));
-  ASSERT_OK_AND_ASSIGN(double p1, esp->Position(1));
-  EXPECT_DOUBLE_EQ(p1, 2.5);
-  ASSERT_OK(esp->MoveAbsolute(2, -1.25));
-  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
-  auto a1 = std::static_pointer_cast<arrow::DoubleArray>(b->column(1));
-  auto a2 = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_DOUBLE_EQ(a1->Value(i), 2.5);
-    EXPECT_DOUBLE_EQ(a2->Value(i), -1.25);
-  }
-  EXPECT_TRUE(esp->MoveAbsolute(4, 1.0).IsInvalid());
 }
 
 }  // namespace

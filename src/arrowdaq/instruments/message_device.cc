@@ -58,7 +58,10 @@ Result<StreamTransport*> MessageDevice::transport() {
 
 Result<std::string> MessageDevice::SendCommand(const std::string& command, Timeout timeout) {
   ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
-  return t->SendCommand(command, timeout);
+  if (!query_rule_) return t->SendCommand(command, timeout);
+  if (query_rule_(command)) return t->Query(command, timeout);
+  ARROW_RETURN_NOT_OK(t->WriteLine(command, timeout));
+  return std::string();
 }
 
 Result<std::shared_ptr<arrow::Buffer>> MessageDevice::ReadRawData(Timeout timeout) {

@@ -35,6 +35,8 @@ class MessageDevice : public hardware::InstrumentHardware {
  public:
   using Reader = std::function<Result<std::shared_ptr<arrow::Buffer>>(hardware::StreamTransport&,
                                                                      hardware::Timeout)>;
+  /// Say whether a command answers (a query); the default: it contains '?'.
+  using QueryRule = std::function<bool(const std::string& command)>;
 
   /// Validate `link` (framing for both transports; baud etc. apply to serial resources).
   static Result<std::unique_ptr<MessageDevice>> Make(hardware::SerialOptions link);
@@ -43,13 +45,17 @@ class MessageDevice : public hardware::InstrumentHardware {
   /// Open TCP or serial according to the resource kind; other kinds are Status::Invalid.
   Status Connect(const std::string& resource, hardware::Timeout timeout) override;
   Status Disconnect() override;
-  /// Forward to the transport (see StreamTransport::SendCommand).
+  /// Send `command`; when the query rule says it answers, read and return its reply line,
+  /// else return "".
   Result<std::string> SendCommand(const std::string& command, hardware::Timeout timeout) override;
   /// Run the installed reader on the transport.
   Result<std::shared_ptr<arrow::Buffer>> ReadRawData(hardware::Timeout timeout) override;
 
   /// Install the reader ReadRawData runs (set once by the owning driver).
   void set_reader(Reader reader) { reader_ = std::move(reader); }
+  /// Install the driver's rule for which commands answer (set once by the owning driver; for
+  /// instruments with queries that have no '?', such as the ESP300's "1TP").
+  void set_query_rule(QueryRule rule) { query_rule_ = std::move(rule); }
   /// Return the open transport, or IOError when not connected.
   Result<hardware::StreamTransport*> transport();
   const hardware::SerialOptions& link() const { return link_; }
@@ -58,6 +64,7 @@ class MessageDevice : public hardware::InstrumentHardware {
   hardware::SerialOptions link_;
   std::unique_ptr<hardware::StreamTransport> transport_;
   Reader reader_;
+  QueryRule query_rule_;
 };
 
 /// Return the option specs of the wire: timeout_ms, write_terminator, read_terminator, baud,
