@@ -63,29 +63,5 @@ TEST(ScpiGeneric, CheckErrorsReportsTheDevicesErrorQueue) {
       << st;
 }
 
-TEST(RigolDs1000z, ReadsWaveformsAsFixedSizeListsInVolts) {
-  SimProcess sim("scpi_server.py", {"--model", "ds1000z"});
-  ASSERT_TRUE(sim.ready());
-  auto d = Create("rigol.ds1000z", {{"batch_size", std::int64_t{2}}, {"rate_hz", 50.0}});
-  ASSERT_NE(d, nullptr);
-  ASSERT_OK(Start(*d, TcpResource(sim)));
-  EXPECT_EQ(FieldUnit(*d->schema()->field(1)), "V");
-  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
-  ASSERT_OK(b->ValidateFull());
-  ASSERT_EQ(b->num_rows(), 2);
-  auto wf = std::static_pointer_cast<arrow::FixedSizeListArray>(b->column(1));
-  EXPECT_EQ(wf->value_length(), 1200);
-  auto values = std::static_pointer_cast<arrow::DoubleArray>(wf->values());
-  for (int w = 0; w < 2; ++w) {
-    for (int i : {0, 1, 500, 1199}) {
-      const double expected = (static_cast<double>((i + w) % 256) - 127.0) * 0.04;
-      EXPECT_DOUBLE_EQ(values->Value(w * 1200 + i), expected) << "waveform " << w << " point " << i;
-    }
-  }
-  auto dx = std::static_pointer_cast<arrow::DoubleArray>(b->column(2));
-  EXPECT_DOUBLE_EQ(dx->Value(0), 1e-6);
-  ExpectIncreasingTimestamps(*b);
-}
-
 }  // namespace
 }  // namespace arrowdaq::instruments

@@ -80,12 +80,38 @@ std::string UnescapeTerminator(const std::string& text);
 /// non-empty reply). The error names the command, the reply and the expectation.
 Result<std::string> Identify(hardware::StreamTransport& t, const std::string& command,
                              const std::string& expect, hardware::Timeout timeout);
-/// Query SYST:ERR? until it reports 0 (at most 32 times) and fail with every error seen,
-/// naming `after` (what was sent before).
+/// Query `query` (SYST:ERR?) until it reports 0 (at most 32 times) and fail with every error
+/// seen, naming `after` (what was sent before).
 Status CheckScpiErrors(hardware::StreamTransport& t, const std::string& after,
-                       hardware::Timeout timeout);
+                       hardware::Timeout timeout, const std::string& query = "SYST:ERR?");
 /// Split "a;;b;; c" into {"a", "b", "c"} (blank items dropped).
 std::vector<std::string> SplitCommands(const std::string& text);
+
+/// The poll timing of a polled driver: polls at rate_hz on absolute deadlines (no drift); a
+/// poll that is late by more than a period restarts the schedule instead of bursting, and is
+/// counted, so the driver can report that the instrument is slower than rate_hz asks.
+class PollSchedule {
+ public:
+  explicit PollSchedule(double rate_hz);
+  /// Start the schedule now (the first poll is due at once).
+  void Restart();
+  /// Wait until the next poll is due; return false, without waiting, when it is due after
+  /// `deadline`.
+  bool WaitForNextPoll(SteadyClock::time_point deadline);
+  /// Return a `rate_shortfall` event when polls started late since the last call, naming
+  /// `what` ("polls", "waveforms") and, when > 0, the slowest poll in ms.
+  std::vector<DriverEvent> TakeEvents(const std::string& what, double slowest_ms = 0);
+  /// Record how long one poll took (for the event's message).
+  void RecordPollDuration(SteadyClock::duration d);
+
+ private:
+  double rate_hz_;
+  SteadyClock::duration period_;
+  SteadyClock::time_point next_{};
+  std::int64_t polls_ = 0;
+  std::int64_t late_ = 0;
+  SteadyClock::duration slowest_{};
+};
 
 /// Configuration of a PolledDriver.
 struct PolledConfig {
@@ -109,6 +135,8 @@ class PolledDriver : public InstrumentDriver {
   Status StartAcquisition() override;
   /// Wrap a block from ReadRawData (see the header comment) as a batch, without copying.
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
+  /// Return a `rate_shortfall` event when polls started late (see PollSchedule).
+  std::vector<DriverEvent> TakeEvents() override { return TakeScheduleEvents(); }
 
   const PolledConfig& config() const { return config_; }
   MessageDevice& device() { return *device_; }
@@ -120,6 +148,10 @@ class PolledDriver : public InstrumentDriver {
   static Status Prepare(const PolledConfig& config, std::unique_ptr<MessageDevice>* device,
                         std::shared_ptr<arrow::Schema>* schema,
                         std::vector<std::pair<std::string, std::string>> metadata = {});
+
+  /// Return the schedule's `rate_shortfall` event, if any; drivers that override TakeEvents
+  /// add it to theirs.
+  std::vector<DriverEvent> TakeScheduleEvents() { return schedule_.TakeEvents("polls"); }
 
   /// Identify and set up the device after Connect.
   virtual Status ConfigureDevice(hardware::StreamTransport& t) = 0;
@@ -133,7 +165,7 @@ class PolledDriver : public InstrumentDriver {
   PolledConfig config_;
   std::unique_ptr<MessageDevice> device_;
   std::shared_ptr<arrow::Schema> schema_;
-  SteadyClock::time_point next_poll_{};
+  PollSchedule schedule_;
   std::int64_t last_stamp_ns_ = 0;
 };
 

@@ -139,7 +139,7 @@ Result<std::vector<double>> Newport1830cDriver::PollRow(StreamTransport& t) {
 }
 
 std::vector<DriverEvent> Newport1830cDriver::TakeEvents() {
-  std::vector<DriverEvent> events;
+  std::vector<DriverEvent> events = TakeScheduleEvents();
   if (flagged_ > 0) {
     std::string message = std::to_string(flagged_) + " of " + std::to_string(readings_) +
                           " readings stored as NaN (Q? status byte):";

@@ -182,7 +182,7 @@ Result<std::vector<double>> ScpiDriver::PollRow(StreamTransport& t) {
 }
 
 std::vector<DriverEvent> ScpiDriver::TakeEvents() {
-  std::vector<DriverEvent> events;
+  std::vector<DriverEvent> events = TakeScheduleEvents();
   const std::int64_t flagged = positive_overloads_ + negative_overloads_ + not_a_number_;
   if (flagged > 0) {
     std::string message = std::to_string(flagged) + " of " + std::to_string(values_) +
