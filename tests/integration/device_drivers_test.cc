@@ -1,8 +1,7 @@
-// Integration tests of the message-based drivers against the simulator processes in
-// tools/sim/ over real sockets and pseudo-terminals: identify, configure, acquire, check values
-// and units; a hung device, garbage replies and a dropped connection give clear errors; a
-// reconnect works once the simulator is back. Each test starts its simulator and kills it at
-// the end (also on failure: SimProcess's destructor).
+// scpi.generic against the instrument models in tools/sim/ (here the 34461A: a real process on a
+// TCP socket) and against a scripted IEEE 488.2 session: binary blocks in the SCPI default byte
+// order (big-endian, FORMat:BORDer NORMal) and in SWAPped order, and the device's error queue
+// reported per set-up command. Each driver's own tests are in <driver>_test.cc beside this file.
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
 #include <gtest/gtest.h>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "arrowdaq/core/schema.h"
+#include "arrowdaq/instruments/scpi_driver.h"
 #include "device_test_util.h"
 
 namespace arrowdaq::instruments {
@@ -47,6 +47,42 @@ TEST(ScpiGeneric, ReadsBinaryBlocksIntoChannels) {
     EXPECT_DOUBLE_EQ(Column(*b, 1)->Value(i), 1.0 + 0.001 * (2 * i));
     EXPECT_DOUBLE_EQ(Column(*b, 2)->Value(i), 1.0 + 0.001 * (2 * i + 1));
   }
+}
+
+// After *RST a SCPI instrument sends binary blocks most significant byte first (FORMat:BORDer
+// NORMal): that is the default, with no byte_order option.
+TEST(ScpiGeneric, BinaryBlocksAreBigEndianByDefault) {
+  SimProcess sim("scpi_server.py", {"--model", "34461a"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("scpi.generic", {{"setup", std::string("*RST;;CONF:VOLT:DC AUTO;;"
+                                                         "VOLT:DC:NPLC 0.02;;FORM:DATA REAL,64")},
+                                   {"binary", true},
+                                   {"check_errors", true},
+                                   {"rate_hz", 100.0},
+                                   {"batch_size", std::int64_t{3}}});
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(static_cast<ScpiDriver*>(d.get())->scpi_config().big_endian);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(Column(*b, 1)->Value(i), 1.0 + 0.001 * i);
+}
+
+TEST(ScpiGeneric, ScriptedIeee488Session) {
+  auto session = StartSession("scpi_generic.txt");
+  ASSERT_TRUE(session->ready());
+  auto d = Create("scpi.generic", {{"setup", std::string("*RST;;FORM:DATA REAL,64")},
+                                   {"binary", true},
+                                   {"channels", std::int64_t{2}},
+                                   {"rate_hz", 100.0},
+                                   {"batch_size", std::int64_t{2}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(*session)));
+  ASSERT_OK_AND_ASSIGN(auto b, ReadBatch(*d));
+  EXPECT_EQ(session->NextLine(), "COMPLETE");
+  EXPECT_EQ(Column(*b, 1)->Value(0), 1.5);
+  EXPECT_EQ(Column(*b, 2)->Value(0), -2.25);
+  EXPECT_EQ(Column(*b, 1)->Value(1), -2.25);
+  EXPECT_EQ(Column(*b, 2)->Value(1), 1.5);
 }
 
 TEST(ScpiGeneric, CheckErrorsReportsTheDevicesErrorQueue) {

@@ -88,7 +88,9 @@ std::vector<OptionSpec> ScpiDriverOptionSpecs() {
       {"check_errors", false, "query SYST:ERR? after each setup command, fail on errors", ""},
       {"binary", false, "the reply is an IEEE 488.2 block (format defaults to real64)", ""},
       {"format", std::string("ascii"), "ascii | real64 | real32 | int16", ""},
-      {"byte_order", std::string("little"), "binary values: little | big", ""},
+      {"byte_order", std::string("big"),
+       "binary values: big (SCPI FORMat:BORDer NORMal, the *RST default) | little (SWAPped)",
+       ""},
       {"unit", std::string("V"), "unit of every channel", ""},
   };
   for (auto& s : LinkOptionSpecs(hardware::SerialOptions{}, 1000)) specs.push_back(std::move(s));

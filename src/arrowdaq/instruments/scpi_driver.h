@@ -4,7 +4,9 @@
 // `SYST:ERR?` and fails on any non-zero error, then polls `query` at rate_hz, batch_size polls
 // per batch (timestamps: the wall clock at each poll; see PolledDriver in message_device.h).
 // Each poll must yield exactly `channels` values: an ASCII number list ("1.0E+00,2.5") or,
-// with `binary`, an IEEE 488.2 block of real64 / real32 / int16 values in `byte_order`. The
+// with `binary`, an IEEE 488.2 block of real64 / real32 / int16 values in `byte_order`, by
+// default big-endian: SCPI-99 volume 2 FORMat:BORDer is NORMal (most significant byte first)
+// after *RST, and an instrument set to SWAPped needs byte_order = "little". The
 // values SCPI reserves for overload (+/-9.9E+37) and not-a-number (9.91E+37) are stored as
 // +/-inf and NaN, counted in one `overload` event per batch. With `check_errors`, SYST:ERR? is
 // drained after each set-up command, so an error names the command that caused it.
@@ -40,7 +42,7 @@ struct ScpiConfig {
   hardware::Timeout query_timeout{0};
   bool check_errors = false;               ///< drain SYST:ERR? after each setup command
   ReplyFormat format = ReplyFormat::kAscii;
-  bool big_endian = false;                 ///< binary values' byte order
+  bool big_endian = true;                  ///< binary values' byte order (SCPI: NORMal)
 };
 
 /// Decode a binary block payload of `format` values (`big_endian` byte order) to doubles.
