@@ -212,6 +212,11 @@ TEST(Newport1830c, DroppedLineIsAClearError) {
                                     {"timeout_ms", std::int64_t{500}}});
   ASSERT_NE(d, nullptr);
   ASSERT_OK(Start(*d, SerialResource(sim)));
+  // Replies: five set-up queries, D? and Q? of the first poll (7), then the line drops: the
+  // first reading is kept as a short batch and the failure comes with the next read.
+  ASSERT_OK_AND_ASSIGN(auto kept, ReadBatch(*d));
+  ASSERT_EQ(kept->num_rows(), 1);
+  ExpectReadings(*kept, 0);
   auto r = ReadBatch(*d);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsIOError()) << r.status();

@@ -155,6 +155,28 @@ TEST(RigolDs1000z, ASlowScopeIsReportedAsARateShortfall) {
       << events[0].message;
 }
 
+// A read that fails after the first waveform of a batch keeps that waveform (a short batch);
+// the failure comes with the next read.
+TEST(RigolDs1000z, WaveformsReadBeforeAFailureAreKept) {
+  // Replies: *IDN?, :SYST:ERR?, :WAV:PRE? (3), waveform 1: :WAV:PRE?, :WAV:DATA? (5), silence.
+  SimProcess sim("scpi_server.py", {"--model", "ds1000z", "--hang-after", "5"});
+  ASSERT_TRUE(sim.ready());
+  auto d = Create("rigol.ds1000z", {{"batch_size", std::int64_t{3}}, {"rate_hz", 50.0},
+                                    {"timeout_ms", std::int64_t{300}}});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(Start(*d, TcpResource(sim)));
+  ASSERT_OK_AND_ASSIGN(auto kept, ReadBatch(*d));
+  ASSERT_OK(kept->ValidateFull());
+  ASSERT_EQ(kept->num_rows(), 1);
+  EXPECT_EQ(ValidPoints(*kept)->Value(0), 1200);
+  EXPECT_DOUBLE_EQ(WaveformsOf(*kept).Value(0, 1199), ModelVolts(1199, 1, 0, 50));
+  EXPECT_DOUBLE_EQ(Column(*kept, 3)->Value(0), -6e-4);
+  auto r = ReadBatch(*d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("reply to ':WAV:PRE?': timed out"), std::string::npos)
+      << r.status();
+}
+
 TEST(RigolDs1000z, ScriptedSessionFromTheProgrammingGuide) {
   auto session = StartSession("rigol_ds1000z.txt");
   ASSERT_TRUE(session->ready());

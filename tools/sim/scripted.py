@@ -107,6 +107,7 @@ class _NoFaults:
     seed = 1
     hostile = None
     hostile_command = ""
+    hiccup_every = 0
 
 
 def main():

@@ -49,7 +49,10 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
                              "bytes, or a block header claiming 999999999 bytes (everything "
                              "else is answered normally, so each reconnect succeeds)")
     parser.add_argument("--hostile-command", default="READ?",
-                        help="the command --hostile applies to (case-insensitive)")
+                        help="the command --hostile and --hiccup-every apply to")
+    parser.add_argument("--hiccup-every", type=int, default=0, metavar="N",
+                        help="leave every Nth --hostile-command unanswered (a device that "
+                             "fails now and then but delivers in between)")
 
 
 class Faults:
@@ -61,6 +64,7 @@ class Faults:
         self.replies = 0
         self.dropped = False
         self.rng = random.Random(args.seed)
+        self.hostile_seen = 0
 
     def noise(self) -> float:
         return self.rng.gauss(0.0, self.args.noise) if self.args.noise > 0 else 0.0
@@ -68,7 +72,12 @@ class Faults:
     def hostile_reply(self, command: str):
         """Return None when `command` is answered normally, else the hostile bytes (b"": none)."""
         a = self.args
-        if not a.hostile or command.strip().upper() != a.hostile_command.upper():
+        if command.strip().upper() != a.hostile_command.upper():
+            return None
+        self.hostile_seen += 1
+        if a.hiccup_every > 0 and self.hostile_seen % a.hiccup_every == 0:
+            return b""
+        if not a.hostile:
             return None
         if a.hostile == "silent":
             return b""
@@ -202,6 +211,7 @@ def serve_pty(device, faults: Faults):
     buf = b""
     state = {}
     reported = False
+    dropping = False
     # A device that judges command timing (newport_1830c --set-ms) needs to know whether the
     # simulator was scheduled: poll every 5 ms and call a longer gap a stall.
     poll_s = 0.005 if getattr(device, "timing_poll", False) else None
@@ -224,6 +234,10 @@ def serve_pty(device, faults: Faults):
         except OSError:  # EIO: no client has the slave open right now
             time.sleep(0.01)
             continue
+        if dropping:
+            os.close(master)
+            os.close(slave)
+            return
         if device.line is not None:
             why = device.line.understands(LineSettings.of_tty(slave))
             if why:
@@ -238,6 +252,7 @@ def serve_pty(device, faults: Faults):
         while device.terminator in buf:
             line, buf = buf.split(device.terminator, 1)
             if not _dispatch(device, line, faults, state, write):
-                os.close(master)
-                os.close(slave)
-                return
+                # Closing the master hangs the line up, which discards what the client has not
+                # read yet: hang up when the client sends again, after it read the last reply.
+                dropping = True
+                break

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "arrowdaq/hardware/ieee488.h"
 #include "arrowdaq/hardware/resource.h"
@@ -66,9 +67,11 @@ Result<std::string> MessageDevice::SendCommand(const std::string& command, Timeo
 }
 
 Result<std::shared_ptr<arrow::Buffer>> MessageDevice::ReadRawData(Timeout timeout) {
-  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
-  if (!reader_) return Status::Invalid(t->resource(), ": this device has no data reader");
-  return reader_(*t, timeout);
+  // A lost connection is the reader's to report: it may still owe the failure that ended its
+  // last (short) batch, which says why the connection was lost.
+  if (transport_ == nullptr) return Status::IOError("device not connected (Connect first)");
+  if (!reader_) return Status::Invalid(transport_->resource(), ": this device has no data reader");
+  return reader_(*transport_, timeout);
 }
 
 std::string UnescapeTerminator(const std::string& text) {
@@ -259,36 +262,64 @@ Status PolledDriver::Configure() {
 
 Status PolledDriver::StartAcquisition() {
   schedule_.Restart();
+  pending_ = Status::OK();
   return Status::OK();
+}
+
+std::shared_ptr<arrow::Buffer> KeepFirstRows(std::shared_ptr<arrow::Buffer> block,
+                                             std::int64_t rows, std::int64_t kept,
+                                             const std::vector<std::int64_t>& widths) {
+  // Column i starts at 8 * rows * (sum of earlier widths); it moves to 8 * kept * (the same
+  // sum). Each destination lies before its source and after every earlier column's new end,
+  // so moving the columns in order never overwrites bytes not yet moved.
+  std::uint8_t* base = block->mutable_data();
+  std::int64_t before = 0;
+  for (const std::int64_t w : widths) {
+    if (before > 0) {
+      std::memmove(base + 8 * kept * before, base + 8 * rows * before,
+                   static_cast<std::size_t>(8 * kept * w));
+    }
+    before += w;
+  }
+  return arrow::SliceBuffer(std::move(block), 0, 8 * kept * before);
 }
 
 Result<std::shared_ptr<arrow::Buffer>> PolledDriver::PollBatch(StreamTransport& t,
                                                                Timeout timeout) {
+  if (!pending_.ok()) return std::exchange(pending_, Status::OK());
   const auto deadline = SteadyClock::now() + timeout;
   const std::int64_t rows = config_.batch_size;
   const auto channels = static_cast<std::int64_t>(config_.channels.size());
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> owned,
                         arrow::AllocateBuffer(rows * 8 * (1 + channels)));
+  std::shared_ptr<arrow::Buffer> buf = std::move(owned);
   auto* stamps = reinterpret_cast<std::int64_t*>(buf->mutable_data());
   auto* values = reinterpret_cast<double*>(buf->mutable_data() + rows * 8);
+  // A failed poll after some rows ends the batch early: keep them, report the failure next.
+  auto fail = [&](std::int64_t read, Status st) -> Result<std::shared_ptr<arrow::Buffer>> {
+    if (read == 0) return st;
+    pending_ = std::move(st);
+    return KeepFirstRows(buf, rows, read, std::vector<std::int64_t>(1 + channels, 1));
+  };
   for (std::int64_t r = 0; r < rows; ++r) {
     if (!schedule_.WaitForNextPoll(deadline)) {
-      return Status::IOError(t.resource(), ": batch of ", rows, " polls at ", config_.rate_hz,
-                             " Hz cannot finish within the read timeout of ", timeout.count(),
-                             " ms");
+      return fail(r, Status::IOError(t.resource(), ": batch of ", rows, " polls at ",
+                                     config_.rate_hz, " Hz cannot finish within the read ",
+                                     "timeout of ", timeout.count(), " ms"));
     }
     last_stamp_ns_ = std::max(WallClockNanos(), last_stamp_ns_ + 1);
     stamps[r] = last_stamp_ns_;
     const auto poll_start = SteadyClock::now();
-    ARROW_ASSIGN_OR_RAISE(std::vector<double> row, PollRow(t));
+    auto row = PollRow(t);
+    if (!row.ok()) return fail(r, row.status());
     schedule_.RecordPollDuration(SteadyClock::now() - poll_start);
-    if (static_cast<std::int64_t>(row.size()) != channels) {
-      return Status::Invalid(t.resource(), ": poll returned ", row.size(), " values, expected ",
-                             channels, " (one per channel)");
+    if (static_cast<std::int64_t>(row->size()) != channels) {
+      return fail(r, Status::Invalid(t.resource(), ": poll returned ", row->size(),
+                                     " values, expected ", channels, " (one per channel)"));
     }
-    for (std::int64_t c = 0; c < channels; ++c) values[c * rows + r] = row[c];
+    for (std::int64_t c = 0; c < channels; ++c) values[c * rows + r] = (*row)[c];
   }
-  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  return buf;
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> PolledDriver::Decode(

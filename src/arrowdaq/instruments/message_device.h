@@ -10,8 +10,10 @@
 // more than a period restarts the schedule instead of bursting), batch_size polls per batch,
 // and stamps each row with the wall clock just before its query is written (strictly
 // increasing). A raw block is `rows` int64 timestamps followed by each channel's `rows` float64
-// values (column by column); Decode slices it without copying. A failed poll fails the whole
-// ReadRawData: the rows already polled in that batch are dropped (the actor records the gap).
+// values (column by column); Decode slices it without copying. A poll that fails after some
+// rows of a batch were read ends the batch early: ReadRawData returns the rows read (a short
+// batch, published like any other) and the next ReadRawData returns the failure, which the
+// actor records as the gap (and reconnects). What was measured is kept.
 //
 // Ownership: a driver owns its MessageDevice, which owns the transport of the current
 // connection. Threading: the instrument's own thread only.
@@ -167,7 +169,16 @@ class PolledDriver : public InstrumentDriver {
   std::shared_ptr<arrow::Schema> schema_;
   PollSchedule schedule_;
   std::int64_t last_stamp_ns_ = 0;
+  Status pending_;  // a poll's failure after a short batch, returned by the next read
 };
+
+/// Shrink a block of column-major 8-byte columns from `rows` rows to its first `kept` rows in
+/// place: column i holds `widths[i] * rows` values (one row = `widths[i]` values) and the
+/// columns follow each other. Returns the first `kept` rows' bytes, columns consecutive, as a
+/// slice of `block` (no copy). For polled drivers that publish the rows read before a failed poll.
+std::shared_ptr<arrow::Buffer> KeepFirstRows(std::shared_ptr<arrow::Buffer> block,
+                                             std::int64_t rows, std::int64_t kept,
+                                             const std::vector<std::int64_t>& widths);
 
 /// Decode a stamped block (`rows` int64 ns timestamps, then `channels` columns of `rows`
 /// float64) into a batch of `schema` without copying. Wrong sizes are Status::Invalid.

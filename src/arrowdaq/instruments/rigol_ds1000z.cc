@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <thread>
+#include <utility>
 
 #include "arrowdaq/hardware/ieee488.h"
 
@@ -156,46 +157,58 @@ Status RigolDs1000zDriver::Configure() {
 
 Status RigolDs1000zDriver::StartAcquisition() {
   schedule_.Restart();
+  pending_ = Status::OK();
   return Status::OK();
 }
 
 Result<std::shared_ptr<arrow::Buffer>> RigolDs1000zDriver::FetchBatch(StreamTransport& t,
                                                                       hardware::Timeout timeout) {
+  if (!pending_.ok()) return std::exchange(pending_, Status::OK());
   const auto deadline = SteadyClock::now() + timeout;
   const std::int64_t rows = batch_size_;
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> owned,
                         arrow::AllocateBuffer(rows * 8 * (4 + points_)));
+  std::shared_ptr<arrow::Buffer> buf = std::move(owned);
   auto* stamps = reinterpret_cast<std::int64_t*>(buf->mutable_data());
   auto* x_inc = reinterpret_cast<double*>(buf->mutable_data() + rows * 8);
   auto* x_org = x_inc + rows;
   auto* valid = reinterpret_cast<std::int64_t*>(x_org + rows);
   auto* volts = reinterpret_cast<double*>(valid + rows);
+  // A failed read after some waveforms ends the batch early: keep them, report it next.
+  auto fail = [&](std::int64_t read, Status st) -> Result<std::shared_ptr<arrow::Buffer>> {
+    if (read == 0) return st;
+    pending_ = std::move(st);
+    return KeepFirstRows(buf, rows, read, {1, 1, 1, 1, points_});
+  };
   for (std::int64_t r = 0; r < rows; ++r) {
     if (!schedule_.WaitForNextPoll(deadline)) {
-      return Status::IOError(t.resource(), ": batch of ", rows, " waveforms at ", rate_hz_,
-                             " Hz cannot finish within the read timeout of ", timeout.count(),
-                             " ms");
+      return fail(r, Status::IOError(t.resource(), ": batch of ", rows, " waveforms at ",
+                                     rate_hz_, " Hz cannot finish within the read timeout of ",
+                                     timeout.count(), " ms"));
     }
     last_stamp_ns_ = std::max(WallClockNanos(), last_stamp_ns_ + 1);
     stamps[r] = last_stamp_ns_;
     const auto started = SteadyClock::now();
-    ARROW_RETURN_NOT_OK(SendWaveformSettings(t));
-    ARROW_ASSIGN_OR_RAISE(const RigolPreamble p, ReadPreamble(t));
-    ARROW_ASSIGN_OR_RAISE(std::string data, t.QueryBlock(":WAV:DATA?", timeout_));
+    if (Status st = SendWaveformSettings(t); !st.ok()) return fail(r, st);
+    auto p = ReadPreamble(t);
+    if (!p.ok()) return fail(r, p.status());
+    auto block = t.QueryBlock(":WAV:DATA?", timeout_);
+    if (!block.ok()) return fail(r, block.status());
+    const std::string& data = *block;
     const auto n = static_cast<std::int64_t>(data.size());
     if (n > points_) {
-      return Status::Invalid(t.resource(), ": ", hardware::ReplyTo(":WAV:DATA?"), ": block of ",
-                             n, " bytes, more than the ", points_,
-                             " points asked for (:WAV:STAR 1, :WAV:STOP ", points_, ")");
+      return fail(r, Status::Invalid(t.resource(), ": ", hardware::ReplyTo(":WAV:DATA?"),
+                                     ": block of ", n, " bytes, more than the ", points_,
+                                     " points asked for (:WAV:STAR 1, :WAV:STOP ", points_, ")"));
     }
     schedule_.RecordPollDuration(SteadyClock::now() - started);
-    x_inc[r] = p.x_increment;
-    x_org[r] = p.x_origin;
+    x_inc[r] = p->x_increment;
+    x_org[r] = p->x_origin;
     valid[r] = n;
     double* out = volts + r * points_;
     for (std::int64_t i = 0; i < n; ++i) {
       const auto byte = static_cast<unsigned char>(data[static_cast<std::size_t>(i)]);
-      out[i] = (static_cast<double>(byte) - p.y_origin - p.y_reference) * p.y_increment;
+      out[i] = (static_cast<double>(byte) - p->y_origin - p->y_reference) * p->y_increment;
     }
     for (std::int64_t i = n; i < points_; ++i) out[i] = std::numeric_limits<double>::quiet_NaN();
     ++waveforms_;
@@ -204,7 +217,7 @@ Result<std::shared_ptr<arrow::Buffer>> RigolDs1000zDriver::FetchBatch(StreamTran
       ++short_waveforms_;
     }
   }
-  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  return buf;
 }
 
 std::vector<DriverEvent> RigolDs1000zDriver::TakeEvents() {

@@ -13,7 +13,9 @@
 // preamble) is the time of the first one; one `info` event per batch counts such rows.
 // `points` is 1..1200 (the screen, NORMal mode): more needs RAW mode, the scope stopped and
 // reads of at most 250 000 bytes at a time, which this driver does not do, so larger values are
-// refused. A scope slower than rate_hz is reported in a `rate_shortfall` event per batch.
+// refused. A scope slower than rate_hz is reported in a `rate_shortfall` event per batch. A
+// read that fails after some waveforms of a batch ends the batch early: the waveforms read are
+// published and the failure comes with the next read (see PolledDriver).
 //
 // Stream: one row per waveform: `timestamp` (wall clock at the poll), `waveform` as
 // fixed_size_list<float64>[points] (unit V), `x_increment` (s, time between points),
@@ -97,6 +99,7 @@ class RigolDs1000zDriver : public InstrumentDriver {
   std::int64_t waveforms_ = 0;  // since the last TakeEvents: all, and those with fewer points
   std::int64_t short_waveforms_ = 0;
   std::int64_t fewest_points_ = 0;
+  Status pending_;  // a read's failure after a short batch, returned by the next read
 };
 
 /// Return the options of rigol.ds1000z (source, points, rate_hz, batch_size, link options).
