@@ -61,6 +61,14 @@ Result<std::unique_ptr<SerialTransport>> SerialTransport::Make(SerialOptions opt
 
 void SerialTransport::BeforeClose(int fd) { ::ioctl(fd, TIOCNXCL); }
 
+std::string SerialTransport::TimeoutHint() const {
+  const char parity = serial_.parity == "even" ? 'E' : serial_.parity == "odd" ? 'O' : 'N';
+  return "; line set to " + std::to_string(serial_.baud) + " Bd " +
+         std::to_string(serial_.data_bits) + parity + std::to_string(serial_.stop_bits) +
+         ", flow control " + serial_.flow_control +
+         " (a device set to other line settings does not answer)";
+}
+
 Result<int> SerialTransport::Open(const Resource& resource, Timeout /*timeout*/) {
   const std::string where = resource.ToString();
   if (resource.device.empty() || resource.device.front() != '/') {

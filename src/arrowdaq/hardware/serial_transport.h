@@ -52,6 +52,8 @@ class SerialTransport : public StreamTransport {
   /// Clear TIOCEXCL: the flag outlives this descriptor while another process (a simulator)
   /// holds the line open, and would refuse our own reconnect.
   void BeforeClose(int fd) override;
+  /// Name the line settings: a device set to others answers nothing (or garbage).
+  std::string TimeoutHint() const override;
 
  private:
   SerialOptions serial_;

@@ -120,7 +120,8 @@ Status StreamTransport::WriteUntil(std::string_view bytes, Deadline deadline,
     if (r < 0) return Fail(Status::IOError(Where(what), ": poll failed: ", Errno(errno)));
     if (r == 0) {
       return Status::IOError(Where(what), ": timed out after ", timeout.count(),
-                             " ms writing (", done, " of ", bytes.size(), " bytes sent)");
+                             " ms writing (", done, " of ", bytes.size(), " bytes sent)",
+                             TimeoutHint());
     }
   }
   return Status::OK();
@@ -138,7 +139,7 @@ Status StreamTransport::Fill(Deadline deadline, std::string_view what, Timeout t
       const std::size_t size = buffer_.size();
       buffer_.clear();  // a partial reply is useless once its command has timed out
       return Status::IOError(Where(what), ": timed out after ", timeout.count(),
-                             " ms (received ", size, " bytes: '", got, "')");
+                             " ms (received ", size, " bytes: '", got, "')", TimeoutHint());
     }
     char chunk[65536];
     const ssize_t n = ::read(fd_, chunk, sizeof(chunk));

@@ -92,6 +92,9 @@ class StreamTransport : public InstrumentHardware {
   virtual bool is_socket() const = 0;
   /// Run just before the descriptor is closed (Disconnect, a fatal error, destruction).
   virtual void BeforeClose(int /*fd*/) {}
+  /// Return what a timeout message should add about the line ("" for sockets); a serial line
+  /// names its settings, since a device at another baud rate or handshake answers nothing.
+  virtual std::string TimeoutHint() const { return ""; }
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;

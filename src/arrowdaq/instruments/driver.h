@@ -25,6 +25,13 @@
 
 namespace arrowdaq::instruments {
 
+/// Something a driver noticed in the data that the run's event log must show (for example
+/// `overload`: readings the instrument flagged as out of range, stored as NaN or infinity).
+struct DriverEvent {
+  std::string kind;     ///< "overload", "info", ...
+  std::string message;  ///< what happened, with counts
+};
+
 class InstrumentDriver {
  public:
   virtual ~InstrumentDriver() = default;
@@ -45,6 +52,9 @@ class InstrumentDriver {
   /// Return the samples (rows) the device lost since the previous call because it could not
   /// be paused and its buffer overflowed (an overrun); 0 for devices that never lose data.
   virtual std::int64_t TakeOverrunSamples() { return 0; }
+  /// Return (and forget) what the driver noticed since the previous call; called after each
+  /// read, on the instrument's thread. Drivers coalesce: one event per kind and batch at most.
+  virtual std::vector<DriverEvent> TakeEvents() { return {}; }
   /// Turn one raw block from hardware().ReadRawData() into a batch of schema(). Wrap the
   /// buffer without copying where the layout allows. A malformed block is an error, not a crash.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(

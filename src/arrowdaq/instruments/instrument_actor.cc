@@ -16,6 +16,9 @@ struct InstrumentActor::Shared {
   std::atomic<std::uint64_t> read_errors{0};
   std::atomic<std::uint64_t> overrun_samples{0};
   std::atomic<std::uint64_t> reconnects{0};
+  // Reconnect attempts since the last batch published (I/O thread only): a device that
+  // reconnects but never delivers uses them up.
+  int attempts_since_batch = 0;
   mutable std::mutex mutex;
   std::string last_error;
 
@@ -77,8 +80,10 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
   // fault; the loop ends and StopAcquisition disarms the device.
   if (packet.status().IsCancelled()) {
     (void)driver.TakeOverrunSamples();
+    (void)driver.TakeEvents();  // about data after the end, too
     return false;
   }
+  for (DriverEvent& e : driver.TakeEvents()) Emit(spec, e.kind.c_str(), std::move(e.message));
   if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
     shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
     Emit(spec, "overrun",
@@ -86,6 +91,7 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
          static_cast<std::uint64_t>(lost));
   }
   if (packet.ok()) {
+    shared.attempts_since_batch = 0;
     shared.batches.fetch_add(1, std::memory_order_relaxed);
     shared.rows.fetch_add(static_cast<std::uint64_t>(packet->num_rows()),
                           std::memory_order_relaxed);
@@ -95,16 +101,23 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
   shared.RecordError(cause);
   if (!shared.acquiring.load()) return false;  // stopped while reading: not a fault
   const std::int64_t gap_start = WallClockNanos();
-  auto backoff = spec.reconnect_backoff;
   Status last = cause;
-  for (int attempt = 1; attempt <= spec.reconnect_attempts; ++attempt) {
+  // Attempts count from the last batch published, not from this failure: a device that
+  // connects and configures but never delivers (it answers *IDN? but not READ?, or garbage)
+  // must use them up, or it would be reconnected forever. The backoff grows with them.
+  int attempts_here = 0;
+  while (shared.attempts_since_batch < spec.reconnect_attempts) {
+    const int attempt = ++shared.attempts_since_batch;
+    ++attempts_here;
+    auto backoff = spec.reconnect_backoff;
+    for (int i = 1; i < attempt && backoff < spec.max_reconnect_backoff; ++i) backoff *= 2;
+    backoff = std::min(spec.max_reconnect_backoff, backoff);
     // Wait the backoff in small steps, so that a stop request is honoured promptly.
     const auto until = std::chrono::steady_clock::now() + backoff;
     while (std::chrono::steady_clock::now() < until) {
       if (!shared.acquiring.load()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    backoff = std::min(spec.max_reconnect_backoff, backoff * 2);
     last = Guarded(spec.name, [&]() -> Status {
       (void)driver.hardware().Disconnect();
       ARROW_RETURN_NOT_OK(driver.hardware().Connect(spec.resource, spec.connect_timeout));
@@ -116,7 +129,7 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
       const std::int64_t gap_end = WallClockNanos();
       Emit(spec, "gap",
            "no data for " + Seconds(gap_end - gap_start) + " (reconnected after " +
-               std::to_string(attempt) + " attempt(s)); cause: " + cause.ToString());
+               std::to_string(attempts_here) + " attempt(s)); cause: " + cause.ToString());
       return true;
     }
     shared.RecordError(Prefixed(spec.name, last));
@@ -128,7 +141,8 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
   Status final_status = cause;
   if (spec.reconnect_attempts > 0) {
     final_status = cause.WithMessage(cause.message(), "; gave up after ", spec.reconnect_attempts,
-                                     " reconnect attempt(s), last: ", last.message());
+                                     " reconnect attempt(s) without a batch in between, last: ",
+                                     last.message());
   }
   Emit(spec, "fault", final_status.ToString());
   if (spec.on_fault) spec.on_fault(spec.name, final_status);
@@ -227,6 +241,7 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
     return Guarded(spec_->name, [this]() -> Result<DataPacket> {
       ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
       auto packet = ReadDecodePublish(*spec_, *driver_);
+      for (DriverEvent& e : driver_->TakeEvents()) Emit(*spec_, e.kind.c_str(), std::move(e.message));
       Status stopped = driver_->StopAcquisition();
       if (packet.ok() && !stopped.ok()) return stopped;
       return packet;

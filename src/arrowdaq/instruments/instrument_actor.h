@@ -98,6 +98,8 @@ struct InstrumentSpec {
   hardware::Timeout command_timeout{2'000};
   /// After a read fails while acquiring: reconnect attempts before giving up (0: none), with
   /// an exponential backoff from `reconnect_backoff`, doubling up to `max_reconnect_backoff`.
+  /// Attempts count from the last batch published: reconnecting successfully does not give
+  /// them back, only data does, so a device that connects but never delivers fails.
   int reconnect_attempts = 5;
   std::chrono::milliseconds reconnect_backoff{200};
   std::chrono::milliseconds max_reconnect_backoff{5'000};

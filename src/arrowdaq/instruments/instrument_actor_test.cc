@@ -30,15 +30,22 @@ struct Harness {
   std::promise<Status> fault;
   InstrumentRef ref;
 
+  std::vector<RunEvent> events;
+
   // Spawn an actor around a Float64BlockDriver over `hw` (one channel at 1 kHz).
-  explicit Harness(std::unique_ptr<MockHardware> hw) {
+  explicit Harness(std::unique_ptr<MockHardware> hw, int reconnect_attempts = 0) {
     auto driver = Float64BlockDriver::Make(std::move(hw), 1, 1000.0, "V").ValueOrDie();
     auto spec = std::make_shared<InstrumentSpec>();
     spec->name = "mock";
     spec->driver = "mock";
     spec->resource = "mock_address";
     spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
-    spec->reconnect_attempts = 0;  // reconnects have their own tests
+    spec->reconnect_attempts = reconnect_attempts;
+    spec->reconnect_backoff = 1ms;
+    spec->on_event = [this](RunEvent e) {
+      std::lock_guard lock(mutex);
+      events.push_back(std::move(e));
+    };
     auto stream = std::make_shared<StreamInfo>(StreamInfo{"mock", driver->schema()});
     spec->publish = [this, stream](std::shared_ptr<arrow::RecordBatch> batch) -> Result<DataPacket> {
       std::lock_guard lock(mutex);
@@ -121,6 +128,64 @@ TEST(InstrumentActor, AcquiresUntilTheHardwareFailsAndReportsTheFault) {
     const auto& col = static_cast<const arrow::DoubleArray&>(*p.batch->column(1));
     for (int64_t i = 0; i < col.length(); ++i) EXPECT_EQ(col.Value(i), expected++);
   }
+}
+
+// A device that connects and configures every time but never delivers a batch (it answers
+// *IDN? but not READ?, or a batch that cannot be allocated) must use up its reconnect attempts
+// and fail: a successful reconnect is not progress, only data is.
+TEST(InstrumentActor, ReconnectsWithoutABatchUseUpTheAttempts) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).Times(3).WillRepeatedly(Return(Status::OK()));
+  EXPECT_CALL(*hw, Disconnect()).WillRepeatedly(Return(Status::OK()));
+  EXPECT_CALL(*hw, ReadRawData(_))
+      .Times(3)
+      .WillRepeatedly(Return(Status::OutOfMemory("malloc of size 85899345920 failed")));
+  Harness h(std::move(hw), /*reconnect_attempts=*/2);
+  ASSERT_OK(h.Ack<msg::Connect>());
+  ASSERT_OK(h.Ack<msg::StartAcquisition>());
+  auto fault = h.fault.get_future();
+  ASSERT_EQ(fault.wait_for(10s), std::future_status::ready);
+  const Status st = fault.get();
+  EXPECT_TRUE(st.IsOutOfMemory()) << st;
+  EXPECT_THAT(st.message(), HasSubstr("instrument 'mock': malloc of size 85899345920 failed; gave "
+                                      "up after 2 reconnect attempt(s) without a batch in "
+                                      "between"));
+  auto status = h.ref.AskBlocking<InstrumentStatus>(
+      [](Reply<InstrumentStatus> rep) { return msg::GetStatus{std::move(rep)}; }, 2s);
+  ASSERT_OK(status.status());
+  EXPECT_TRUE(status->failed);
+  EXPECT_EQ(status->reconnects, 2u);
+  EXPECT_EQ(status->batches, 0u);
+  std::lock_guard lock(h.mutex);
+  int gaps = 0;
+  for (const auto& e : h.events) gaps += e.kind == "gap";
+  EXPECT_EQ(gaps, 2);
+}
+
+// Data in between gives the attempts back: a device that fails now and then is reconnected as
+// often as it needs, as long as it delivers between the failures.
+TEST(InstrumentActor, ABatchBetweenFailuresGivesTheAttemptsBack) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).WillRepeatedly(Return(Status::OK()));
+  EXPECT_CALL(*hw, Disconnect()).WillRepeatedly(Return(Status::OK()));
+  ::testing::Sequence seq;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_CALL(*hw, ReadRawData(_))
+        .InSequence(seq)
+        .WillOnce(Return(Status::IOError("read timed out")))
+        .WillOnce(Return(Float64Block({1.0 * i})));
+  }
+  EXPECT_CALL(*hw, ReadRawData(_))
+      .InSequence(seq)
+      .WillRepeatedly(Return(Status::IOError("gone for good")));
+  Harness h(std::move(hw), /*reconnect_attempts=*/1);
+  ASSERT_OK(h.Ack<msg::Connect>());
+  ASSERT_OK(h.Ack<msg::StartAcquisition>());
+  auto fault = h.fault.get_future();
+  ASSERT_EQ(fault.wait_for(10s), std::future_status::ready);
+  EXPECT_THAT(fault.get().message(), HasSubstr("gone for good; gave up after 1 reconnect"));
+  std::lock_guard lock(h.mutex);
+  EXPECT_EQ(h.published.size(), 4u);  // four failures survived, one batch after each
 }
 
 TEST(InstrumentActor, ADriverThatThrowsIsContained) {

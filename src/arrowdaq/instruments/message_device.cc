@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "arrowdaq/hardware/ieee488.h"
 #include "arrowdaq/hardware/resource.h"
@@ -58,13 +60,18 @@ Result<StreamTransport*> MessageDevice::transport() {
 
 Result<std::string> MessageDevice::SendCommand(const std::string& command, Timeout timeout) {
   ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
-  return t->SendCommand(command, timeout);
+  if (!query_rule_) return t->SendCommand(command, timeout);
+  if (query_rule_(command)) return t->Query(command, timeout);
+  ARROW_RETURN_NOT_OK(t->WriteLine(command, timeout));
+  return std::string();
 }
 
 Result<std::shared_ptr<arrow::Buffer>> MessageDevice::ReadRawData(Timeout timeout) {
-  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, transport());
-  if (!reader_) return Status::Invalid(t->resource(), ": this device has no data reader");
-  return reader_(*t, timeout);
+  // A lost connection is the reader's to report: it may still owe the failure that ended its
+  // last (short) batch, which says why the connection was lost.
+  if (transport_ == nullptr) return Status::IOError("device not connected (Connect first)");
+  if (!reader_) return Status::Invalid(transport_->resource(), ": this device has no data reader");
+  return reader_(*transport_, timeout);
 }
 
 std::string UnescapeTerminator(const std::string& text) {
@@ -129,16 +136,17 @@ Result<std::string> Identify(StreamTransport& t, const std::string& command,
   return idn;
 }
 
-Status CheckScpiErrors(StreamTransport& t, const std::string& after, Timeout timeout) {
+Status CheckScpiErrors(StreamTransport& t, const std::string& after, Timeout timeout,
+                       const std::string& query) {
   std::string errors;
   for (int i = 0; i < 32; ++i) {
-    ARROW_ASSIGN_OR_RAISE(std::string reply, t.Query("SYST:ERR?", timeout));
+    ARROW_ASSIGN_OR_RAISE(std::string reply, t.Query(query, timeout));
     // "+0,"No error"" or "0,..." ends the queue; anything else is an error entry.
     const std::size_t comma = reply.find(',');
     const std::string code = reply.substr(0, comma);
     auto value = hardware::ParseNumber(code);
     if (!value.ok()) {
-      return Status::Invalid(t.resource(), ": unexpected ", hardware::ReplyTo("SYST:ERR?"), ": '",
+      return Status::Invalid(t.resource(), ": unexpected ", hardware::ReplyTo(query), ": '",
                              EscapeBytes(reply), "'");
     }
     if (*value == 0) break;
@@ -165,9 +173,59 @@ std::vector<std::string> SplitCommands(const std::string& text) {
   return out;
 }
 
+PollSchedule::PollSchedule(double rate_hz)
+    : rate_hz_(rate_hz),
+      period_(std::chrono::duration_cast<SteadyClock::duration>(
+          std::chrono::duration<double>(1.0 / rate_hz))) {}
+
+void PollSchedule::Restart() { next_ = SteadyClock::now(); }
+
+bool PollSchedule::WaitForNextPoll(SteadyClock::time_point deadline) {
+  const auto now = SteadyClock::now();
+  if (next_ > now) {
+    if (next_ > deadline) return false;
+    std::this_thread::sleep_until(next_);
+  } else if (now - next_ > period_) {
+    next_ = now;  // late (slow device or consumer): restart the schedule, no burst
+    ++late_;
+  }
+  next_ += period_;
+  ++polls_;
+  return true;
+}
+
+void PollSchedule::RecordPollDuration(SteadyClock::duration d) { slowest_ = std::max(slowest_, d); }
+
+std::vector<DriverEvent> PollSchedule::TakeEvents(const std::string& what, double slowest_ms) {
+  std::vector<DriverEvent> events;
+  if (late_ > 0) {
+    if (slowest_ms <= 0) {
+      slowest_ms = std::chrono::duration<double, std::milli>(slowest_).count();
+    }
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "%lld of %lld %s started more than one period (%.6g ms) late: the instrument "
+                  "is slower than rate_hz = %g asks%s",
+                  static_cast<long long>(late_), static_cast<long long>(polls_), what.c_str(),
+                  1e3 / rate_hz_, rate_hz_, slowest_ms > 0 ? "; the slowest took " : "");
+    std::string message = text;
+    if (slowest_ms > 0) {
+      std::snprintf(text, sizeof(text), "%.3g ms", slowest_ms);
+      message += text;
+    }
+    events.push_back({"rate_shortfall", std::move(message)});
+  }
+  polls_ = late_ = 0;
+  slowest_ = {};
+  return events;
+}
+
 PolledDriver::PolledDriver(PolledConfig config, std::unique_ptr<MessageDevice> device,
                            std::shared_ptr<arrow::Schema> schema)
-    : config_(std::move(config)), device_(std::move(device)), schema_(std::move(schema)) {
+    : config_(std::move(config)),
+      device_(std::move(device)),
+      schema_(std::move(schema)),
+      schedule_(config_.rate_hz) {
   device_->set_reader([this](StreamTransport& t, Timeout timeout) {
     return PollBatch(t, timeout);
   });
@@ -203,44 +261,65 @@ Status PolledDriver::Configure() {
 }
 
 Status PolledDriver::StartAcquisition() {
-  next_poll_ = SteadyClock::now();
+  schedule_.Restart();
+  pending_ = Status::OK();
   return Status::OK();
+}
+
+std::shared_ptr<arrow::Buffer> KeepFirstRows(std::shared_ptr<arrow::Buffer> block,
+                                             std::int64_t rows, std::int64_t kept,
+                                             const std::vector<std::int64_t>& widths) {
+  // Column i starts at 8 * rows * (sum of earlier widths); it moves to 8 * kept * (the same
+  // sum). Each destination lies before its source and after every earlier column's new end,
+  // so moving the columns in order never overwrites bytes not yet moved.
+  std::uint8_t* base = block->mutable_data();
+  std::int64_t before = 0;
+  for (const std::int64_t w : widths) {
+    if (before > 0) {
+      std::memmove(base + 8 * kept * before, base + 8 * rows * before,
+                   static_cast<std::size_t>(8 * kept * w));
+    }
+    before += w;
+  }
+  return arrow::SliceBuffer(std::move(block), 0, 8 * kept * before);
 }
 
 Result<std::shared_ptr<arrow::Buffer>> PolledDriver::PollBatch(StreamTransport& t,
                                                                Timeout timeout) {
+  if (!pending_.ok()) return std::exchange(pending_, Status::OK());
   const auto deadline = SteadyClock::now() + timeout;
   const std::int64_t rows = config_.batch_size;
   const auto channels = static_cast<std::int64_t>(config_.channels.size());
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> owned,
                         arrow::AllocateBuffer(rows * 8 * (1 + channels)));
+  std::shared_ptr<arrow::Buffer> buf = std::move(owned);
   auto* stamps = reinterpret_cast<std::int64_t*>(buf->mutable_data());
   auto* values = reinterpret_cast<double*>(buf->mutable_data() + rows * 8);
-  const auto period = std::chrono::duration_cast<SteadyClock::duration>(
-      std::chrono::duration<double>(1.0 / config_.rate_hz));
+  // A failed poll after some rows ends the batch early: keep them, report the failure next.
+  auto fail = [&](std::int64_t read, Status st) -> Result<std::shared_ptr<arrow::Buffer>> {
+    if (read == 0) return st;
+    pending_ = std::move(st);
+    return KeepFirstRows(buf, rows, read, std::vector<std::int64_t>(1 + channels, 1));
+  };
   for (std::int64_t r = 0; r < rows; ++r) {
-    auto now = SteadyClock::now();
-    if (next_poll_ > now) {
-      if (next_poll_ > deadline) {
-        return Status::IOError(t.resource(), ": batch of ", rows, " polls at ", config_.rate_hz,
-                               " Hz cannot finish within the read timeout of ", timeout.count(),
-                               " ms");
-      }
-      std::this_thread::sleep_until(next_poll_);
-    } else if (now - next_poll_ > period) {
-      next_poll_ = now;  // late (slow device or consumer): restart the schedule, no burst
+    if (!schedule_.WaitForNextPoll(deadline)) {
+      return fail(r, Status::IOError(t.resource(), ": batch of ", rows, " polls at ",
+                                     config_.rate_hz, " Hz cannot finish within the read ",
+                                     "timeout of ", timeout.count(), " ms"));
     }
-    next_poll_ += period;
     last_stamp_ns_ = std::max(WallClockNanos(), last_stamp_ns_ + 1);
     stamps[r] = last_stamp_ns_;
-    ARROW_ASSIGN_OR_RAISE(std::vector<double> row, PollRow(t));
-    if (static_cast<std::int64_t>(row.size()) != channels) {
-      return Status::Invalid(t.resource(), ": poll returned ", row.size(), " values, expected ",
-                             channels, " (one per channel)");
+    const auto poll_start = SteadyClock::now();
+    auto row = PollRow(t);
+    if (!row.ok()) return fail(r, row.status());
+    schedule_.RecordPollDuration(SteadyClock::now() - poll_start);
+    if (static_cast<std::int64_t>(row->size()) != channels) {
+      return fail(r, Status::Invalid(t.resource(), ": poll returned ", row->size(),
+                                     " values, expected ", channels, " (one per channel)"));
     }
-    for (std::int64_t c = 0; c < channels; ++c) values[c * rows + r] = row[c];
+    for (std::int64_t c = 0; c < channels; ++c) values[c * rows + r] = (*row)[c];
   }
-  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  return buf;
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> PolledDriver::Decode(

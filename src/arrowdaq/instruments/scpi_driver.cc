@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "arrowdaq/hardware/ieee488.h"
 #include "arrowdaq/instruments/keysight_34461a.h"
@@ -83,10 +85,12 @@ std::vector<OptionSpec> ScpiDriverOptionSpecs() {
       {"channels", std::int64_t{1}, "values per poll: channels ch0..ch<N-1>, 1..1024", ""},
       {"rate_hz", 10.0, "polls per second, > 0 and <= 10000", "Hz"},
       {"batch_size", std::int64_t{10}, "polls per batch, 1..1000000", ""},
-      {"check_errors", false, "query SYST:ERR? after setup and fail on non-zero errors", ""},
+      {"check_errors", false, "query SYST:ERR? after each setup command, fail on errors", ""},
       {"binary", false, "the reply is an IEEE 488.2 block (format defaults to real64)", ""},
       {"format", std::string("ascii"), "ascii | real64 | real32 | int16", ""},
-      {"byte_order", std::string("little"), "binary values: little | big", ""},
+      {"byte_order", std::string("big"),
+       "binary values: big (SCPI FORMat:BORDer NORMal, the *RST default) | little (SWAPped)",
+       ""},
       {"unit", std::string("V"), "unit of every channel", ""},
   };
   for (auto& s : LinkOptionSpecs(hardware::SerialOptions{}, 1000)) specs.push_back(std::move(s));
@@ -134,33 +138,73 @@ Status ScpiDriver::ConfigureDevice(StreamTransport& t) {
     ARROW_ASSIGN_OR_RAISE(idn_,
                           Identify(t, scpi_.identify_command, scpi_.identify_expect, timeout));
   }
+  if (scpi_.check_errors) {  // errors left over from before us are not ours to report
+    ARROW_RETURN_NOT_OK(t.SendCommand("*CLS", timeout).status());
+  }
   for (const std::string& command : scpi_.setup) {
     ARROW_RETURN_NOT_OK(t.SendCommand(command, timeout).status());
-  }
-  if (scpi_.check_errors) {
-    ARROW_RETURN_NOT_OK(CheckScpiErrors(t, "the set-up commands", timeout));
+    if (scpi_.check_errors) {
+      ARROW_RETURN_NOT_OK(CheckScpiErrors(t, "'" + hardware::EscapeBytes(command) + "'", timeout));
+    }
   }
   return Status::OK();
 }
 
+double MapScpiSpecialValue(double value) {
+  // Instruments print these with a few digits ("+9.90000000E+37"): compare with a tolerance.
+  auto near = [](double v, double target) { return std::abs(v - target) <= 1e-6 * target; };
+  if (near(value, 9.9e37)) return std::numeric_limits<double>::infinity();
+  if (near(-value, 9.9e37)) return -std::numeric_limits<double>::infinity();
+  if (near(value, 9.91e37)) return std::numeric_limits<double>::quiet_NaN();
+  return value;
+}
+
 Result<std::vector<double>> ScpiDriver::PollRow(StreamTransport& t) {
-  const hardware::Timeout timeout = config().io_timeout;
+  const hardware::Timeout timeout =
+      scpi_.query_timeout.count() > 0 ? scpi_.query_timeout : config().io_timeout;
+  Result<std::vector<double>> values;
   if (scpi_.format == ReplyFormat::kAscii) {
     ARROW_ASSIGN_OR_RAISE(std::string reply, t.Query(scpi_.query, timeout));
-    auto values = hardware::ParseNumberList(reply);
-    if (!values.ok()) {
-      return Status::Invalid(t.resource(), ": ", hardware::ReplyTo(scpi_.query), ": ",
-                             values.status().message());
-    }
-    return values;
+    values = hardware::ParseNumberList(reply);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(std::string payload, t.QueryBlock(scpi_.query, timeout));
+    values = DecodeBinaryValues(payload, scpi_.format, scpi_.big_endian);
   }
-  ARROW_ASSIGN_OR_RAISE(std::string payload, t.QueryBlock(scpi_.query, timeout));
-  auto values = DecodeBinaryValues(payload, scpi_.format, scpi_.big_endian);
   if (!values.ok()) {
     return Status::Invalid(t.resource(), ": ", hardware::ReplyTo(scpi_.query), ": ",
                            values.status().message());
   }
+  for (double& v : *values) {
+    ++values_;
+    v = MapScpiSpecialValue(v);
+    if (std::isnan(v)) ++not_a_number_;
+    if (std::isinf(v)) ++(v > 0 ? positive_overloads_ : negative_overloads_);
+  }
   return values;
+}
+
+std::vector<DriverEvent> ScpiDriver::TakeEvents() {
+  std::vector<DriverEvent> events = TakeScheduleEvents();
+  const std::int64_t flagged = positive_overloads_ + negative_overloads_ + not_a_number_;
+  if (flagged > 0) {
+    std::string message = std::to_string(flagged) + " of " + std::to_string(values_) +
+                          " values were SCPI special values:";
+    std::string sep = " ";
+    if (positive_overloads_ > 0) {
+      message += sep + std::to_string(positive_overloads_) + " overload +9.9E+37 stored as +inf";
+      sep = ", ";
+    }
+    if (negative_overloads_ > 0) {
+      message += sep + std::to_string(negative_overloads_) + " overload -9.9E+37 stored as -inf";
+      sep = ", ";
+    }
+    if (not_a_number_ > 0) {
+      message += sep + std::to_string(not_a_number_) + " not-a-number 9.91E+37 stored as NaN";
+    }
+    events.push_back({"overload", std::move(message)});
+  }
+  values_ = positive_overloads_ = negative_overloads_ = not_a_number_ = 0;
+  return events;
 }
 
 Status RegisterDeviceDrivers(DriverRegistry& registry) {

@@ -4,7 +4,12 @@
 // `SYST:ERR?` and fails on any non-zero error, then polls `query` at rate_hz, batch_size polls
 // per batch (timestamps: the wall clock at each poll; see PolledDriver in message_device.h).
 // Each poll must yield exactly `channels` values: an ASCII number list ("1.0E+00,2.5") or,
-// with `binary`, an IEEE 488.2 block of real64 / real32 / int16 values in `byte_order`.
+// with `binary`, an IEEE 488.2 block of real64 / real32 / int16 values in `byte_order`, by
+// default big-endian: SCPI-99 volume 2 FORMat:BORDer is NORMal (most significant byte first)
+// after *RST, and an instrument set to SWAPped needs byte_order = "little". The
+// values SCPI reserves for overload (+/-9.9E+37) and not-a-number (9.91E+37) are stored as
+// +/-inf and NaN, counted in one `overload` event per batch. With `check_errors`, SYST:ERR? is
+// drained after each set-up command, so an error names the command that caused it.
 // The manufacturer-specific drivers (keysight_34461a.h) are presets of this class.
 //
 // Ownership and threading: as every driver (owns its MessageDevice; instrument thread only).
@@ -32,9 +37,12 @@ struct ScpiConfig {
   std::string identify_expect;             ///< the reply must contain it ("" accepts any)
   std::vector<std::string> setup;          ///< sent in order after identification
   std::string query = "READ?";             ///< sent once per poll
-  bool check_errors = false;               ///< drain SYST:ERR? after setup, fail on errors
+  /// Timeout of one poll's query; 0 means polled.io_timeout. A DMM's READ? also waits for the
+  /// integration time.
+  hardware::Timeout query_timeout{0};
+  bool check_errors = false;               ///< drain SYST:ERR? after each setup command
   ReplyFormat format = ReplyFormat::kAscii;
-  bool big_endian = false;                 ///< binary values' byte order
+  bool big_endian = true;                  ///< binary values' byte order (SCPI: NORMal)
 };
 
 /// Decode a binary block payload of `format` values (`big_endian` byte order) to doubles.
@@ -53,6 +61,10 @@ class ScpiDriver : public PolledDriver {
   const std::string& idn() const { return idn_; }
   const ScpiConfig& scpi_config() const { return scpi_; }
 
+  /// Return one `overload` event for the SCPI overload and NaN values (+/-9.9E+37, 9.91E+37)
+  /// read since the last call, if any.
+  std::vector<DriverEvent> TakeEvents() override;
+
  protected:
   ScpiDriver(ScpiConfig config, std::unique_ptr<MessageDevice> device,
              std::shared_ptr<arrow::Schema> schema)
@@ -65,7 +77,15 @@ class ScpiDriver : public PolledDriver {
  private:
   ScpiConfig scpi_;
   std::string idn_;
+  std::int64_t values_ = 0;  // values read since the last TakeEvents, and the special ones
+  std::int64_t positive_overloads_ = 0;
+  std::int64_t negative_overloads_ = 0;
+  std::int64_t not_a_number_ = 0;
 };
+
+/// Map the values SCPI-99 reserves (volume 1, 7.2.1.5: 9.9E+37 INFinity, -9.9E+37 NINFinity,
+/// 9.91E+37 NAN) to +inf, -inf and NaN; other values are returned unchanged.
+double MapScpiSpecialValue(double value);
 
 /// Return the options of `scpi.generic` with defaults, units and descriptions.
 std::vector<OptionSpec> ScpiDriverOptionSpecs();

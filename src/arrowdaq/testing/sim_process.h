@@ -1,6 +1,7 @@
 // SimProcess: a simulator from tools/sim/ run as a real subprocess for integration tests:
 // started with the project's Python, its first stdout line (a port or a pty path) read, killed
-// with SIGKILL and reaped in the destructor, so a failing test never leaves it running.
+// with SIGKILL and reaped in the destructor, so a failing test never leaves it running. Later
+// stdout lines (a scripted session's verdict) are read with NextLine.
 // Tests only; needs the compile definitions ARROWDAQ_PYTHON and ARROWDAQ_SIM_DIR.
 #pragma once
 
@@ -55,6 +56,19 @@ class SimProcess {
     }
     if (stdout_ >= 0) ::close(stdout_);
     stdout_ = -1;
+  }
+  /// Read the next stdout line (without its newline) within `timeout_ms`; "" on timeout or
+  /// end of output.
+  std::string NextLine(int timeout_ms = 10000) {
+    std::string line;
+    char ch;
+    while (stdout_ >= 0) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0 || ::read(stdout_, &ch, 1) != 1) return "";
+      if (ch == '\n') return line;
+      line += ch;
+    }
+    return line;
   }
   bool ready() const { return ready_; }
   const std::string& first_line() const { return first_line_; }
