@@ -11,7 +11,8 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
 )
-PY_PACKAGES=(pyarrow numpy scipy h5py pytest)
+# The test oracles: the tools users open runs with (docs/file-format.md, tested snippet by snippet).
+PY_PACKAGES=(pyarrow numpy scipy h5py pytest silx polars duckdb xarray h5netcdf pandas)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest, silx, polars, duckdb, xarray, h5netcdf, pandas" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"
 fi
