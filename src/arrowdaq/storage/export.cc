@@ -147,7 +147,7 @@ Result<IpcOpen> OpenIpc(const std::string& path, bool partial) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   IpcOpen out;
   if (!partial) {
-    auto reader = arrow::ipc::RecordBatchFileReader::Open(file);
+    auto reader = arrow::ipc::RecordBatchFileReader::Open(file, internal::SingleThreadIpcOptions());
     if (!reader.ok()) return internal::WithPath(reader.status(), path);
     out.file = *reader;
     out.schema = out.file->schema();
@@ -156,7 +156,7 @@ Result<IpcOpen> OpenIpc(const std::string& path, bool partial) {
   ARROW_ASSIGN_OR_RAISE(const std::int64_t size, file->GetSize());
   if (size < 8) return Status::Invalid(path, ": too short for an Arrow IPC file");
   ARROW_ASSIGN_OR_RAISE(auto sub, arrow::io::RandomAccessFile::GetStream(file, 8, size - 8));
-  auto reader = arrow::ipc::RecordBatchStreamReader::Open(sub);
+  auto reader = arrow::ipc::RecordBatchStreamReader::Open(sub, internal::SingleThreadIpcOptions());
   if (!reader.ok()) return internal::WithPath(reader.status(), path);
   out.stream = *reader;
   out.schema = out.stream->schema();
@@ -206,7 +206,7 @@ class ParquetBatches final : public BatchSource {
           if (next_part_ >= parts_.size()) return nullptr;
           const std::string& path = parts_[next_part_++];
           ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
-          auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+          auto opened = internal::OpenParquet(file);
           if (!opened.ok()) return internal::WithPath(opened.status(), path);
           file_ = std::move(*opened);
           auto reader = file_->GetRecordBatchReader();
@@ -247,7 +247,7 @@ Result<Source> ReadParquetRun(const std::string& dir) {
     std::sort(files.begin(), files.end());
     try {
       ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(files.front()));
-      auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+      auto reader = internal::OpenParquet(file);
       if (!reader.ok()) return internal::WithPath(reader.status(), files.front());
       std::shared_ptr<arrow::Schema> schema;
       ARROW_RETURN_NOT_OK(internal::WithPath((*reader)->GetSchema(&schema), files.front()));

@@ -377,7 +377,7 @@ Result<InspectReport> InspectIpc(const std::string& path, IpcLayout layout) {
   std::shared_ptr<arrow::ipc::RecordBatchFileReader> file_reader;
   std::shared_ptr<arrow::ipc::RecordBatchStreamReader> stream_reader;
   if (layout == IpcLayout::kFile) {
-    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file);
+    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file, internal::SingleThreadIpcOptions());
     if (!reader.ok()) {
       return Status::Invalid(path, ": not an Arrow IPC file (", reader.status().message(), ")");
     }
@@ -397,7 +397,7 @@ Result<InspectReport> InspectIpc(const std::string& path, IpcLayout layout) {
           "unfinished Arrow IPC file (no footer: the writer did not close it); its complete "
           "batches are read as a stream after the 8-byte magic");
     }
-    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input);
+    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input, internal::SingleThreadIpcOptions());
     if (!reader.ok()) {
       return Status::Invalid(path, ": not an Arrow IPC stream (", reader.status().message(), ")");
     }
@@ -456,7 +456,7 @@ Result<std::shared_ptr<arrow::Schema>> ReadParquetSegment(const std::string& pat
   try {
     auto file = arrow::io::ReadableFile::Open(path);
     if (!file.ok()) return internal::WithPath(file.status(), path);
-    auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
+    auto reader = internal::OpenParquet(*file);
     if (!reader.ok()) {
       return Status::Invalid(path, ": not a Parquet file (", reader.status().message(), ")");
     }

@@ -121,6 +121,22 @@ Status WithPath(const Status& st, const std::string& path) {
   return Status(st.code(), std::move(message));
 }
 
+arrow::ipc::IpcReadOptions SingleThreadIpcOptions() {
+  auto options = arrow::ipc::IpcReadOptions::Defaults();
+  options.use_threads = false;
+  return options;
+}
+
+Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    std::shared_ptr<arrow::io::RandomAccessFile> file) {
+  parquet::ArrowReaderProperties props;
+  props.set_pre_buffer(false);
+  props.set_use_threads(false);
+  parquet::arrow::FileReaderBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.Open(std::move(file)));
+  return builder.properties(props)->Build();
+}
+
 Status CheckBatchMatches(const StreamInfo& stream, const arrow::RecordBatch& batch) {
   const arrow::Schema& want = *stream.schema;
   if (batch.num_columns() != want.num_fields()) {

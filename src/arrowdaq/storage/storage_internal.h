@@ -4,6 +4,8 @@
 #pragma once
 
 #include <arrow/io/file.h>
+#include <arrow/ipc/options.h>
+#include <parquet/arrow/reader.h>
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 
@@ -47,6 +49,16 @@ Result<std::shared_ptr<arrow::io::FileOutputStream>> CreateNewFile(const std::st
 
 /// Return the message of errno value `err` (thread-safe strerror).
 std::string ErrnoMessage(int err);
+
+/// IPC read options without Arrow's thread pool: our readers (inspect, export, tests) read on
+/// their own thread, and TSan cannot judge the uninstrumented pool's hand-offs
+/// (tests/tsan.supp).
+arrow::ipc::IpcReadOptions SingleThreadIpcOptions();
+
+/// Open a Parquet file without pre-buffering (which runs on Arrow's IO thread pool; a local
+/// file gains nothing from it).
+Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    std::shared_ptr<arrow::io::RandomAccessFile> file);
 
 /// Check that `batch` has the columns and types of the stream's schema (metadata ignored).
 Status CheckBatchMatches(const StreamInfo& stream, const arrow::RecordBatch& batch);

@@ -351,7 +351,7 @@ TEST(Hdf5WriterTest, RejectsBadStreamsAndBatches) {
 std::shared_ptr<arrow::Table> ReadIpc(const std::string& path, std::string* version) {
   auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
   // The IPC *file* format: random access through the footer.
-  auto reader = arrow::ipc::RecordBatchFileReader::Open(file).ValueOrDie();
+  auto reader = arrow::ipc::RecordBatchFileReader::Open(file, internal::SingleThreadIpcOptions()).ValueOrDie();
   *version = reader->schema()->metadata()->Get(kFormatVersionKey).ValueOr("");
   return reader->ToTable().ValueOrDie();
 }
