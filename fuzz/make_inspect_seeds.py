@@ -3,10 +3,12 @@
 a real run.
 
 Runs `arrowdaq run` for 0.2 s on two small simulated instruments with storage formats hdf5
-(gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrows and parquet,
-then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet; see
-inspect_file_fuzz.cc) followed by the file's bytes, plus truncated variants (a run killed
-mid-write, a copy cut short). Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
+(gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrow and parquet,
+then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet,
+3: .arrow, 4: .arrow.partial; see inspect_file_fuzz.cc) followed by the file's bytes, plus
+truncated variants (a run killed mid-write, a copy cut short); the truncated .arrow files are
+also given as .arrow.partial (what a killed writer leaves). Seeds of format_version 1 (.arrows)
+and the regression-* inputs in the corpus are kept. Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
 corpus, the others to inspect_file_fuzz's.
 
 Usage: fuzz/make_inspect_seeds.py ARROWDAQ_BINARY [CORPUS_ROOT]   (default: fuzz/corpus)
@@ -30,13 +32,14 @@ driver = "sim.sine"
 options = { rate_hz = 500.0, batch_size = 25, channels = 2 }
 
 [storage]
-formats = ["hdf5", "arrows", "parquet"]
+formats = ["hdf5", "arrow", "parquet"]
 flush_interval = "100ms"
 parquet_segment = "1s"
 compression = "gzip"
 """
 
-SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2}
+SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2, ".arrow": 3}
+PARTIAL_ARROW = 4
 LIMIT = 64 * 1024
 
 
@@ -54,7 +57,7 @@ def main():
                        check=True, capture_output=True)
         (run_dir,) = [d for d in out.iterdir() if d.is_dir()]
         written = 0
-        for f in sorted(run_dir.iterdir()):
+        for f in sorted(run_dir.rglob("*")):
             ext = f.suffix
             if ext not in SELECTOR:
                 continue
@@ -62,7 +65,7 @@ def main():
             if len(data) + 1 > LIMIT:
                 print(f"skip {f.name}: {len(data)} bytes", file=sys.stderr)
                 continue
-            stem = f.name.replace(".", "_")
+            stem = str(f.relative_to(run_dir)).replace(".", "_").replace("/", "_")
             variants = {"": data}
             for cut in (8, 64, 512, len(data) // 2, len(data) - 16, len(data) - 1):
                 if 0 < cut < len(data):
@@ -72,6 +75,10 @@ def main():
             for suffix, body in variants.items():
                 (corpus / f"{stem}{suffix}.bin").write_bytes(bytes([SELECTOR[ext]]) + body)
                 written += 1
+                if ext == ".arrow" and suffix:
+                    (corpus / f"{stem}_partial{suffix}.bin").write_bytes(
+                        bytes([PARTIAL_ARROW]) + body)
+                    written += 1
         print(f"{written} seeds in {root}")
     return 0
 

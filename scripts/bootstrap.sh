@@ -13,9 +13,11 @@ APT_PACKAGES=(
 )
 # pyarrow is pinned: arrowdaq's C++ builds against the Arrow headers and libraries of this wheel
 # (cmake/ArrowDeps.cmake), so a new release must not change them under a build. Moving to a new
-# version is a commit that changes this line.
+# version is a commit that changes this line. The rest are the test oracles: the tools users open
+# runs with (docs/file-format.md, tested snippet by snippet).
 PYARROW_VERSION=26.0.1
-PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest)
+PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest silx polars duckdb xarray
+             h5netcdf pandas)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -34,7 +36,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest
+if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest, silx, polars, duckdb, xarray
+import h5netcdf, pandas
 assert pyarrow.__version__ == '${PYARROW_VERSION}', pyarrow.__version__" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"

@@ -17,6 +17,7 @@
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/storage/export.h"
 #include "arrowdaq/storage/inspect.h"
 #include "arrowdaq/telemetry/logging.h"
 
@@ -58,10 +59,22 @@ int Fail(int code, const arrowdaq::Status& st) {
 }
 
 int CmdRun(const std::string& path, const std::string& duration, const std::string& output,
-           const std::string& log_level) {
+           const std::string& log_level, const std::vector<std::string>& meta) {
   using namespace arrowdaq;
   auto config = config::LoadConfigFile(path);
   if (!config.ok()) return Fail(kExitUsage, config.status());
+  // What overrode the config, recorded in the run (overrides.toml) to reproduce it.
+  std::vector<std::string> overrides;
+  for (const auto& [flag, value] : {std::pair{"--duration", &duration}, {"--output", &output},
+                                    {"--log-level", &log_level}}) {
+    if (!value->empty()) overrides.insert(overrides.end(), {flag, *value});
+  }
+  for (const auto& m : meta) {
+    auto kv = config::ParseMetadataArgument(m);
+    if (!kv.ok()) return Fail(kExitUsage, kv.status().WithMessage("--meta: ", kv.status().message()));
+    config::SetMetadata(&config->run.metadata, kv->first, kv->second);
+    overrides.insert(overrides.end(), {"--meta", m});
+  }
   if (Status st = telemetry::SetupLogging(log_level.empty() ? config->run.log_level : log_level);
       !st.ok()) {
     return Fail(kExitUsage, st);
@@ -73,6 +86,7 @@ int CmdRun(const std::string& path, const std::string& duration, const std::stri
     options.duration = *d;
   }
   options.output_dir = output;
+  options.override_args = std::move(overrides);
   options.progress = &std::cerr;
   options.interactive = isatty(STDERR_FILENO) != 0;
   auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
@@ -155,6 +169,35 @@ int CmdInspect(const std::string& path, const std::string& timeout) {
   return kExitOk;
 }
 
+int CmdExport(const std::string& run_dir, const std::string& to, const std::string& from,
+              const std::vector<std::string>& streams, const std::string& output) {
+  using namespace arrowdaq;
+  storage::ExportOptions options;
+  options.run_directory = run_dir;
+  auto target = storage::ParseStorageFormat(to);
+  if (!target.ok()) return Fail(kExitUsage, target.status().WithMessage("--to: ", target.status().message()));
+  options.to = *target;
+  if (!from.empty()) {
+    auto source = storage::ParseStorageFormat(from);
+    if (!source.ok()) {
+      return Fail(kExitUsage, source.status().WithMessage("--from: ", source.status().message()));
+    }
+    options.from = *source;
+  }
+  options.streams = streams;
+  options.output_directory = output;
+  auto result = storage::ExportRun(options);
+  if (!result.ok()) {
+    return Fail(result.status().IsInvalid() ? kExitUsage : kExitFailure, result.status());
+  }
+  for (const auto& w : result->warnings) std::cerr << "arrowdaq: warning: " << w << '\n';
+  for (const auto& [name, rows] : result->rows) {
+    std::cout << "exported " << name << ": " << rows << " rows from " << storage::ToString(result->from)
+              << " to " << storage::ToString(options.to) << '\n';
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -169,15 +212,33 @@ int main(int argc, char** argv) {
   run->add_option("--duration", duration, "Stop after this long (e.g. 10s, 2min); overrides run.duration");
   run->add_option("--output", output, "Output directory; overrides run.output");
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  std::vector<std::string> meta;
+  run->add_option("--meta", meta,
+                  "Run metadata key=value (repeatable); adds to or overrides [run.metadata]")
+      ->allow_extra_args(false);
   auto* validate = app.add_subcommand("validate", "Check CONFIG without acquiring");
   validate->add_option("config", config_path, "Run configuration (TOML)")->required();
   auto* drivers = app.add_subcommand("drivers", "List every driver with its options and defaults");
-  auto* inspect = app.add_subcommand("inspect", "Summarize an .h5, .arrows or .parquet file of a run");
+  auto* inspect = app.add_subcommand("inspect", "Summarize a run.h5, .arrow or .parquet file (or Parquet directory) of a run");
   inspect->add_option("file", file, "File written by arrowdaq")->required();
   std::string inspect_timeout;
   inspect->add_option("--timeout", inspect_timeout,
                       "Give up on a file that takes longer than this to read (default 60s; "
                       "0: no limit)");
+  std::string export_to, export_from, export_output;
+  std::vector<std::string> export_streams;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Convert a finished run's files to another format (hdf5, arrow, parquet, csv)");
+  export_cmd->add_option("run", file, "Run directory")->required();
+  export_cmd->add_option("--to", export_to, "Format to write: hdf5, arrow, parquet or csv")
+      ->required();
+  export_cmd->add_option("--from", export_from,
+                         "Format to read (default: the first present of hdf5, arrow, parquet, "
+                         "csv)");
+  export_cmd->add_option("--streams", export_streams, "Streams to export (default: all)")
+      ->delimiter(',');
+  export_cmd->add_option("--output", export_output,
+                         "Directory to write into (default: the run directory)");
   arrowdaq::app::ProbeOptions probe_options;
   std::string probe_timeout;
   auto* probe = app.add_subcommand("probe", "Connect to RESOURCE and print its identity (*IDN?)");
@@ -196,7 +257,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  if (*run) return CmdRun(config_path, duration, output, log_level);
+  if (*run) return CmdRun(config_path, duration, output, log_level, meta);
+  if (*export_cmd) return CmdExport(file, export_to, export_from, export_streams, export_output);
   if (*validate) return CmdValidate(config_path);
   if (*drivers) return CmdDrivers();
   if (*inspect) return CmdInspect(file, inspect_timeout);

@@ -34,6 +34,24 @@ def load_summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 
 
+def read_arrow_leftover(path: Path):
+    """Read the complete batches of a `<stream>.arrow.partial` left by a killed or failed
+    writer (docs/file-format.md): after the 8-byte magic it is an Arrow IPC stream; a torn
+    last message ends it. Returns the list of record batches."""
+    import pyarrow as pa
+    batches = []
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_stream(source.read_buffer()[8:])
+        while True:
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, OSError):
+                break  # the batch being written when the writer stopped
+    return batches
+
+
 def ramp(n, c=0, amplitude=1.0, offset=0.0, wrap=1 << 40):
     n = np.asarray(n, dtype=np.int64)
     return offset + amplitude * ((n + c) % wrap).astype(np.float64)
@@ -88,39 +106,39 @@ def read_hdf5_stream(run_dir: Path, stream: str, channels: int, swmr=False):
 
 
 def ipc_stream_path(run_dir: Path, stream: str) -> Path:
-    return run_dir / f"{stream}.arrows"
+    """`<stream>.arrow` (closed), else the `<stream>.arrow.partial` a killed run left."""
+    closed = run_dir / f"{stream}.arrow"
+    return closed if closed.exists() else run_dir / f"{stream}.arrow.partial"
 
 
 def read_ipc_stream(run_dir: Path, stream: str, channels: int, torn_ok=False):
-    """The Arrow IPC stream of `stream`. torn_ok: a torn last message (after SIGKILL or a full
-    disk) ends the read instead of failing it; only complete batches are returned."""
+    """The Arrow IPC file of `stream`. torn_ok: a file the writer never closed (SIGKILL, a full
+    disk) is read up to its last complete batch (read_arrow_leftover) instead of failing."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
-    batches = []
-    with open(ipc_stream_path(run_dir, stream), "rb") as fh:
-        reader = ipc.open_stream(fh)
-        schema = reader.schema
-        try:
-            for batch in reader:
-                batches.append(batch)
-        except (pa.ArrowInvalid, OSError):
-            if not torn_ok:
-                raise
-    table = pa.Table.from_batches(batches, schema=schema)
+    path = ipc_stream_path(run_dir, stream)
+    if path.suffix == ".arrow":
+        with ipc.open_file(path) as reader:
+            table = reader.read_all()
+    else:
+        assert torn_ok, f"{path}: the writer did not close the file"
+        batches = read_arrow_leftover(path)
+        assert batches, f"{path}: no complete batch"
+        table = pa.Table.from_batches(batches)
     return _table_columns(table, channels)
 
 
 def parquet_segments(run_dir: Path, stream: str):
-    """The Parquet segment files of `stream`, in order."""
-    return sorted(run_dir.glob(f"{stream}.*.parquet"))
+    """The Parquet parts of `stream` (its own directory `<stream>/`), in order."""
+    return sorted((run_dir / stream).glob("*.parquet"))
 
 
 def read_parquet_stream(run_dir: Path, stream: str, channels: int):
-    """Every Parquet segment of `stream`, concatenated; at least one must exist."""
+    """Every Parquet part of `stream`, concatenated; at least one must exist."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     segments = parquet_segments(run_dir, stream)
-    assert segments, f"no Parquet segment for {stream} in {run_dir}"
+    assert segments, f"no Parquet part for {stream} in {run_dir}"
     return _table_columns(pa.concat_tables([pq.read_table(p) for p in segments]), channels)
 
 
@@ -139,8 +157,8 @@ def _table_columns(table, channels):
 
 def read_stream(run_dir: Path, fmt: str, stream: str, channels: int):
     """Dispatch on the format name used in `[storage] formats`."""
-    return {"hdf5": read_hdf5_stream, "arrows": read_ipc_stream, "parquet": read_parquet_stream,
-            "csv": read_csv_stream}[fmt](run_dir, stream, channels)
+    return {"hdf5": read_hdf5_stream, "arrow": read_ipc_stream, "arrows": read_ipc_stream,
+            "parquet": read_parquet_stream, "csv": read_csv_stream}[fmt](run_dir, stream, channels)
 
 
 # --- Signals --------------------------------------------------------------------------------

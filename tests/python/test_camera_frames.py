@@ -50,7 +50,7 @@ def sample_indices(n):
 @pytest.fixture(scope="module")
 def camera_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("camera")
-    cfg = write_config(tmp, CONFIG.format(w=W, h=H, fps=FPS, seed=SEED, formats='"hdf5", "arrows"'))
+    cfg = write_config(tmp, CONFIG.format(w=W, h=H, fps=FPS, seed=SEED, formats='"hdf5", "arrow"'))
     out = tmp / "out"
     r = run(["run", str(cfg), "--duration", f"{DURATION_S}s", "--output", str(out)], timeout=180)
     assert r.returncode == 0, r.stderr
@@ -96,7 +96,7 @@ def test_hdf5_frames_layout_and_every_pixel_of_sampled_frames(camera_run):
         assert d.dtype == np.uint16
         assert d.chunks == (1, H, W)
         assert d.maxshape == (None, H, W)
-        assert d.attrs["unit"] in ("counts", b"counts")
+        assert d.attrs["units"] in ("counts", b"counts")
         np.testing.assert_array_equal(d.attrs["shape"], [H, W])
         idx = sample_indices(n)
         got = np.stack([d[i] for i in idx])
@@ -108,11 +108,11 @@ def test_hdf5_frames_layout_and_every_pixel_of_sampled_frames(camera_run):
                                           err_msg=f"frames {start}..{stop - 1}")
 
 
-def test_ipc_stream_holds_tensor_frames_pyarrow_reads(camera_run):
+def test_ipc_file_holds_tensor_frames_pyarrow_reads(camera_run):
     run_dir, summary = camera_run
     n = frame_rows(summary)["rows"]
-    with open(run_dir / "camera.arrows", "rb") as fh:
-        table = ipc.open_stream(fh).read_all()
+    with ipc.open_file(run_dir / "camera.arrow") as reader:
+        table = reader.read_all()
     assert table.num_rows == n
     field = table.schema.field("frame")
     assert isinstance(field.type, pa.FixedShapeTensorType), field.type
@@ -134,7 +134,7 @@ def test_ipc_stream_holds_tensor_frames_pyarrow_reads(camera_run):
 def test_inspect_reports_frames(camera_run):
     run_dir, summary = camera_run
     n = frame_rows(summary)["rows"]
-    for name in ("run.h5", "camera.arrows"):
+    for name in ("run.h5", "camera.arrow"):
         r = run(["inspect", str(run_dir / name)])
         assert r.returncode == 0, r.stderr
         assert f"stream camera: {n} rows" in r.stdout

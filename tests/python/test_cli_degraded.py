@@ -17,7 +17,7 @@ driver = "sim.ramp"
 options = { rate_hz = 1000.0, batch_size = 100 }
 
 [storage]
-formats = ["arrows"]
+formats = ["arrow"]
 """
 
 

@@ -55,7 +55,7 @@ driver = "sim.ramp"
 options = {{ rate_hz = {RATE}, batch_size = {BATCH}, fifo_batches = {FIFO} }}
 
 [storage]
-formats = ["csv", "arrows"]
+formats = ["csv", "arrow"]
 """
 
 

@@ -75,7 +75,11 @@ def test_fir_equals_lfilter_of_the_stored_input(h5):
         assert len(y) == len(x)
         ref = ss.lfilter(b, 1.0, x)
         assert np.max(np.abs(y - ref)) <= 1e-12 * np.max(np.abs(x))
-    np.testing.assert_array_equal(g["timestamp"][:], f["daq/timestamp"][:])
+    # Linear phase: the output lags by (63 - 1) / 2 = 31 samples; its timestamps are the
+    # input's shifted back by that group delay (1.55 ms at 20 kHz), stored in the metadata.
+    assert g.attrs["arrowdaq.group_delay_samples"] == 31
+    assert g.attrs["arrowdaq.group_delay_ns"] == 1_550_000
+    np.testing.assert_array_equal(g["timestamp"][:], f["daq/timestamp"][:] - 1_550_000)
 
 
 def test_decimation_equals_scipy_decimate_fir(h5):
@@ -87,7 +91,10 @@ def test_decimation_equals_scipy_decimate_fir(h5):
     ref = ss.lfilter(b, 1.0, y)[::4]
     assert len(z) == len(ref)
     assert np.max(np.abs(z - ref)) <= 1e-12 * np.max(np.abs(y))
-    np.testing.assert_array_equal(f["daq.slow/timestamp"][:], f["daq.lowpass/timestamp"][::4])
+    # Shifted once more by the anti-alias FIR's delay: (81 - 1) / 2 = 40 samples at 20 kHz.
+    assert f["daq.slow"].attrs["arrowdaq.group_delay_samples"] == 40
+    np.testing.assert_array_equal(f["daq.slow/timestamp"][:],
+                                  f["daq.lowpass/timestamp"][::4] - 2_000_000)
 
 
 def test_moving_average_and_stats(h5):
@@ -96,6 +103,8 @@ def test_moving_average_and_stats(h5):
     y = f["daq.smooth/ch0"][:]
     ref = ss.lfilter(np.ones(16) / 16, 1.0, x)
     assert np.max(np.abs(y - ref)) <= 1e-12 * np.max(np.abs(x))
+    # A boxcar of 16 is centered 7.5 samples back: 375 us at 20 kHz.
+    np.testing.assert_array_equal(f["daq.smooth/timestamp"][:], f["daq/timestamp"][:] - 375_000)
     stats = f["daq.stats"]
     packets = {s["name"]: s["packets"] for s in summary["streams"]}
     assert stats["ch0_mean"].shape[0] == packets["daq"]
@@ -103,6 +112,60 @@ def test_moving_average_and_stats(h5):
     np.testing.assert_allclose(stats["ch0_mean"][0], first.mean(), rtol=1e-12)
     np.testing.assert_allclose(stats["ch0_std"][0], first.std(), rtol=1e-12)
     np.testing.assert_allclose(stats["ch0_max"][0], first.max(), rtol=0)
+
+
+ALIGN = """
+[instruments.sig]
+driver = "sim.sine"
+options = { rate_hz = 20000.0, batch_size = 500, channels = 1, frequency_hz = 50.0 }
+
+[[processors]]
+kind = "fir"
+input = "sig"
+output = "sig.lp"
+options = { cutoff_hz = 1500.0, taps = 63 }
+
+[[processors]]
+kind = "decimate"
+input = "sig.lp"
+output = "sig.lp.dec"
+options = { factor = 4 }
+"""
+
+
+def phase_time(t_ns, y, t0, f_hz):
+    """Time offset (s) of the f_hz sinusoid in y(t) relative to sin(2 pi f (t - t0))."""
+    t = (np.asarray(t_ns, dtype=np.int64) - t0).astype(np.float64) * 1e-9
+    c = np.sum(y * np.exp(-2j * np.pi * f_hz * t))
+    return np.angle(c) / (2 * np.pi * f_hz)
+
+
+def test_filtered_streams_are_in_phase_with_their_input_on_stored_timestamps(tmp_path):
+    # A 50 Hz sine through a 63-tap low-pass (passband: gain 1, delay 31 samples) and then
+    # decimated by 4: plotted on their stored timestamps, input and outputs line up within one
+    # input sample period (50 us); unshifted, the FIR output would lag by 1.55 ms.
+    cfg = write_config(tmp_path, ALIGN)
+    r = run(["run", str(cfg), "--duration", "1s", "--output", str(tmp_path / "out")])
+    assert r.returncode == 0, r.stderr
+    with h5py.File(only_run_dir(tmp_path / "out") / "run.h5", "r") as f:
+        t0 = int(f["sig/timestamp"][0])
+        skip = 400  # past the filters' start-up transients (one period of 50 Hz)
+
+        def phase(stream, step, shift_ns=0):
+            t, y = f[f"{stream}/timestamp"][:], f[f"{stream}/ch0"][:]
+            period = 400 // step  # samples per period of 50 Hz
+            first = skip // step
+            n = (len(y) - first) // period * period  # whole periods only
+            assert n >= 10 * period
+            return phase_time(t[first:first + n] + shift_ns, y[first:first + n], t0, 50.0)
+
+        reference = phase("sig", 1)
+        for stream, step in (("sig.lp", 1), ("sig.lp.dec", 4)):
+            offset = phase(stream, step) - reference
+            assert abs(offset) < 50e-6, (stream, offset)
+        # The shift is what lines them up: the unshifted output would be 31 samples late.
+        late = phase("sig.lp", 1, f["sig.lp"].attrs["arrowdaq.group_delay_ns"]) - reference
+        assert abs(late + 31 / 20000.0) < 50e-6, late
 
 
 BAD = {

@@ -79,7 +79,7 @@ def check_values(stream, ts, columns, rows):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    fmt = '"hdf5", "arrows", "parquet", "csv"'
+    fmt = '"hdf5", "arrow", "parquet", "csv"'
     cfg = write_config(tmp, CONFIG.format(formats=fmt, flush="500ms"))
     out = tmp / "out"
     r = run(["run", str(cfg), "--duration", "2.5s", "--output", str(out)], timeout=120)
@@ -125,15 +125,15 @@ def test_hdf5_holds_every_row_with_the_right_values(finished_run):
     run_dir, summary, _ = finished_run
     import h5py
     with h5py.File(run_dir / "run.h5", "r") as f:
-        assert f.attrs["format_version"] in ("1", b"1")
+        assert f.attrs["format_version"] in ("2", b"2")
         assert f.attrs["stop_time"]
-        assert f["ramp/ch0"].attrs["unit"] in ("mm", b"mm")
+        assert f["ramp/ch0"].attrs["units"] in ("mm", b"mm")
     for s in summary["streams"]:
         ts, cols = read_hdf5_stream(run_dir, s["name"], CHANNELS[s["name"]])
         check_values(s["name"], ts, cols, s["rows"])
 
 
-@pytest.mark.parametrize("fmt", ["arrows", "parquet", "csv"])
+@pytest.mark.parametrize("fmt", ["arrow", "parquet", "csv"])
 def test_ipc_parquet_and_csv_hold_every_row_with_the_right_values(finished_run, fmt):
     run_dir, summary, _ = finished_run
     for s in summary["streams"]:
@@ -156,7 +156,7 @@ def test_inspect_reads_our_files(finished_run):
 
 
 
-def _config(flush="500ms", formats='"hdf5", "arrows", "parquet"'):
+def _config(flush="500ms", formats='"hdf5", "arrow", "parquet"'):
     return CONFIG.format(formats=formats, flush=flush)
 
 
@@ -201,11 +201,12 @@ def test_sigkill_leaves_files_that_open_with_data_up_to_the_last_flush(started):
         ts, cols = read_hdf5_stream(run_dir, stream, channels, swmr=True)
         assert len(ts) >= must_have, (stream, len(ts), must_have)
         check_values(stream, ts, cols, len(ts))
-        # The IPC stream reads to its last complete batch (it writes through: no flush needed).
+        # The unfinished IPC file (.arrow.partial) reads to its last complete batch (it writes
+        # through: no flush needed).
         ts, cols = read_ipc_stream(run_dir, stream, channels, torn_ok=True)
         assert len(ts) >= must_have and len(ts) % BATCH[stream] == 0, (stream, len(ts))
         check_values(stream, ts, cols, len(ts))
-        # Every closed Parquet segment reads; after 3 s of 1 s segments there are some, and
+        # Every closed Parquet part reads; after 3 s of 1 s parts there are some, and
         # together they hold the stream's first rows, correct.
         assert len(parquet_segments(run_dir, stream)) >= 2, list(run_dir.iterdir())
         ts, cols = read_parquet_stream(run_dir, stream, channels)

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "arrowdaq/app/run_report.h"
+#include "arrowdaq/core/clock.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/pipeline/processor.h"
 
@@ -128,6 +129,18 @@ Status Acquisition::Start() {
     Fail(st.WithMessage("storage: ", st.message()));
     RequestStop();
   };
+  ro.metadata = config_.run.metadata;
+  ro.override_args = options_.override_args;
+  ro.on_disk = [this](const storage::DiskCheck& check) {
+    engine_->events().Record({WallClockNanos(), "", "info", check.message});
+    if (check.verdict == storage::DiskVerdict::kStop) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stop_reason_.empty()) stop_reason_ = check.message;
+      }
+      RequestStop();
+    }
+  };
   ARROW_ASSIGN_OR_RAISE(recording_, engine_->StartRecording(std::move(ro)));
   return engine_->StartAcquisition();
 }
@@ -199,8 +212,13 @@ Status Acquisition::Run() {
     summary_.error = st.ToString();
   } else if (stop_requested_.load()) {
     summary_.outcome = "stopped";
+    std::lock_guard lock(mutex_);
+    summary_.stop_reason = stop_reason_.empty() ? "stop requested (signal)" : stop_reason_;
   }
+  summary_.metadata = config_.run.metadata;
+  summary_.override_args = options_.override_args;
   if (recording_) {
+    ReleaseSpace((recording_->directory() / kSummaryReserve).string());
     Status written =
         WriteSummaryJson(summary_, (recording_->directory() / "summary.json").string());
     if (st.ok()) st = written;

@@ -37,6 +37,10 @@ struct AcquisitionOptions {
   bool interactive = false;
   /// Executor threads of the actor system.
   int threads = 2;
+  /// The command-line options that overrode the config (e.g. {"--duration", "5s", "--meta",
+  /// "operator=ana"}), recorded in overrides.toml, run.h5 and summary.json so the run can be
+  /// reproduced from its own directory. (`--meta` values are already in config.run.metadata.)
+  std::vector<std::string> override_args;
 };
 
 class Acquisition {
@@ -71,6 +75,7 @@ class Acquisition {
   std::atomic<bool> failed_{false};
   std::mutex mutex_;
   Status failure_;  // guarded by mutex_
+  std::string stop_reason_;  // guarded by mutex_; "" for a stop by signal
 };
 
 }  // namespace arrowdaq::app

@@ -5,16 +5,16 @@
 #include <arrow/array.h>
 #include <arrow/util/byte_size.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 
+#include "arrowdaq/app/json_writer.h"
+#include "arrowdaq/app/run_summary.h"
 #include "arrowdaq/core/clock.h"
-#include "arrowdaq/storage/csv_writer.h"
-#include "arrowdaq/storage/hdf5_writer.h"
-#include "arrowdaq/storage/ipc_writer.h"
-#include "arrowdaq/storage/parquet_writer.h"
+#include "arrowdaq/storage/writer_factory.h"
 
 namespace arrowdaq::app {
 
@@ -39,34 +39,48 @@ std::string HostName() {
 
 Result<std::vector<std::unique_ptr<storage::StorageWriter>>> MakeWriters(
     const config::StorageConfig& cfg, const fs::path& run_dir, const storage::RunInfo& info) {
+  storage::WriterOptions wo;
+  wo.run_directory = run_dir.string();
+  wo.run = info;
+  wo.hdf5.gzip_level = cfg.compression == "gzip" ? 4 : 0;
+  wo.hdf5.roll_bytes = cfg.hdf5_roll_bytes;
+  wo.hdf5.roll_interval = cfg.hdf5_roll_interval;
+  wo.parquet.segment_duration = cfg.parquet_segment;
   std::vector<std::unique_ptr<storage::StorageWriter>> writers;
-  const std::string dir = run_dir.string();
-  for (const auto& format : cfg.formats) {
-    if (format == "hdf5") {
-      storage::Hdf5Options ho;
-      ho.gzip_level = cfg.compression == "gzip" ? 4 : 0;
-      ARROW_ASSIGN_OR_RAISE(auto w,
-                            storage::MakeHdf5Writer((run_dir / "run.h5").string(), info, ho));
-      writers.push_back(std::move(w));
-    } else if (format == "arrows") {
-      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeIpcWriter(dir));
-      writers.push_back(std::move(w));
-    } else if (format == "parquet") {
-      storage::ParquetOptions po;
-      po.segment_duration = cfg.parquet_segment;
-      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeParquetWriter(dir, po));
-      writers.push_back(std::move(w));
-    } else if (format == "csv") {
-      ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeCsvWriter(dir));
-      writers.push_back(std::move(w));
-    } else {
-      return Status::Invalid("unknown storage format '", format, "'");
-    }
+  std::vector<storage::StorageFormat> made;
+  for (const auto& name : cfg.formats) {
+    ARROW_ASSIGN_OR_RAISE(auto format, storage::ParseStorageFormat(name));
+    // "arrow" and its old name "arrows" are one writer.
+    if (std::find(made.begin(), made.end(), format) != made.end()) continue;
+    made.push_back(format);
+    ARROW_ASSIGN_OR_RAISE(auto w, storage::MakeWriter(format, wo));
+    writers.push_back(std::move(w));
   }
   return writers;
 }
 
 }  // namespace
+
+std::string OverridesToml(const std::vector<std::string>& args) {
+  std::string command = "arrowdaq run config.toml";
+  std::string array = "args = [";
+  for (size_t i = 0; i < args.size(); ++i) {
+    // Shell-quoted in the comment: 'it'\''s' for a quote inside.
+    const bool plain = !args[i].empty() && args[i].find_first_not_of(
+                                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                               "0123456789_.,-=/:+@%") == std::string::npos;
+    std::string quoted = "'";
+    for (char c : args[i]) {
+      // A line break would end the comment; `args` below keeps the exact text.
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    command += " " + (plain ? args[i] : quoted + "'");
+    array += (i > 0 ? ", \"" : "\"") + JsonEscape(args[i]) + "\"";
+  }
+  return "# Command-line options that overrode config.toml in this run. Reproduce it with\n#   " +
+         command + "\n" + array + "]\n";
+}
 
 Recording::Recording(pipeline::StreamRouter& router, EventLog& events, RecordingOptions options)
     : router_(router), events_(events), options_(std::move(options)) {}
@@ -107,6 +121,12 @@ Status Recording::Open() {
     return Status::IOError("output directory '", output, "' is not writable: ",
                            std::strerror(errno));
   }
+  // The disk budget: refuse to start below storage.min_free before the run directory exists;
+  // then watch the run directory and stop cleanly before the free space falls below it.
+  ARROW_ASSIGN_OR_RAISE(auto budget,
+                        storage::DiskBudget::Make({output, options_.storage.min_free_bytes,
+                                                   options_.storage.disk_warn,
+                                                   options_.storage.flush_interval}));
   id_ = base;
   for (int k = 2; fs::exists(fs::path(output) / id_, ec); ++k) {
     id_ = base + "-" + std::to_string(k);
@@ -126,9 +146,27 @@ Status Recording::Open() {
     }
   }
 
+  {
+    const auto path = directory_ / "overrides.toml";
+    std::ofstream out(path, std::ios::binary);
+    out << OverridesToml(options_.override_args);
+    out.close();
+    if (!out) {
+      return Status::IOError("cannot write '", path.string(), "': ", std::strerror(errno));
+    }
+  }
+  // Space for summary.json, set aside before the data can fill the disk; released just before
+  // the summary is written (run_summary.h).
+  ARROW_RETURN_NOT_OK(ReserveSpace((directory_ / kSummaryReserve).string(), kSummaryReserveBytes));
+
   const auto& cfg = options_.storage;
-  storage::RunInfo info{id_, options_.config_text, start_wall_ns_, ARROWDAQ_VERSION_STRING,
-                        HostName()};
+  storage::RunInfo info{id_,
+                        options_.config_text,
+                        start_wall_ns_,
+                        ARROWDAQ_VERSION_STRING,
+                        HostName(),
+                        options_.metadata,
+                        OverridesToml(options_.override_args)};
   ARROW_ASSIGN_OR_RAISE(auto writers, MakeWriters(cfg, directory_, info));
   subscription_name_ = "recording:" + id_;
   ARROW_ASSIGN_OR_RAISE(subscription_,
@@ -149,6 +187,8 @@ Status Recording::Open() {
   storage::RecorderOptions ro;
   ro.flush_interval = cfg.flush_interval;
   ro.on_error = options_.on_error;
+  ro.disk_budget = std::move(budget);
+  ro.on_disk = options_.on_disk;
   recorder_ = std::make_unique<storage::Recorder>(std::move(writers), std::move(source), ro);
   for (const auto& name : streams_) {
     ARROW_ASSIGN_OR_RAISE(auto stream_info, router_.FindStream(name));

@@ -1,6 +1,7 @@
 // Recording: one run directory being written from a running engine. It creates
 // `<output>/<name>-<UTC time>/` (a suffix `-2`, `-3`, ... when that exists), copies the config
-// text into it, opens the storage writers of its `[storage]` settings, and subscribes
+// text into it with the command-line overrides (overrides.toml), sets space aside for
+// summary.json (kSummaryReserve), opens the storage writers of its `[storage]` settings, and subscribes
 // losslessly (policy block: back-pressure reaches the instruments) to the streams it records.
 // A Recorder thread writes every packet and the engine's events; Stop ends the subscription at
 // one instant (packets stamped later are not taken), writes what was queued, flushes and closes
@@ -23,6 +24,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "arrowdaq/app/event_log.h"
 #include "arrowdaq/config/config.h"
@@ -44,7 +47,18 @@ struct RecordingOptions {
   /// Told once, on the recorder's thread, when a writer fails (the recording then drains
   /// without writing; see storage::Recorder).
   std::function<void(const Status&)> on_error;
+  /// The run's metadata ([run.metadata] and --meta), written into every format.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  /// The command-line options that overrode the config: overrides.toml, run.h5's `overrides`.
+  std::vector<std::string> override_args;
+  /// Told on the recorder's thread when the disk budget (storage.min_free) warns, and when it
+  /// says stop; the owner stops the run.
+  std::function<void(const storage::DiskCheck&)> on_disk;
 };
+
+/// Return the text of overrides.toml for `args` (a TOML `args = [...]` and, in a comment, the
+/// command that reproduces the run).
+std::string OverridesToml(const std::vector<std::string>& args);
 
 /// What one recording received of one stream.
 struct RecordedStream {

@@ -155,8 +155,25 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   summary.event_totals = engine.events().Totals();
   const auto rs = recording.stats();
   summary.stored_packets = rs.packets;
-  summary.stored_rows = rs.rows;
   summary.not_stored_packets = rs.not_stored;
+  // Per format: rows in the files (StorageWriter::StoredRows) and rows received but not there.
+  std::int64_t least = -1;
+  for (const auto& f : rs.formats) {
+    StoredFormat out;
+    out.format = f.format;
+    out.error = f.error;
+    std::int64_t total = 0;
+    for (const auto& [stream, stored] : f.stored_rows) {
+      const auto it = rs.received_rows.find(stream);
+      const std::int64_t received = it == rs.received_rows.end() ? 0 : it->second;
+      out.stored_rows.emplace_back(stream, stored);
+      out.not_stored_rows.emplace_back(stream, std::max<std::int64_t>(0, received - stored));
+      total += stored;
+    }
+    least = least < 0 ? total : std::min(least, total);
+    summary.formats.push_back(std::move(out));
+  }
+  summary.stored_rows = static_cast<std::uint64_t>(std::max<std::int64_t>(0, least));
   if (rs.not_stored > 0) {
     summary.degraded_reasons.push_back("storage: " + std::to_string(rs.not_stored) +
                                        " packet(s) not stored after a storage error");
@@ -164,7 +181,9 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   if (!summary.degraded_reasons.empty()) summary.outcome = "degraded";
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(recording.directory(), ec)) {
-    summary.files.push_back(entry.path().filename().string());
+    const std::string name = entry.path().filename().string();
+    if (name == kSummaryReserve) continue;  // released before summary.json is written
+    summary.files.push_back(name);
   }
   std::sort(summary.files.begin(), summary.files.end());
   summary.memory = telemetry::SampleMemory();

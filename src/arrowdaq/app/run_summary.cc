@@ -1,5 +1,8 @@
 #include "arrowdaq/app/run_summary.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -45,6 +48,13 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
   summary.acquisition_end.empty() ? w.Null() : w.String(summary.acquisition_end);
   w.Key("duration_s").Double(summary.duration_s);
   w.Key("outcome").String(summary.outcome);
+  if (!summary.stop_reason.empty()) w.Key("stop_reason").String(summary.stop_reason);
+  w.Key("metadata").BeginObject();
+  for (const auto& [key, value] : summary.metadata) w.Key(key).String(value);
+  w.EndObject();
+  w.Key("overrides").BeginArray();
+  for (const auto& arg : summary.override_args) w.String(arg);
+  w.EndArray();
   if (!summary.error.empty()) w.Key("error").String(summary.error);
   w.Key("degraded_reasons").BeginArray();
   for (const auto& reason : summary.degraded_reasons) w.String(reason);
@@ -97,6 +107,27 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
   w.Key("packets").UInt(summary.stored_packets);
   w.Key("rows").UInt(summary.stored_rows);
   w.Key("not_stored_packets").UInt(summary.not_stored_packets);
+  w.Key("formats").BeginObject();
+  for (const auto& f : summary.formats) {
+    w.Key(f.format).BeginObject();
+    std::int64_t stored = 0;
+    std::int64_t not_stored = 0;
+    for (const auto& [name, n] : f.stored_rows) stored += n;
+    for (const auto& [name, n] : f.not_stored_rows) not_stored += n;
+    w.Key("stored_rows").Int(stored);
+    w.Key("not_stored_rows").Int(not_stored);
+    w.Key("streams").BeginObject();
+    for (size_t i = 0; i < f.stored_rows.size(); ++i) {
+      w.Key(f.stored_rows[i].first).BeginObject();
+      w.Key("stored_rows").Int(f.stored_rows[i].second);
+      w.Key("not_stored_rows").Int(i < f.not_stored_rows.size() ? f.not_stored_rows[i].second : 0);
+      w.EndObject();
+    }
+    w.EndObject();
+    if (!f.error.empty()) w.Key("error").String(f.error);
+    w.EndObject();
+  }
+  w.EndObject();
   w.Key("files").BeginArray();
   for (const auto& f : summary.files) w.String(f);
   w.EndArray();
@@ -131,12 +162,55 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
   summary.memory.allocations < 0 ? w.Null() : w.Int(summary.memory.allocations);
   w.EndObject();
   w.EndObject();
-  std::ofstream out(path, std::ios::binary);
-  out << w.str() << '\n';
-  out.close();
-  if (!out) return Status::IOError("cannot write '", path, "': ", std::strerror(errno));
+  return WriteFileAtomically(path, w.str() + "\n");
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  // Write a temporary file beside the target, make it durable, then rename it over the target:
+  // a reader sees the old file or the whole new one, never a partial one, and a full disk
+  // fails here with the reason instead of leaving an empty summary.json.
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot write '", tmp, "': ", std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::IOError("cannot write '", path, "': ", std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot write '", path, "': ", std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot rename '", tmp, "' to '", path, "': ", std::strerror(err));
+  }
   return Status::OK();
 }
+
+Status ReserveSpace(const std::string& path, std::int64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create '", path, "': ", std::strerror(errno));
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  ::close(fd);
+  if (rc != 0) {
+    ::unlink(path.c_str());
+    return Status::IOError("cannot reserve ", bytes, " bytes for summary.json in '", path,
+                           "': ", std::strerror(rc));
+  }
+  return Status::OK();
+}
+
+void ReleaseSpace(const std::string& path) { ::unlink(path.c_str()); }
 
 std::string FormatSummary(const RunSummary& summary) {
   std::ostringstream out;
@@ -154,8 +228,17 @@ std::string FormatSummary(const RunSummary& summary) {
     out << "subscription " << s.name << " (" << s.policy << "): delivered " << s.delivered
         << ", dropped " << s.dropped << ", missed by sequence " << s.missed_by_sequence << '\n';
   }
+  for (const auto& f : summary.formats) {
+    std::int64_t stored = 0;
+    std::int64_t not_stored = 0;
+    for (const auto& [name, n] : f.stored_rows) stored += n;
+    for (const auto& [name, n] : f.not_stored_rows) not_stored += n;
+    out << "stored " << f.format << ": " << stored << " rows";
+    if (not_stored > 0) out << ", NOT stored: " << not_stored << " rows";
+    out << '\n';
+  }
   if (!summary.files.empty()) {
-    out << "stored " << summary.stored_rows << " rows; the run directory holds";
+    out << "the run directory holds";
     for (const auto& f : summary.files) out << ' ' << f;
     out << '\n';
   }
@@ -169,6 +252,7 @@ std::string FormatSummary(const RunSummary& summary) {
   if (summary.memory.allocations >= 0) out << ", " << summary.memory.allocations << " allocations";
   out << '\n';
   for (const auto& reason : summary.degraded_reasons) out << "degraded: " << reason << '\n';
+  if (!summary.stop_reason.empty()) out << "stopped: " << summary.stop_reason << '\n';
   if (!summary.error.empty()) out << "error: " << summary.error << '\n';
   if (!summary.run_directory.empty()) out << "files: " << summary.run_directory << '\n';
   return out.str();

@@ -53,6 +53,16 @@ struct SubscriptionSummary {
   std::uint64_t missed_by_sequence = 0;  ///< what the consumer found missing: equals dropped
 };
 
+/// What one storage format holds at the end of the run (summary.json "storage.formats").
+struct StoredFormat {
+  std::string format;  ///< "hdf5", "arrow", "parquet", "csv"
+  /// Per stream: rows stored (readable from the format's files) and not stored (received by
+  /// storage but not in the files: lost to a write error or the run's end).
+  std::vector<std::pair<std::string, std::int64_t>> stored_rows;
+  std::vector<std::pair<std::string, std::int64_t>> not_stored_rows;
+  std::string error;  ///< the writer's first error, "" when none
+};
+
 struct RunSummary {
   std::string run_id;
   std::string run_directory;
@@ -64,8 +74,13 @@ struct RunSummary {
   std::string acquisition_end;
   double duration_s = 0;
   /// "ok"; "degraded" (complete, but some stream lost data or fell short of its rate: see
-  /// degraded_reasons; exit code 0); "stopped" (by a signal); "failed" (exit code 1).
+  /// degraded_reasons; exit code 0); "stopped" (by a signal or the disk budget); "failed" (exit code 1).
   std::string outcome = "ok";
+  /// Why a "stopped" run stopped: "stop requested (signal)" or the disk budget's message.
+  std::string stop_reason;
+  /// The run's metadata ([run.metadata] with --meta applied) and the command-line overrides.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::vector<std::string> override_args;
   std::string error;
   /// Why the run's data is not everything that was asked for (also filled when stopped).
   std::vector<std::string> degraded_reasons;
@@ -74,15 +89,31 @@ struct RunSummary {
   std::vector<RunEvent> events;
   /// Every event of the run counted exactly, per stream and kind (events may be coalesced).
   std::vector<EventTotal> event_totals;
-  std::uint64_t stored_packets = 0;
+  std::uint64_t stored_packets = 0;  ///< packets handed to the writers
+  /// Rows stored in every format (the least over formats of their stored rows).
   std::uint64_t stored_rows = 0;
   std::uint64_t not_stored_packets = 0;  ///< drained after a storage error
+  std::vector<StoredFormat> formats;    ///< per format: what is stored and what is not
   std::vector<std::string> files;        ///< names inside the run directory
   telemetry::MemoryReport memory;
 };
 
-/// Write `summary` as JSON to `path` (layout: docs/file-format.md, "summary.json").
+/// Write `summary` as JSON to `path` (layout: docs/file-format.md, "summary.json"),
+/// atomically (WriteFileAtomically).
 Status WriteSummaryJson(const RunSummary& summary, const std::string& path);
+/// Write `text` to `path.tmp`, fsync it and rename it to `path`: readers see the old file or
+/// the whole new one. IOError naming the file and the system's reason when it cannot (disk
+/// full); the temporary file is removed then.
+Status WriteFileAtomically(const std::string& path, const std::string& text);
+/// Name and size of the file that keeps space for summary.json in a run directory while the
+/// run writes its data (a full disk then still has room for the summary).
+inline constexpr char kSummaryReserve[] = ".summary.reserve";
+inline constexpr std::int64_t kSummaryReserveBytes = 1 << 20;
+/// Create `path` with `bytes` allocated on disk (posix_fallocate). IOError when the disk has
+/// no such space.
+Status ReserveSpace(const std::string& path, std::int64_t bytes);
+/// Remove a reservation made by ReserveSpace (nothing when it does not exist).
+void ReleaseSpace(const std::string& path);
 /// Format the end-of-run summary for a person.
 std::string FormatSummary(const RunSummary& summary);
 /// Format ns since the Unix epoch as ISO 8601 UTC with milliseconds.

@@ -3,6 +3,7 @@
 #include "arrowdaq/config/config.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -439,6 +440,8 @@ class Builder {
                          const std::string& name) const;
 
   Status ReadRun(const TomlValue& v, RunOptions* out) const;
+  Status ReadMetadata(const TomlValue& v, RunOptions* out) const;
+  Result<std::int64_t> ReadSize(const TomlValue& v, const std::string& path) const;
   Status ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig>* out) const;
   Status ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const;
   Status ReadStorage(const TomlValue& v, StorageConfig* out) const;
@@ -586,7 +589,9 @@ Status Builder::ReadRun(const TomlValue& v, RunOptions* out) const {
   const std::string path = "run";
   ARROW_RETURN_NOT_OK(CheckTable(v, path));
   ARROW_RETURN_NOT_OK(
-      CheckKeys(v, path, {"duration", "output", "log_level", "name", "progress_interval"}));
+      CheckKeys(v, path,
+                {"duration", "output", "log_level", "name", "progress_interval", "metadata"}));
+  if (const auto* x = Find(v, "metadata")) ARROW_RETURN_NOT_OK(ReadMetadata(*x, out));
   if (const auto* x = Find(v, "duration")) {
     ARROW_ASSIGN_OR_RAISE(out->duration, ReadDuration(*x, Path(path, "duration"), true));
   }
@@ -607,6 +612,50 @@ Status Builder::ReadRun(const TomlValue& v, RunOptions* out) const {
   if (const auto* x = Find(v, "progress_interval")) {
     ARROW_ASSIGN_OR_RAISE(out->progress_interval,
                           ReadDuration(*x, Path(path, "progress_interval"), false));
+  }
+  return Status::OK();
+}
+
+Result<std::int64_t> Builder::ReadSize(const TomlValue& v, const std::string& path) const {
+  // A byte count: an integer, or a string with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB).
+  const std::string what = "a size such as \"512MiB\", \"2GB\" or a number of bytes >= 0";
+  if (v.is_integer()) {
+    if (v.as_integer() < 0) return Expected(v, path, what);
+    return static_cast<std::int64_t>(v.as_integer());
+  }
+  if (v.is_string()) {
+    auto bytes = ParseSize(v.as_string().str);
+    if (!bytes.ok()) return Expected(v, path, what);
+    return *bytes;
+  }
+  return Expected(v, path, what);
+}
+
+Status Builder::ReadMetadata(const TomlValue& v, RunOptions* out) const {
+  const std::string path = "run.metadata";
+  ARROW_RETURN_NOT_OK(CheckTable(v, path));
+  for (const auto& [key, value] : EntriesInFileOrder(v)) {
+    if (Status st = ValidateMetadataKey(key); !st.ok()) {
+      return Error(*value, Path(path, key), st.message());
+    }
+    std::string text;
+    if (value->is_string()) {
+      text = value->as_string();
+    } else if (value->is_boolean()) {
+      text = value->as_boolean() ? "true" : "false";
+    } else if (value->is_integer()) {
+      text = std::to_string(value->as_integer());
+    } else if (value->is_floating()) {
+      char buf[64];
+      auto r = std::to_chars(buf, buf + sizeof(buf), value->as_floating());
+      text.assign(buf, r.ptr);
+    } else {
+      return Expected(*value, Path(path, key), "a string, number or boolean");
+    }
+    if (text.size() > 4096) {
+      return Error(*value, Path(path, key), "value is longer than 4096 bytes");
+    }
+    out->metadata.emplace_back(key, std::move(text));
   }
   return Status::OK();
 }
@@ -707,12 +756,14 @@ Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
   ARROW_RETURN_NOT_OK(CheckTable(v, path));
   ARROW_RETURN_NOT_OK(CheckKeys(v, path,
                                 {"formats", "streams", "flush_interval", "capacity",
-                                 "compression", "parquet_segment"}));
+                                 "compression", "parquet_segment", "min_free", "disk_warn",
+                                 "hdf5_roll_size", "hdf5_roll_interval"}));
   out->where = Where(v);
   if (const auto* x = Find(v, "formats")) {
     ARROW_ASSIGN_OR_RAISE(auto formats, ReadStringList(*x, Path(path, "formats")));
     out->formats.clear();
-    const std::vector<std::string> allowed = {"hdf5", "arrows", "parquet", "csv"};
+    // "arrows" is format_version 1's name of "arrow" (storage::ParseStorageFormat).
+    const std::vector<std::string> allowed = {"hdf5", "arrow", "arrows", "parquet", "csv"};
     std::size_t index = 0;
     for (const auto& [format, where] : formats) {
       if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
@@ -737,6 +788,19 @@ Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
   if (const auto* x = Find(v, "parquet_segment")) {
     ARROW_ASSIGN_OR_RAISE(out->parquet_segment,
                           ReadDuration(*x, Path(path, "parquet_segment"), false));
+  }
+  if (const auto* x = Find(v, "min_free")) {
+    ARROW_ASSIGN_OR_RAISE(out->min_free_bytes, ReadSize(*x, Path(path, "min_free")));
+  }
+  if (const auto* x = Find(v, "hdf5_roll_size")) {
+    ARROW_ASSIGN_OR_RAISE(out->hdf5_roll_bytes, ReadSize(*x, Path(path, "hdf5_roll_size")));
+  }
+  if (const auto* x = Find(v, "hdf5_roll_interval")) {
+    ARROW_ASSIGN_OR_RAISE(out->hdf5_roll_interval,
+                          ReadDuration(*x, Path(path, "hdf5_roll_interval"), true));
+  }
+  if (const auto* x = Find(v, "disk_warn")) {
+    ARROW_ASSIGN_OR_RAISE(out->disk_warn, ReadDuration(*x, Path(path, "disk_warn"), true));
   }
   return Status::OK();
 }
@@ -945,6 +1009,72 @@ Result<RunConfig> LoadConfigFile(const std::string& path) {
   }
   if (in.bad()) return Status::Invalid(path, ": cannot read config file: read error");
   return ParseConfig(text, path);
+}
+
+Status ValidateMetadataKey(std::string_view key) {
+  if (key.empty() || key.size() > 64) {
+    return Status::Invalid("metadata key '", key.substr(0, 64), "' must be 1 to 64 characters");
+  }
+  if (key.front() == '.') return Status::Invalid("metadata key '", key, "' must not start with '.'");
+  for (char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) {
+      return Status::Invalid("metadata key '", key,
+                             "' may only hold letters, digits, '_', '.' and '-'");
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::pair<std::string, std::string>> ParseMetadataArgument(std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos) {
+    return Status::Invalid("expected key=value, got '", text, "'");
+  }
+  std::string key(text.substr(0, eq));
+  ARROW_RETURN_NOT_OK(ValidateMetadataKey(key));
+  if (text.size() - eq - 1 > 4096) {
+    return Status::Invalid("value of '", key, "' is longer than 4096 bytes");
+  }
+  return std::make_pair(std::move(key), std::string(text.substr(eq + 1)));
+}
+
+void SetMetadata(std::vector<std::pair<std::string, std::string>>* metadata,
+                 const std::string& key, const std::string& value) {
+  for (auto& [k, v] : *metadata) {
+    if (k == key) {
+      v = value;
+      return;
+    }
+  }
+  metadata->emplace_back(key, value);
+}
+
+Result<std::int64_t> ParseSize(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  const std::string number(text.substr(0, i));
+  std::string unit(text.substr(i));
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  double value = 0;
+  auto r = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || r.ec != std::errc() || r.ptr != number.data() + number.size()) {
+    return Status::Invalid("not a size: '", text, "'");
+  }
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},          {"B", 1},           {"kB", 1e3},        {"KB", 1e3},
+      {"MB", 1e6},      {"GB", 1e9},        {"TB", 1e12},       {"KiB", 1024.0},
+      {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      const double bytes = value * factor;
+      if (!(bytes < 9.2e18)) return Status::Invalid("size out of range: '", text, "'");
+      return static_cast<std::int64_t>(bytes);
+    }
+  }
+  return Status::Invalid("unknown size unit '", unit, "' in '", text,
+                         "' (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)");
 }
 
 }  // namespace arrowdaq::config

@@ -73,12 +73,20 @@ struct SubscriptionConfig {
 
 /// Describe the `[storage]` table. Storage subscriptions always use OverflowPolicy::kBlock.
 struct StorageConfig {
-  std::vector<std::string> formats{"hdf5"};  ///< subset of hdf5, arrows, parquet, csv
+  std::vector<std::string> formats{"hdf5"};  ///< subset of hdf5, arrow (or arrows), parquet, csv
   std::vector<std::string> streams{"*"};     ///< stream names, or {"*"} for every stream
   std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);
   std::size_t capacity = 64;
   std::string compression = "none";  ///< "none" or "gzip" (HDF5)
   std::chrono::nanoseconds parquet_segment = std::chrono::seconds(60);
+  /// Disk budget: the run refuses to start with less free space on the output's file system,
+  /// and stops cleanly before the free space would fall below it (0: off).
+  std::int64_t min_free_bytes = std::int64_t{64} << 20;
+  /// Warn (event) when, at the current rate, min_free would be reached within this.
+  std::chrono::nanoseconds disk_warn = std::chrono::minutes(10);
+  /// Roll run.h5 into parts of about this size / age (0: off); see docs/file-format.md.
+  std::int64_t hdf5_roll_bytes = 0;
+  std::chrono::nanoseconds hdf5_roll_interval{0};
   SourceLocation where;  ///< the table's location
 };
 
@@ -101,6 +109,9 @@ struct RunOptions {
   std::string log_level = "info";  ///< trace, debug, info, warn, error or off
   std::string name;                ///< "" when absent
   std::chrono::nanoseconds progress_interval = std::chrono::seconds(2);
+  /// `[run.metadata]`: free key/value facts of the run (sample, operator, proposal, ...), in
+  /// file order; values as text (numbers in their shortest form, booleans true/false).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 /// Hold a whole parsed and validated config file.
@@ -126,9 +137,26 @@ struct RunConfig {
 /// the text and the allowed units.
 [[nodiscard]] Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 
+/// Parse a size: a non-negative number and a unit, one of B, kB/KB, MB, GB, TB (powers of
+/// 1000) or KiB, MiB, GiB, TiB (powers of 1024); no unit means bytes ("512MiB", "2 GB").
+[[nodiscard]] Result<std::int64_t> ParseSize(std::string_view text);
+
 /// Convert a non-negative number of seconds to nanoseconds; Invalid when negative, not finite or
 /// out of range.
 [[nodiscard]] Result<std::chrono::nanoseconds> SecondsToDuration(double seconds);
+
+/// Check a run metadata key (`[run.metadata]`, `--meta`): 1..64 characters of
+/// [A-Za-z0-9_.-], not starting with '.'. Invalid naming the key otherwise.
+[[nodiscard]] Status ValidateMetadataKey(std::string_view key);
+
+/// Parse a `--meta key=value` argument (the value may be empty and may hold '='); Invalid
+/// naming the text when there is no '=' or the key is not valid.
+[[nodiscard]] Result<std::pair<std::string, std::string>> ParseMetadataArgument(
+    std::string_view text);
+
+/// Set `key` to `value` in `metadata`, replacing an existing entry in place or appending.
+void SetMetadata(std::vector<std::pair<std::string, std::string>>* metadata,
+                 const std::string& key, const std::string& value);
 
 /// Return whether `name` is a valid stream/instrument name: non-empty, only [A-Za-z0-9_.-].
 [[nodiscard]] bool IsValidStreamName(std::string_view name);

@@ -205,7 +205,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
-              "name, output, progress_interval");
+              "metadata, name, output, progress_interval");
   // Misspelt inside an instrument.
   ExpectError("[instruments.laser]\ndrivr = \"sim.sine\"\n",
               "demo.toml:2:9: instruments.laser.drivr: unknown key (did you mean \"driver\"?); "
@@ -235,8 +235,8 @@ TEST(ConfigTest, BadEnumListsTheAllowedValues) {
               "demo.toml:6:10: subscriptions[0].policy: expected one of \"block\", "
               "\"drop_oldest\", \"drop_newest\", got a string (\"drop\")");
   ExpectError("[instruments.a]\ndriver = \"x\"\n[storage]\nformats = [\"hdf5\", \"netcdf\"]\n",
-              "demo.toml:4:20: storage.formats[1]: expected one of \"hdf5\", \"arrows\", "
-              "\"parquet\", \"csv\", got a string (\"netcdf\")");
+              "demo.toml:4:20: storage.formats[1]: expected one of \"hdf5\", \"arrow\", "
+              "\"arrows\", \"parquet\", \"csv\", got a string (\"netcdf\")");
 }
 
 TEST(ConfigTest, BadDurationNamesKeyAndUnits) {

@@ -19,7 +19,7 @@ inline constexpr char kTimestampColumn[] = "timestamp";
 inline constexpr char kUnitKey[] = "unit";
 inline constexpr char kDescriptionKey[] = "description";
 inline constexpr char kFormatVersionKey[] = "arrowdaq.format_version";
-inline constexpr char kFormatVersion[] = "1";
+inline constexpr char kFormatVersion[] = "2";  ///< = storage::kStorageFormatVersion
 /// Schema metadata key of a stream's sample rate in Hz (rows per second), when it has one.
 inline constexpr char kRateKey[] = "rate_hz";
 

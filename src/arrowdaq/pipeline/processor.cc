@@ -1,6 +1,7 @@
 #include "arrowdaq/pipeline/processor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -113,17 +114,61 @@ Status CheckInputBatch(const arrow::RecordBatch& batch, size_t channels) {
   return Status::OK();
 }
 
-// FIR and moving average: one streaming filter per channel; timestamps pass through unchanged
-// (the same array, no copy).
+// The group delay of a linear-phase (symmetric) FIR of `taps` coefficients: (taps - 1) / 2
+// samples, in ns at `rate` (0 when the rate is unknown).
+struct GroupDelay {
+  double samples = 0;
+  std::int64_t ns = 0;
+};
+
+GroupDelay DelayOf(std::int64_t taps, const Result<double>& rate) {
+  GroupDelay d;
+  d.samples = static_cast<double>(taps - 1) / 2.0;
+  if (rate.ok() && *rate > 0) d.ns = std::llround(d.samples * 1e9 / *rate);
+  return d;
+}
+
+// Schema metadata that says how the stream's timestamps relate to its input's.
+std::vector<std::pair<std::string, std::string>> DelayMetadata(const GroupDelay& d) {
+  char samples[32];
+  std::snprintf(samples, sizeof(samples), "%.17g", d.samples);
+  return {{kGroupDelaySamplesKey, samples},
+          {kGroupDelayNsKey, std::to_string(d.ns)},
+          {kTimestampShiftKey, d.ns != 0 ? "group_delay" : "none"}};
+}
+
+// Return the timestamps ts[first], ts[first + stride], ... (count of them), each minus
+// `delay_ns`: the time at which the filtered signal's sample actually happened.
+Result<std::shared_ptr<arrow::Array>> ShiftedTimestamps(const arrow::RecordBatch& batch,
+                                                        std::int64_t first, std::int64_t stride,
+                                                        std::int64_t count,
+                                                        std::int64_t delay_ns) {
+  const auto& ts = static_cast<const arrow::TimestampArray&>(*batch.column(0));
+  ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(count * 8));
+  auto* out = reinterpret_cast<std::int64_t*>(buf->mutable_data());
+  for (std::int64_t k = 0; k < count; ++k) out[k] = ts.Value(first + k * stride) - delay_ns;
+  return std::make_shared<arrow::TimestampArray>(batch.schema()->field(0)->type(), count,
+                                                 std::shared_ptr<arrow::Buffer>(std::move(buf)));
+}
+
+// FIR and moving average: one streaming filter per channel. Both are linear-phase (symmetric
+// coefficients), so output sample n is the filtered signal at input sample n - (taps - 1) / 2:
+// its timestamp is the input's minus that group delay, and input and output plotted on their
+// own timestamps line up. Without a known rate the timestamps pass through unchanged (the same
+// array, no copy), and the delay in samples is still in the schema metadata.
 class FilterProcessor : public Processor {
  public:
-  FilterProcessor(std::shared_ptr<arrow::Schema> schema, std::vector<dsp::FirFilter<double>> filters)
-      : schema_(std::move(schema)), filters_(std::move(filters)) {}
+  FilterProcessor(std::shared_ptr<arrow::Schema> schema, std::vector<dsp::FirFilter<double>> filters,
+                  std::int64_t delay_ns)
+      : schema_(std::move(schema)), filters_(std::move(filters)), delay_ns_(delay_ns) {}
   const std::shared_ptr<arrow::Schema>& output_schema() const override { return schema_; }
   Result<std::shared_ptr<arrow::RecordBatch>> Process(const arrow::RecordBatch& batch) override {
     ARROW_RETURN_NOT_OK(CheckInputBatch(batch, filters_.size()));
     const int64_t n = batch.num_rows();
     arrow::ArrayVector columns{batch.column(0)};
+    if (delay_ns_ != 0) {
+      ARROW_ASSIGN_OR_RAISE(columns[0], ShiftedTimestamps(batch, 0, 1, n, delay_ns_));
+    }
     for (size_t c = 0; c < filters_.size(); ++c) {
       ARROW_ASSIGN_OR_RAISE(auto buf, AllocateDoubles(n));
       filters_[c].Process(Values(*batch.column(static_cast<int>(c) + 1)),
@@ -136,13 +181,14 @@ class FilterProcessor : public Processor {
  private:
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<dsp::FirFilter<double>> filters_;
+  std::int64_t delay_ns_;
 };
 
 class DecimateProcessor : public Processor {
  public:
   DecimateProcessor(std::shared_ptr<arrow::Schema> schema, std::vector<dsp::Decimator<double>> d,
-                    int q)
-      : schema_(std::move(schema)), decimators_(std::move(d)), q_(q) {}
+                    int q, std::int64_t delay_ns)
+      : schema_(std::move(schema)), decimators_(std::move(d)), q_(q), delay_ns_(delay_ns) {}
   const std::shared_ptr<arrow::Schema>& output_schema() const override { return schema_; }
   Result<std::shared_ptr<arrow::RecordBatch>> Process(const arrow::RecordBatch& batch) override {
     ARROW_RETURN_NOT_OK(CheckInputBatch(batch, decimators_.size()));
@@ -150,12 +196,10 @@ class DecimateProcessor : public Processor {
     // Kept samples are the global indices 0, q, 2q, ... (scipy's y[::q]).
     const int64_t first = (q_ - index_ % q_) % q_;
     const int64_t kept = first < n ? (n - first + q_ - 1) / q_ : 0;
-    const auto& ts = static_cast<const arrow::TimestampArray&>(*batch.column(0));
-    ARROW_ASSIGN_OR_RAISE(auto ts_buf, arrow::AllocateBuffer(kept * 8));
-    auto* ts_out = reinterpret_cast<int64_t*>(ts_buf->mutable_data());
-    for (int64_t k = 0; k < kept; ++k) ts_out[k] = ts.Value(first + k * q_);
-    arrow::ArrayVector columns{std::make_shared<arrow::TimestampArray>(
-        schema_->field(0)->type(), kept, std::shared_ptr<arrow::Buffer>(std::move(ts_buf)))};
+    // The anti-alias FIR delays the signal by its group delay (in input samples), as in
+    // FilterProcessor: kept sample k carries the input timestamp of its index minus that delay.
+    ARROW_ASSIGN_OR_RAISE(auto ts_out, ShiftedTimestamps(batch, first, q_, kept, delay_ns_));
+    arrow::ArrayVector columns{std::move(ts_out)};
     for (size_t c = 0; c < decimators_.size(); ++c) {
       auto& d = decimators_[c];
       const size_t expect = d.OutputSize(static_cast<size_t>(n));
@@ -178,6 +222,7 @@ class DecimateProcessor : public Processor {
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<dsp::Decimator<double>> decimators_;
   int q_;
+  std::int64_t delay_ns_;
   int64_t index_ = 0;  // global index of the next input sample
 };
 
@@ -241,11 +286,12 @@ Result<std::unique_ptr<Processor>> MakeFir(const ProcessorSpec& spec, const Reso
     ARROW_ASSIGN_OR_RAISE(auto f, dsp::FirFilter<double>::Make(coefficients));
     filters.push_back(std::move(f));
   }
-  ARROW_ASSIGN_OR_RAISE(auto schema,
-                        OutputSchema(spec, channels,
-                                     {{kProcessorCoefficientsKey, FormatDoubles(coefficients)},
-                                      {kRateKey, FormatRate(rate)}}));
-  return std::make_unique<FilterProcessor>(std::move(schema), std::move(filters));
+  const GroupDelay delay = DelayOf(taps, rate);
+  std::vector<std::pair<std::string, std::string>> extra{
+      {kProcessorCoefficientsKey, FormatDoubles(coefficients)}, {kRateKey, FormatRate(rate)}};
+  for (auto& kv : DelayMetadata(delay)) extra.push_back(std::move(kv));
+  ARROW_ASSIGN_OR_RAISE(auto schema, OutputSchema(spec, channels, std::move(extra)));
+  return std::make_unique<FilterProcessor>(std::move(schema), std::move(filters), delay.ns);
 }
 
 Result<std::unique_ptr<Processor>> MakeMovingAverage(const ProcessorSpec& spec,
@@ -262,11 +308,13 @@ Result<std::unique_ptr<Processor>> MakeMovingAverage(const ProcessorSpec& spec,
     filters.push_back(std::move(f));
   }
   std::vector<std::pair<std::string, std::string>> extra;
-  if (auto rate = StreamRate(*spec.input->schema); rate.ok()) {
-    extra.emplace_back(kRateKey, FormatRate(*rate));
-  }
+  const auto rate = StreamRate(*spec.input->schema);
+  if (rate.ok()) extra.emplace_back(kRateKey, FormatRate(*rate));
+  // A moving average is a symmetric FIR (a boxcar): the same group delay, (window - 1) / 2.
+  const GroupDelay delay = DelayOf(window, rate);
+  for (auto& kv : DelayMetadata(delay)) extra.push_back(std::move(kv));
   ARROW_ASSIGN_OR_RAISE(auto schema, OutputSchema(spec, channels, extra));
-  return std::make_unique<FilterProcessor>(std::move(schema), std::move(filters));
+  return std::make_unique<FilterProcessor>(std::move(schema), std::move(filters), delay.ns);
 }
 
 Result<std::unique_ptr<Processor>> MakeDecimate(const ProcessorSpec& spec,
@@ -284,12 +332,14 @@ Result<std::unique_ptr<Processor>> MakeDecimate(const ProcessorSpec& spec,
   }
   std::vector<std::pair<std::string, std::string>> extra{
       {kProcessorCoefficientsKey, FormatDoubles(coefficients)}};
-  if (auto rate = StreamRate(*spec.input->schema); rate.ok()) {
-    extra.emplace_back(kRateKey, FormatRate(*rate / static_cast<double>(q)));
-  }
+  const auto rate = StreamRate(*spec.input->schema);
+  if (rate.ok()) extra.emplace_back(kRateKey, FormatRate(*rate / static_cast<double>(q)));
+  // The delay of the anti-alias FIR, in input samples (and ns at the input's rate).
+  const GroupDelay delay = DelayOf(static_cast<std::int64_t>(coefficients.size()), rate);
+  for (auto& kv : DelayMetadata(delay)) extra.push_back(std::move(kv));
   ARROW_ASSIGN_OR_RAISE(auto schema, OutputSchema(spec, channels, extra));
   return std::make_unique<DecimateProcessor>(std::move(schema), std::move(decimators),
-                                             static_cast<int>(q));
+                                             static_cast<int>(q), delay.ns);
 }
 
 Result<std::unique_ptr<Processor>> MakeStats(const ProcessorSpec& spec,

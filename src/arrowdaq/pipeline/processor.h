@@ -28,6 +28,12 @@ inline constexpr char kProcessorKindKey[] = "arrowdaq.processor";
 inline constexpr char kProcessorInputKey[] = "arrowdaq.input";
 inline constexpr char kProcessorParametersKey[] = "arrowdaq.parameters";
 inline constexpr char kProcessorCoefficientsKey[] = "arrowdaq.coefficients";
+/// FIR, moving average, decimate: the filter's group delay, (taps - 1) / 2 input samples, and
+/// the same in ns at the input's rate; the output timestamps are the input's minus it.
+inline constexpr char kGroupDelaySamplesKey[] = "arrowdaq.group_delay_samples";
+inline constexpr char kGroupDelayNsKey[] = "arrowdaq.group_delay_ns";
+/// "group_delay" when the timestamps were shifted by it, "none" when not (no known rate).
+inline constexpr char kTimestampShiftKey[] = "arrowdaq.timestamp_shift";
 
 struct ProcessorSpec {
   std::string kind;

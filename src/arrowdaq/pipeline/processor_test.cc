@@ -76,6 +76,9 @@ TEST(Processor, FirOutputIsIndependentOfBatchingAndRecordsItsCoefficients) {
                                                 dsp::Window::Hann()));
   EXPECT_EQ(coeffs, expect);  // exact: printed with 17 significant digits
   EXPECT_EQ(FieldUnit(*p->output_schema()->field(1)), "V");
+  EXPECT_EQ(md.Get(kGroupDelaySamplesKey).ValueOrDie(), "15");
+  EXPECT_EQ(md.Get(kGroupDelayNsKey).ValueOrDie(), "15000000");
+  EXPECT_EQ(md.Get(kTimestampShiftKey).ValueOrDie(), "group_delay");
 
   auto x = Signal(2, 500);
   ASSERT_OK_AND_ASSIGN(auto reference, dsp::FirFilter<double>::Make(expect));
@@ -86,7 +89,11 @@ TEST(Processor, FirOutputIsIndependentOfBatchingAndRecordsItsCoefficients) {
     auto batch = Batch(*in, x, at, n);
     ASSERT_OK_AND_ASSIGN(auto out, p->Process(*batch));
     ASSERT_EQ(out->num_rows(), n);
-    EXPECT_EQ(out->column(0).get(), batch->column(0).get());  // timestamps pass through, no copy
+    // Linear phase: the output lags by (31 - 1) / 2 = 15 samples (15 ms at 1 kHz); its
+    // timestamps are the input's minus that delay.
+    const auto& t_in = static_cast<const arrow::TimestampArray&>(*batch->column(0));
+    const auto& t_out = static_cast<const arrow::TimestampArray&>(*out->column(0));
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(t_out.Value(i), t_in.Value(i) - 15'000'000);
     const auto& y = static_cast<const arrow::DoubleArray&>(*out->column(2));
     for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y.Value(i), ref[at + i], 1e-12);
     at += n;
@@ -107,7 +114,30 @@ TEST(Processor, DecimateKeepsEveryQthSampleAcrossBatches) {
     at += n;
   }
   ASSERT_EQ(ts.size(), 34u);  // indices 0, 3, ..., 99
-  for (size_t k = 0; k < ts.size(); ++k) EXPECT_EQ(ts[k], static_cast<int64_t>(3 * k) * 1'000'000);
+  // Shifted by the anti-alias FIR's group delay: 61 taps for q = 3, 30 input samples.
+  EXPECT_EQ(p->output_schema()->metadata()->Get(kGroupDelaySamplesKey).ValueOrDie(), "30");
+  for (size_t k = 0; k < ts.size(); ++k) {
+    EXPECT_EQ(ts[k], static_cast<int64_t>(3 * k) * 1'000'000 - 30'000'000);
+  }
+}
+
+TEST(Processor, MovingAverageIsCenteredAndEvenLengthsShiftByHalfASample) {
+  auto in = Input(1000.0, 1);
+  ASSERT_OK_AND_ASSIGN(auto p, MakeProcessor({"moving_average", "m", in, {{"window", int64_t{4}}}}));
+  EXPECT_EQ(p->output_schema()->metadata()->Get(kGroupDelaySamplesKey).ValueOrDie(), "1.5");
+  auto x = Signal(1, 10);
+  auto batch = Batch(*in, x, 0, 10);
+  ASSERT_OK_AND_ASSIGN(auto out, p->Process(*batch));
+  const auto& t = static_cast<const arrow::TimestampArray&>(*out->column(0));
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(t.Value(i), i * 1'000'000 - 1'500'000);
+  // Without a rate the timestamps stay, and the metadata says so.
+  auto no_rate = std::make_shared<StreamInfo>(
+      StreamInfo{"x", MakeStreamSchema({{"ch0", "V", ""}}).ValueOrDie()});
+  ASSERT_OK_AND_ASSIGN(auto q, MakeProcessor({"moving_average", "m", no_rate, {{"window", int64_t{4}}}}));
+  EXPECT_EQ(q->output_schema()->metadata()->Get(kTimestampShiftKey).ValueOrDie(), "none");
+  auto nb = arrow::RecordBatch::Make(no_rate->schema, 10, batch->columns());
+  ASSERT_OK_AND_ASSIGN(auto same, q->Process(*nb));
+  EXPECT_EQ(same->column(0).get(), batch->column(0).get());
 }
 
 TEST(Processor, StatsGiveOneRowPerBatch) {

@@ -4,6 +4,9 @@
 #include <arrow/io/file.h>
 #include <arrow/type_traits.h>
 #include <arrow/util/bit_util.h>
+#include <arrow/util/key_value_metadata.h>
+
+#include <unistd.h>
 
 #include <charconv>
 #include <unordered_map>
@@ -14,6 +17,9 @@
 namespace arrowdaq::storage {
 
 namespace {
+
+constexpr std::string_view kUnitsSuffix = ".units";
+constexpr std::string_view kMetadataSuffix = ".metadata";
 
 std::string QuoteCsv(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
@@ -77,7 +83,8 @@ void AppendValue(std::string* out, const arrow::ArrayData& data, std::int64_t ro
 
 class CsvWriter final : public StorageWriter {
  public:
-  explicit CsvWriter(std::string directory) : directory_(std::move(directory)) {}
+  CsvWriter(std::string directory, RunInfo run)
+      : directory_(std::move(directory)), run_(std::move(run)) {}
   ~CsvWriter() override { (void)Close(); }
 
   Status AddStream(const StreamInfo& stream) override {
@@ -91,18 +98,43 @@ class CsvWriter final : public StorageWriter {
             "CSV writer: column '", field->name(), "' of stream '", stream.name, "' holds ",
             field->type()->ToString(),
             " (a frame or waveform per row), which CSV cannot store; write this stream as "
-            "hdf5 or arrows, or leave csv out of [storage] formats");
+            "hdf5 or arrow, or leave csv out of [storage] formats");
       }
       if (!IsCsvNumeric(*field->type())) {
         return Status::NotImplemented("CSV writer: column '", field->name(), "' of stream '",
                                       stream.name, "' has type ", field->type()->ToString(),
                                       " (only numeric columns are supported)");
       }
-      const std::string unit = FieldUnit(*field);
       header += ',';
-      header += QuoteCsv(unit.empty() ? field->name() : field->name() + " [" + unit + "]");
+      header += QuoteCsv(field->name());
     }
     header += '\n';
+    for (const std::string_view suffix : {kUnitsSuffix, kMetadataSuffix}) {
+      if (stream.name.ends_with(suffix)) {
+        return Status::Invalid("CSV writer: stream name '", stream.name, "' ends in '", suffix,
+                               "', which would collide with the ", suffix.substr(1),
+                               " file of stream '",
+                               stream.name.substr(0, stream.name.size() - suffix.size()), "'");
+      }
+    }
+    // The run's facts: key,value (format_version, run_id, start_time, run.<key> per metadata).
+    std::string facts = "key,value\nformat_version," + std::string(kStorageFormatVersion) + "\n";
+    facts += "run_id," + QuoteCsv(run_.run_id) + "\n";
+    facts += "start_time," + internal::FormatIsoTime(run_.start_time_ns) + "\n";
+    for (const auto& [key, value] : run_.metadata) {
+      facts += QuoteCsv("run." + key) + "," + QuoteCsv(value) + "\n";
+    }
+    ARROW_RETURN_NOT_OK(WriteSidecar(stream.name + ".metadata.csv", facts));
+    // The units sidecar: column,units,description, one line per column.
+    std::string units = "column,units,description\n";
+    for (const auto& field : stream.schema->fields()) {
+      const bool ts = field->name() == kTimestampColumn;
+      std::string description;
+      if (field->metadata()) description = field->metadata()->Get(kDescriptionKey).ValueOr("");
+      units += QuoteCsv(field->name()) + ',' + (ts ? "" : QuoteCsv(FieldUnit(*field))) + ',' +
+               QuoteCsv(ts ? "ISO 8601 UTC with nanoseconds" : description) + '\n';
+    }
+    ARROW_RETURN_NOT_OK(WriteSidecar(stream.name + ".units.csv", units));
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
     s.path = internal::JoinPath(directory_, stream.name + ".csv");
@@ -112,6 +144,7 @@ class CsvWriter final : public StorageWriter {
       (void)s.file->Close();
       return internal::WithPath(st, s.path);
     }
+    s.good_bytes = static_cast<std::int64_t>(header.size());
     streams_.emplace(stream.name, std::move(s));
     return Status::OK();
   }
@@ -138,8 +171,36 @@ class CsvWriter final : public StorageWriter {
       }
       text += '\n';
     }
-    return internal::WithPath(s.file->Write(text.data(), static_cast<std::int64_t>(text.size())),
-                              s.path);
+    if (!s.failed.ok()) {
+      return Status::IOError(s.path, ": Write refused: an earlier write failed (",
+                             s.failed.message(), ")");
+    }
+    Status st = s.file->Write(text.data(), static_cast<std::int64_t>(text.size()));
+    if (!st.ok()) {
+      // Cut the torn line(s) off again: the file ends with the last complete batch.
+      s.failed = internal::WithPath(st, s.path);
+      (void)::ftruncate(s.file->file_descriptor(), s.good_bytes);
+      return s.failed;
+    }
+    s.good_bytes += static_cast<std::int64_t>(text.size());
+    s.stored_rows += batch.num_rows();
+    return Status::OK();
+  }
+
+  std::string_view format_name() const override { return "csv"; }
+
+  std::map<std::string, std::int64_t> StoredRows() const override {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& [name, s] : streams_) out[name] = s.stored_rows;
+    return out;
+  }
+
+  Status WriteSidecar(const std::string& name, const std::string& text) {
+    const std::string path = internal::JoinPath(directory_, name);
+    ARROW_ASSIGN_OR_RAISE(auto file, internal::CreateNewFile(path));
+    Status st = file->Write(text.data(), static_cast<std::int64_t>(text.size()));
+    Status cst = file->Close();
+    return internal::WithPath(st.ok() ? cst : st, path);
   }
 
   Status Flush() override {
@@ -165,18 +226,23 @@ class CsvWriter final : public StorageWriter {
     std::shared_ptr<const StreamInfo> info;
     std::string path;
     std::shared_ptr<arrow::io::FileOutputStream> file;
+    Status failed;
+    std::int64_t good_bytes = 0;   ///< file size after the last complete batch
+    std::int64_t stored_rows = 0;  ///< rows of the batches written completely
   };
 
   std::string directory_;
+  RunInfo run_;
   std::unordered_map<std::string, Stream> streams_;
   bool closed_ = false;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<StorageWriter>> MakeCsvWriter(const std::string& directory) {
+Result<std::unique_ptr<StorageWriter>> MakeCsvWriter(const std::string& directory,
+                                                     const RunInfo& run) {
   ARROW_RETURN_NOT_OK(internal::PrepareOutputDirectory(directory, "CSV writer"));
-  return std::make_unique<CsvWriter>(directory);
+  return std::make_unique<CsvWriter>(directory, run);
 }
 
 }  // namespace arrowdaq::storage

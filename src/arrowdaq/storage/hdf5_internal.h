@@ -6,11 +6,13 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
 
 namespace arrowdaq::storage::internal {
@@ -78,6 +80,40 @@ Status WriteFixedStringAttribute(hid_t obj, const std::string& name, std::string
 /// Create attribute `name` on `obj` holding a 1-D int64 array (e.g. a frame's shape).
 Status WriteInt64ArrayAttribute(hid_t obj, const std::string& name,
                                 const std::vector<std::int64_t>& values, std::string_view path);
+
+/// Create attribute `name` on `obj` holding a 1-D array of variable-length UTF-8 strings.
+Status WriteStringArrayAttribute(hid_t obj, const std::string& name,
+                                 const std::vector<std::string>& values, std::string_view path);
+
+/// Create attribute `name` on `obj` holding one int64.
+Status WriteInt64Attribute(hid_t obj, const std::string& name, std::int64_t value,
+                           std::string_view path);
+
+/// Create attribute `name` on `obj` holding one float64.
+Status WriteDoubleAttribute(hid_t obj, const std::string& name, double value,
+                            std::string_view path);
+
+/// Create attribute `name` on `obj` from a metadata value: a number when `value` is one
+/// (int64 for an integer such as "633", float64 for "0.5", "1e+06"; float64 always when
+/// `always_float`, for keys such as rate_hz), a string otherwise. Text that only looks numeric
+/// ("007", "+5", "nan", "") stays a string.
+Status WriteMetadataAttribute(hid_t obj, const std::string& name, const std::string& value,
+                              std::string_view path, bool always_float = false);
+
+/// One part of a rolled run.h5: its file name (relative to the index file) and rows per stream.
+struct Hdf5Part {
+  std::string file;
+  std::map<std::string, std::int64_t> rows;
+};
+
+/// Read the rows of the `/events` table `dset` (at most `max_events`; `truncated` tells
+/// whether there were more).
+Result<std::vector<RunEvent>> ReadEventTable(hid_t dset, const std::string& path,
+                                             size_t max_events, bool* truncated);
+
+/// Open an HDF5 file read-only: a plain open, or (a file still being written or left by a
+/// killed writer) a SWMR-read open with few metadata retries, as the inspector does.
+Result<Hid> OpenHdf5ForReading(const std::string& path);
 
 /// Read a string attribute (variable or fixed length) of `obj`; NotFound when absent.
 Result<std::string> ReadStringAttribute(hid_t obj, const std::string& name, std::string_view path);

@@ -2,12 +2,15 @@
 
 #include <arrow/array.h>
 #include <arrow/util/key_value_metadata.h>
+#include <hdf5_hl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +27,11 @@ using internal::CheckHerr;
 using internal::CheckHid;
 using internal::Hid;
 
-constexpr char kTimestampUnits[] = "ns since 1970-01-01T00:00:00Z (UTC)";
+// kTimestampUnits (storage_internal.h): a UDUNITS time unit (NeXus) that CF readers (xarray)
+// decode to datetime64[ns] exactly.
+using internal::kTimestampUnits;
+// The NeXus entry holding every stream's NXdata group (hard links to /<stream>).
+constexpr char kEntryName[] = "entry";
 constexpr std::int64_t kMaxChunkBytes = 1 << 20;
 // Array (frame, waveform) columns: rows per chunk so that a chunk is about this size, at least
 // one row. Frames of 64 KiB and more get one frame per chunk.
@@ -86,8 +93,9 @@ Result<TypeMap> MapType(const arrow::DataType& type) {
 
 class Hdf5Writer final : public StorageWriter {
  public:
-  Hdf5Writer(std::string path, RunInfo run, Hdf5Options options)
-      : path_(std::move(path)), run_(std::move(run)), options_(options) {}
+  Hdf5Writer(std::string path, RunInfo run, Hdf5Options options,
+             std::vector<internal::Hdf5Part> parts = {})
+      : path_(std::move(path)), run_(std::move(run)), options_(options), parts_(std::move(parts)) {}
 
   ~Hdf5Writer() override { (void)Close(); }
 
@@ -111,6 +119,9 @@ class Hdf5Writer final : public StorageWriter {
     const hid_t root = file_.get();
     ARROW_RETURN_NOT_OK(
         internal::WriteStringAttribute(root, "format_version", kStorageFormatVersion, path_));
+    // NeXus: the root is an NXroot whose default plot is the entry's default stream.
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "NX_class", "NXroot", path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "default", kEntryName, path_));
     ARROW_RETURN_NOT_OK(
         internal::WriteStringAttribute(root, "arrowdaq_version", run_.arrowdaq_version, path_));
     ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "run_id", run_.run_id, path_));
@@ -123,7 +134,42 @@ class Hdf5Writer final : public StorageWriter {
         internal::WriteFixedStringAttribute(root, "stop_time", "", kTimeAttributeBytes, path_));
     ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "host", run_.host, path_));
     ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "config", run_.config_text, path_));
-    return CreateEventsTable();
+    ARROW_RETURN_NOT_OK(CreateEventsTable());
+    ARROW_ASSIGN_OR_RAISE(Hid gcpl, CreationOrderGroupPlist());
+    ARROW_ASSIGN_OR_RAISE(entry_, CheckHid(H5Gcreate2(root, kEntryName, H5P_DEFAULT, gcpl.get(),
+                                                      H5P_DEFAULT),
+                                           H5Gclose, path_, "H5Gcreate2(/entry)"));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(entry_.get(), "NX_class", "NXentry", path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(entry_.get(), "run_id", run_.run_id, path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(root, "overrides", run_.overrides, path_));
+    // The run's free metadata: one attribute per key on /entry/metadata (an NXcollection),
+    // numbers as numbers.
+    ARROW_ASSIGN_OR_RAISE(Hid metadata, CheckHid(H5Gcreate2(entry_.get(), "metadata", H5P_DEFAULT,
+                                                            H5P_DEFAULT, H5P_DEFAULT),
+                                                 H5Gclose, path_, "H5Gcreate2(/entry/metadata)"));
+    ARROW_RETURN_NOT_OK(
+        internal::WriteStringAttribute(metadata.get(), "NX_class", "NXcollection", path_));
+    for (const auto& [key, value] : run_.metadata) {
+      ARROW_RETURN_NOT_OK(internal::WriteMetadataAttribute(metadata.get(), key, value, path_));
+    }
+    return Status::OK();
+  }
+
+  Result<Hid> CreationOrderGroupPlist() {
+    ARROW_ASSIGN_OR_RAISE(Hid gcpl, CheckHid(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, path_,
+                                             "H5Pcreate(group create)"));
+    ARROW_RETURN_NOT_OK(CheckHerr(
+        H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+        path_, "H5Pset_link_creation_order"));
+    return gcpl;
+  }
+
+  std::string_view format_name() const override { return "hdf5"; }
+
+  std::map<std::string, std::int64_t> StoredRows() const override {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& s : streams_) out[s.info->name] = static_cast<std::int64_t>(s.durable_rows);
+    return out;
   }
 
   /// Return true once Open() created the file (so a failed Open can remove it).
@@ -139,8 +185,12 @@ class Hdf5Writer final : public StorageWriter {
                              "stream before writing");
     }
     ARROW_RETURN_NOT_OK(internal::ValidateStreamName(stream.name));
-    if (stream.name == "events") {
-      return Status::Invalid("stream name 'events' is reserved for the HDF5 event table");
+    if (stream.name == "events" || stream.name == kEntryName || stream.name == "metadata") {
+      return Status::Invalid("stream name '", stream.name, "' is reserved in HDF5 (",
+                             stream.name == kEntryName  ? "the NeXus entry"
+                             : stream.name == "events" ? "the event table"
+                                                       : "the run metadata in /entry",
+                             ")");
     }
     if (index_.count(stream.name) != 0) {
       return Status::Invalid(path_, ": stream '", stream.name, "' was already added");
@@ -167,26 +217,37 @@ class Hdf5Writer final : public StorageWriter {
         return Status::Invalid("stream '", stream.name, "': column name '", field->name(),
                                "' cannot be an HDF5 dataset name");
       }
+      if (*array) {
+        for (size_t k = 1; k <= (*array)->shape.size(); ++k) {
+          const std::string axis = AxisName(field->name(), k);
+          if (stream.schema->GetFieldIndex(axis) >= 0) {
+            return Status::Invalid("stream '", stream.name, "': column '", axis,
+                                   "' collides with the axis dataset of array column '",
+                                   field->name(), "'");
+          }
+        }
+      }
       types.push_back(*mapped);
       arrays.push_back(*array);
     }
 
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
-    ARROW_ASSIGN_OR_RAISE(Hid gcpl, CheckHid(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, path_,
-                                             "H5Pcreate(group create)"));
-    ARROW_RETURN_NOT_OK(CheckHerr(
-        H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
-        path_, "H5Pset_link_creation_order"));
+    ARROW_ASSIGN_OR_RAISE(Hid gcpl, CreationOrderGroupPlist());
     // The group handle is closed before SWMR starts (only datasets may stay open).
     ARROW_ASSIGN_OR_RAISE(Hid group, CheckHid(H5Gcreate2(file_.get(), stream.name.c_str(),
                                                          H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
                                               H5Gclose, path_, "H5Gcreate2(/" + stream.name + ")"));
     if (const auto& md = stream.schema->metadata()) {
       for (int64_t i = 0; i < md->size(); ++i) {
-        const std::string key =
-            md->key(i) == kFormatVersionKey ? std::string("format_version") : md->key(i);
-        ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group.get(), key, md->value(i), path_));
+        if (md->key(i) == kFormatVersionKey) {
+          ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group.get(), "format_version",
+                                                             kStorageFormatVersion, path_));
+          continue;
+        }
+        ARROW_RETURN_NOT_OK(internal::WriteMetadataAttribute(group.get(), md->key(i),
+                                                             md->value(i), path_,
+                                                             md->key(i) == kRateKey));
       }
     }
     for (int i = 0; i < stream.schema->num_fields(); ++i) {
@@ -200,6 +261,7 @@ class Hdf5Writer final : public StorageWriter {
       }
       s.columns.push_back(std::move(col));
     }
+    ARROW_RETURN_NOT_OK(DescribeNxData(group.get(), stream, s.columns));
     index_.emplace(stream.name, streams_.size());
     streams_.push_back(std::move(s));
     return Status::OK();
@@ -322,6 +384,7 @@ class Hdf5Writer final : public StorageWriter {
         if (c.dset.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose");
       }
     }
+    entry_.Reset();
     if (events_.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose(/events)");
     event_mem_type_.Reset();
     if (file_.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Fclose");
@@ -393,6 +456,7 @@ class Hdf5Writer final : public StorageWriter {
 
   Status EnsureSwmr() {
     if (swmr_) return Status::OK();
+    entry_.Reset();
     Status st = CheckHerr(H5Fstart_swmr_write(file_.get()), path_, "H5Fstart_swmr_write");
     if (!st.ok()) return Fail(st);
     swmr_ = true;
@@ -437,7 +501,8 @@ class Hdf5Writer final : public StorageWriter {
                           CheckHid(H5Dcreate2(file_.get(), "events", file_type.get(), space.get(),
                                               H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                                    H5Dclose, path_, "H5Dcreate2(/events)"));
-    return internal::WriteStringAttribute(events_.get(), "time_units", kTimestampUnits, path_);
+    // `units` of the table's `time` field (one spelling for every dataset of the file).
+    return internal::WriteStringAttribute(events_.get(), "units", kTimestampUnits, path_);
   }
 
   Result<Hid> CreateColumn(hid_t group, const std::string& stream, const arrow::Field& field,
@@ -463,10 +528,14 @@ class Hdf5Writer final : public StorageWriter {
     std::vector<hsize_t> chunk = dims;
     chunk[0] = static_cast<hsize_t>(rows);
     const int rank = static_cast<int>(dims.size());
-    ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(rank, dims.data(), max_dims.data()),
-                                              H5Sclose, path_, "H5Screate_simple"));
     ARROW_ASSIGN_OR_RAISE(Hid dcpl, CheckHid(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_,
                                              "H5Pcreate(dataset create)"));
+    if (!parts_.empty()) {
+      // The index of a rolled run: a virtual dataset stitched from the parts' datasets.
+      return CreateVirtualColumn(group, stream, field, type, dims, dcpl.get());
+    }
+    ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(rank, dims.data(), max_dims.data()),
+                                              H5Sclose, path_, "H5Screate_simple"));
     ARROW_RETURN_NOT_OK(
         CheckHerr(H5Pset_chunk(dcpl.get(), rank, chunk.data()), path_, "H5Pset_chunk"));
     ARROW_ASSIGN_OR_RAISE(Hid dapl, CheckHid(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path_,
@@ -494,6 +563,62 @@ class Hdf5Writer final : public StorageWriter {
                           CheckHid(H5Dcreate2(group, field.name().c_str(), type.file, space.get(),
                                               H5P_DEFAULT, dcpl.get(), dapl.get()),
                                    H5Dclose, path_, "H5Dcreate2(" + where + ")"));
+    ARROW_RETURN_NOT_OK(DescribeColumn(dset.get(), field, array));
+    return dset;
+  }
+
+  // A column of the index file: rows [offset, offset + n) come from part i's dataset of the
+  // same path; the whole is one (total, d1, ...) dataset to readers.
+  Result<Hid> CreateVirtualColumn(hid_t group, const std::string& stream,
+                                  const arrow::Field& field, const TypeMap& type,
+                                  std::vector<hsize_t> dims, hid_t dcpl) {
+    const std::string where = "/" + stream + "/" + field.name();
+    hsize_t total = 0;
+    for (const auto& part : parts_) {
+      auto it = part.rows.find(stream);
+      if (it != part.rows.end()) total += static_cast<hsize_t>(it->second);
+    }
+    dims[0] = total;
+    const int rank = static_cast<int>(dims.size());
+    ARROW_ASSIGN_OR_RAISE(Hid vspace, CheckHid(H5Screate_simple(rank, dims.data(), nullptr),
+                                               H5Sclose, path_, "H5Screate_simple"));
+    hsize_t offset = 0;
+    for (const auto& part : parts_) {
+      auto it = part.rows.find(stream);
+      const hsize_t n = it == part.rows.end() ? 0 : static_cast<hsize_t>(it->second);
+      if (n == 0) continue;
+      std::vector<hsize_t> start(dims.size(), 0), count = dims;
+      start[0] = offset;
+      count[0] = n;
+      ARROW_RETURN_NOT_OK(CheckHerr(H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET,
+                                                        start.data(), nullptr, count.data(),
+                                                        nullptr),
+                                    path_, "H5Sselect_hyperslab(" + where + ")"));
+      ARROW_ASSIGN_OR_RAISE(Hid sspace, CheckHid(H5Screate_simple(rank, count.data(), nullptr),
+                                                 H5Sclose, path_, "H5Screate_simple"));
+      ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_virtual(dcpl, vspace.get(), part.file.c_str(),
+                                                   where.c_str(), sspace.get()),
+                                    path_, "H5Pset_virtual(" + where + ")"));
+      offset += n;
+    }
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Sselect_all(vspace.get()), path_, "H5Sselect_all"));
+    ARROW_ASSIGN_OR_RAISE(Hid dset,
+                          CheckHid(H5Dcreate2(group, field.name().c_str(), type.file, vspace.get(),
+                                              H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                                   H5Dclose, path_, "H5Dcreate2(" + where + ")"));
+    auto array = internal::ArrayColumnShape(*field.type());
+    ARROW_RETURN_NOT_OK(DescribeColumn(dset.get(), field, array.ok() ? *array : std::nullopt));
+    return dset;
+  }
+
+  // The attributes of a column dataset: units (and for channels description, shape,
+  // interpretation and the rest of the field metadata).
+  Status DescribeColumn(hid_t dset_id, const arrow::Field& field,
+                        const std::optional<internal::ArrayShape>& array) {
+    struct Borrowed {
+      hid_t id;
+      hid_t get() const { return id; }
+    } dset{dset_id};
     if (field.name() == kTimestampColumn) {
       ARROW_RETURN_NOT_OK(
           internal::WriteStringAttribute(dset.get(), "units", kTimestampUnits, path_));
@@ -506,12 +631,18 @@ class Hdf5Writer final : public StorageWriter {
         unit = md->Get(kUnitKey).ValueOr("");
         description = md->Get(kDescriptionKey).ValueOr("");
       }
-      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(dset.get(), kUnitKey, unit, path_));
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(dset.get(), "units", unit, path_));
       ARROW_RETURN_NOT_OK(
           internal::WriteStringAttribute(dset.get(), kDescriptionKey, description, path_));
       if (array) {
         ARROW_RETURN_NOT_OK(
             internal::WriteInt64ArrayAttribute(dset.get(), "shape", array->shape, path_));
+        // NeXus: how to show one row (silx/h5web pick an image or a curve view).
+        if (array->shape.size() <= 2) {
+          ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(
+              dset.get(), "interpretation", array->shape.size() == 2 ? "image" : "spectrum",
+              path_));
+        }
       }
       if (md) {
         for (int64_t i = 0; i < md->size(); ++i) {
@@ -521,7 +652,87 @@ class Hdf5Writer final : public StorageWriter {
         }
       }
     }
-    return dset;
+    return Status::OK();
+  }
+
+  // Name of the index dataset of dimension `k` (1-based after the row dimension) of array
+  // column `column`: frame_dim1 (rows of a frame), frame_dim2 (its columns), ...
+  static std::string AxisName(const std::string& column, size_t k) {
+    return column + "_dim" + std::to_string(k);
+  }
+
+  // Make the stream group a NeXus NXdata: the timestamp dataset is the dimension scale of
+  // every column's first dimension, array columns get index datasets as scales of their other
+  // dimensions, `signal` is the first channel, `auxiliary_signals` the other channels of the
+  // same shape, and the group is linked into /entry. All of it before SWMR starts.
+  Status DescribeNxData(hid_t group, const StreamInfo& stream, std::vector<Column>& columns) {
+    const hid_t ts = columns[0].dset.get();
+    ARROW_RETURN_NOT_OK(CheckHerr(H5DSset_scale(ts, kTimestampColumn), path_,
+                                  "H5DSset_scale(/" + stream.name + "/timestamp)"));
+    const auto& schema = *stream.schema;
+    for (int i = 1; i < schema.num_fields(); ++i) {
+      const std::string& name = schema.field(i)->name();
+      const std::string where = "/" + stream.name + "/" + name;
+      const hid_t dset = columns[i].dset.get();
+      ARROW_RETURN_NOT_OK(
+          CheckHerr(H5DSattach_scale(dset, ts, 0), path_, "H5DSattach_scale(" + where + ")"));
+      for (size_t k = 1; k <= columns[i].row_shape.size(); ++k) {
+        const std::string axis = AxisName(name, k);
+        const hsize_t n = columns[i].row_shape[k - 1];
+        std::vector<std::int64_t> index(n);
+        for (hsize_t j = 0; j < n; ++j) index[j] = static_cast<std::int64_t>(j);
+        ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(1, &n, nullptr), H5Sclose,
+                                                  path_, "H5Screate_simple"));
+        ARROW_ASSIGN_OR_RAISE(
+            Hid scale, CheckHid(H5Dcreate2(group, axis.c_str(), H5T_STD_I64LE, space.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                H5Dclose, path_, "H5Dcreate2(/" + stream.name + "/" + axis + ")"));
+        ARROW_RETURN_NOT_OK(CheckHerr(H5Dwrite(scale.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                                               H5P_DEFAULT, index.data()),
+                                      path_, "H5Dwrite(/" + stream.name + "/" + axis + ")"));
+        ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(scale.get(), "units", "", path_));
+        ARROW_RETURN_NOT_OK(CheckHerr(H5DSset_scale(scale.get(), axis.c_str()), path_,
+                                      "H5DSset_scale(" + axis + ")"));
+        ARROW_RETURN_NOT_OK(CheckHerr(H5DSattach_scale(dset, scale.get(), static_cast<unsigned>(k)),
+                                      path_, "H5DSattach_scale(" + where + ")"));
+      }
+    }
+    // The signal: the first channel; others of the same shape are auxiliary signals (plotted
+    // with it by silx / h5web).
+    const std::string& signal = schema.field(1)->name();
+    std::vector<std::string> axes{kTimestampColumn};
+    for (size_t k = 1; k <= columns[1].row_shape.size(); ++k) axes.push_back(AxisName(signal, k));
+    std::vector<std::string> auxiliary;
+    for (int i = 2; i < schema.num_fields(); ++i) {
+      if (columns[i].row_shape == columns[1].row_shape) {
+        auxiliary.push_back(schema.field(i)->name());
+      }
+    }
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group, "NX_class", "NXdata", path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group, "signal", signal, path_));
+    if (axes.size() == 1) {
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group, "axes", axes[0], path_));
+    } else {
+      ARROW_RETURN_NOT_OK(internal::WriteStringArrayAttribute(group, "axes", axes, path_));
+    }
+    for (size_t k = 0; k < axes.size(); ++k) {
+      ARROW_RETURN_NOT_OK(internal::WriteInt64Attribute(group, axes[k] + "_indices",
+                                                        static_cast<std::int64_t>(k), path_));
+    }
+    if (!auxiliary.empty()) {
+      ARROW_RETURN_NOT_OK(
+          internal::WriteStringArrayAttribute(group, "auxiliary_signals", auxiliary, path_));
+    }
+    const std::string link = std::string(kEntryName) + "/" + stream.name;
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Lcreate_hard(group, ".", file_.get(), link.c_str(),
+                                                 H5P_DEFAULT, H5P_DEFAULT),
+                                  path_, "H5Lcreate_hard(/" + link + ")"));
+    if (streams_.empty()) {
+      // The first stream is the entry's default plot.
+      ARROW_RETURN_NOT_OK(
+          internal::WriteStringAttribute(entry_.get(), "default", stream.name, path_));
+    }
+    return Status::OK();
   }
 
   Status AppendColumn(const Column& col, const std::string& stream, const std::string& column,
@@ -553,7 +764,9 @@ class Hdf5Writer final : public StorageWriter {
   std::string path_;
   RunInfo run_;
   Hdf5Options options_;
+  std::vector<internal::Hdf5Part> parts_;  ///< non-empty: this file is a rolled run's index
   Hid file_;
+  Hid entry_;  ///< /entry, closed before SWMR starts (only datasets may stay open)
   Hid events_;
   Hid event_mem_type_;
   hsize_t event_rows_ = 0;
@@ -566,12 +779,153 @@ class Hdf5Writer final : public StorageWriter {
   Status failed_;
 };
 
+Result<std::unique_ptr<Hdf5Writer>> OpenHdf5File(const std::string& path, const RunInfo& run,
+                                                 const Hdf5Options& options,
+                                                 std::vector<internal::Hdf5Part> parts = {}) {
+  auto writer = std::make_unique<Hdf5Writer>(path, run, options, std::move(parts));
+  Status st = writer->Open();
+  if (!st.ok()) {
+    (void)writer->Close();
+    // Leave no half-made file behind (but never remove a file that existed before).
+    if (writer->created()) ::unlink(path.c_str());
+    return Status::IOError("cannot create HDF5 file: ", st.message());
+  }
+  return writer;
+}
+
+// A run.h5 written in parts: each part a complete file, rolled at a Flush when it is large or
+// old enough, and at Close the index run.h5 (virtual datasets over the parts).
+class RollingHdf5Writer final : public StorageWriter {
+ public:
+  RollingHdf5Writer(std::string path, RunInfo run, Hdf5Options options)
+      : path_(std::move(path)), run_(std::move(run)), options_(options) {
+    stem_ = path_.size() > 3 && path_.ends_with(".h5") ? path_.substr(0, path_.size() - 3)
+                                                      : path_;
+  }
+  ~RollingHdf5Writer() override { (void)Close(); }
+
+  Status OpenPart() {
+    char suffix[32];
+    std::snprintf(suffix, sizeof(suffix), ".%05d.h5", static_cast<int>(parts_.size()));
+    part_path_ = stem_ + suffix;
+    ARROW_ASSIGN_OR_RAISE(current_, OpenHdf5File(part_path_, run_, options_));
+    for (const auto& s : streams_) ARROW_RETURN_NOT_OK(current_->AddStream(s));
+    // A later part is complete at once: into SWMR mode, so a crash leaves it readable.
+    if (!streams_.empty()) ARROW_RETURN_NOT_OK(current_->Flush());
+    part_start_ = std::chrono::steady_clock::now();
+    return Status::OK();
+  }
+
+  Status AddStream(const StreamInfo& stream) override {
+    if (current_ == nullptr) return Status::Invalid(path_, ": AddStream after Close");
+    ARROW_RETURN_NOT_OK(current_->AddStream(stream));
+    streams_.push_back(stream);
+    return Status::OK();
+  }
+
+  Status Write(const DataPacket& packet) override {
+    if (current_ == nullptr) return Status::Invalid(path_, ": Write after Close");
+    if (roll_pending_) {
+      // Roll when there is data for the next part (no empty part at the end of a run).
+      roll_pending_ = false;
+      ARROW_RETURN_NOT_OK(ClosePart());
+      ARROW_RETURN_NOT_OK(OpenPart());
+    }
+    return current_->Write(packet);
+  }
+
+  Status WriteEvent(const RunEvent& event) override {
+    if (current_ == nullptr) return Status::Invalid(path_, ": WriteEvent after Close");
+    ARROW_RETURN_NOT_OK(current_->WriteEvent(event));
+    events_.push_back(event);
+    return Status::OK();
+  }
+
+  Status Flush() override {
+    if (current_ == nullptr) return Status::OK();
+    ARROW_RETURN_NOT_OK(current_->Flush());
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(part_path_, ec);
+    const bool big = options_.roll_bytes > 0 && !ec &&
+                     static_cast<std::int64_t>(size) >= options_.roll_bytes;
+    const bool old = options_.roll_interval.count() > 0 &&
+                     std::chrono::steady_clock::now() - part_start_ >= options_.roll_interval;
+    if (big || old) roll_pending_ = true;
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (closed_) return Status::OK();
+    closed_ = true;
+    Status st = ClosePart();
+    // The index, even after a failed part: it presents what the parts hold.
+    Status index = WriteIndex();
+    return st.ok() ? index : st;
+  }
+
+  std::string_view format_name() const override { return "hdf5"; }
+
+  std::map<std::string, std::int64_t> StoredRows() const override {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& part : parts_) {
+      for (const auto& [name, n] : part.rows) out[name] += n;
+    }
+    if (current_ != nullptr) {
+      for (const auto& [name, n] : current_->StoredRows()) out[name] += n;
+    }
+    for (const auto& s : streams_) out.emplace(s.name, 0);
+    return out;
+  }
+
+ private:
+  Status ClosePart() {
+    if (current_ == nullptr) return Status::OK();
+    Status st = current_->Close();
+    parts_.push_back({std::filesystem::path(part_path_).filename().string(),
+                      current_->StoredRows()});
+    current_.reset();
+    return st;
+  }
+
+  Status WriteIndex() {
+    RunInfo run = run_;
+    ARROW_ASSIGN_OR_RAISE(auto index, OpenHdf5File(path_, run, options_, parts_));
+    for (const auto& s : streams_) ARROW_RETURN_NOT_OK(index->AddStream(s));
+    for (const auto& e : events_) ARROW_RETURN_NOT_OK(index->WriteEvent(e));
+    return index->Close();
+  }
+
+  std::string path_;
+  std::string stem_;
+  RunInfo run_;
+  Hdf5Options options_;
+  std::vector<StreamInfo> streams_;
+  std::vector<RunEvent> events_;
+  std::vector<internal::Hdf5Part> parts_;  ///< closed parts
+  std::unique_ptr<Hdf5Writer> current_;
+  std::string part_path_;
+  std::chrono::steady_clock::time_point part_start_;
+  bool roll_pending_ = false;  ///< the current part is full: the next Write starts a new one
+  bool closed_ = false;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<StorageWriter>> MakeHdf5Writer(const std::string& path, const RunInfo& run,
                                                       const Hdf5Options& options) {
   if (options.gzip_level < 0 || options.gzip_level > 9) {
     return Status::Invalid("Hdf5Options.gzip_level must be 0..9, got ", options.gzip_level);
+  }
+  if (options.roll_bytes < 0 || options.roll_interval.count() < 0) {
+    return Status::Invalid("Hdf5Options.roll_bytes and roll_interval must be >= 0");
+  }
+  if (options.roll_bytes > 0 || options.roll_interval.count() > 0) {
+    if (::access(path.c_str(), F_OK) == 0) {
+      return Status::IOError("cannot create HDF5 file: ", path, ": file exists");
+    }
+    auto writer = std::make_unique<RollingHdf5Writer>(path, run, options);
+    ARROW_RETURN_NOT_OK(writer->OpenPart());
+    return writer;
   }
   auto writer = std::make_unique<Hdf5Writer>(path, run, options);
   Status st = writer->Open();

@@ -7,6 +7,7 @@
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
+#include <hdf5_hl.h>
 
 #include <algorithm>
 #include <limits>
@@ -108,36 +109,6 @@ std::string ChannelLabel(const std::string& name, const std::string& unit) {
 // ---------------------------------------------------------------------------------------------
 // HDF5
 
-struct EventRow {
-  std::int64_t time;
-  char stream[kEventStreamBytes];
-  char kind[kEventKindBytes];
-  char message[kEventMessageBytes];
-};
-
-std::string FixedToString(const char* data, size_t size) {
-  return std::string(data, strnlen(data, size));
-}
-
-Result<Hid> EventMemoryType(const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(
-      Hid type, CheckHid(H5Tcreate(H5T_COMPOUND, sizeof(EventRow)), H5Tclose, path, "H5Tcreate"));
-  ARROW_RETURN_NOT_OK(
-      CheckHerr(H5Tinsert(type.get(), "time", offsetof(EventRow, time), H5T_NATIVE_INT64), path,
-                "H5Tinsert"));
-  auto add = [&](const char* name, size_t offset, size_t size) -> Status {
-    ARROW_ASSIGN_OR_RAISE(Hid str, CheckHid(H5Tcopy(H5T_C_S1), H5Tclose, path, "H5Tcopy"));
-    ARROW_RETURN_NOT_OK(CheckHerr(H5Tset_size(str.get(), size), path, "H5Tset_size"));
-    ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Tset_strpad(str.get(), H5T_STR_NULLPAD), path, "H5Tset_strpad"));
-    return CheckHerr(H5Tinsert(type.get(), name, offset, str.get()), path, "H5Tinsert");
-  };
-  ARROW_RETURN_NOT_OK(add("stream", offsetof(EventRow, stream), sizeof(EventRow::stream)));
-  ARROW_RETURN_NOT_OK(add("kind", offsetof(EventRow, kind), sizeof(EventRow::kind)));
-  ARROW_RETURN_NOT_OK(add("message", offsetof(EventRow, message), sizeof(EventRow::message)));
-  return type;
-}
-
 Result<hsize_t> OneDimLength(hid_t dset, const std::string& path, const std::string& where) {
   ARROW_ASSIGN_OR_RAISE(
       Hid space, CheckHid(H5Dget_space(dset), H5Sclose, path, "H5Dget_space(" + where + ")"));
@@ -152,32 +123,12 @@ Result<hsize_t> OneDimLength(hid_t dset, const std::string& path, const std::str
 }
 
 Status ReadEvents(hid_t dset, const std::string& path, InspectReport* report) {
-  ARROW_ASSIGN_OR_RAISE(hsize_t rows, OneDimLength(dset, path, "/events"));
-  ARROW_ASSIGN_OR_RAISE(Hid mtype, EventMemoryType(path));
-  const hsize_t total = std::min<hsize_t>(rows, kMaxEvents);
-  if (rows > total) {
-    report->warnings.push_back("only the first " + std::to_string(kMaxEvents) + " of " +
-                               std::to_string(rows) + " events are listed");
-  }
-  std::vector<EventRow> buf;
-  for (hsize_t start = 0; start < total; start += 4096) {
-    const hsize_t count = std::min<hsize_t>(4096, total - start);
-    buf.assign(count, EventRow{});
-    ARROW_ASSIGN_OR_RAISE(Hid fspace,
-                          CheckHid(H5Dget_space(dset), H5Sclose, path, "H5Dget_space(/events)"));
-    ARROW_RETURN_NOT_OK(CheckHerr(
-        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr), path,
-        "H5Sselect_hyperslab(/events)"));
-    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(1, &count, nullptr), H5Sclose, path,
-                                               "H5Screate_simple"));
-    ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Dread(dset, mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()),
-                  path, "H5Dread(/events)"));
-    for (const auto& e : buf) {
-      report->events.push_back(RunEvent{e.time, FixedToString(e.stream, sizeof(e.stream)),
-                                        FixedToString(e.kind, sizeof(e.kind)),
-                                        FixedToString(e.message, sizeof(e.message))});
-    }
+  bool truncated = false;
+  ARROW_ASSIGN_OR_RAISE(report->events,
+                        internal::ReadEventTable(dset, path, kMaxEvents, &truncated));
+  if (truncated) {
+    report->warnings.push_back("only the first " + std::to_string(kMaxEvents) +
+                               " events are listed");
   }
   return Status::OK();
 }
@@ -245,9 +196,17 @@ Status InspectHdf5Stream(hid_t group, const std::string& name, const std::string
     std::string unit;
     Hid obj(H5Oopen(group, link.c_str(), H5P_DEFAULT), H5Oclose);
     if (obj.valid()) {
-      auto u = internal::ReadStringAttribute(obj.get(), kUnitKey, path);
+      const bool dataset = H5Iget_type(obj.get()) == H5I_DATASET;
+      // Index datasets of array columns (format 2: frame_dim1, ...) are axes, not channels.
+      if (dataset && H5DSis_scale(obj.get()) > 0) {
+        H5Eclear2(H5E_DEFAULT);
+        continue;
+      }
+      // `units` since format 2, `unit` in format 1.
+      auto u = internal::ReadStringAttribute(obj.get(), "units", path);
+      if (!u.ok()) u = internal::ReadStringAttribute(obj.get(), kUnitKey, path);
       if (u.ok()) unit = *u;
-      if (H5Iget_type(obj.get()) == H5I_DATASET) {
+      if (dataset) {
         if (auto array = Hdf5ArrayColumn(obj.get(), link)) out->arrays.push_back(*array);
       }
     }
@@ -333,6 +292,10 @@ Result<InspectReport> InspectHdf5(const std::string& path) {
       Status st = ReadEvents(obj.get(), path, &report);
       if (!st.ok()) report.warnings.push_back("events unreadable: " + st.message());
     } else if (type == H5I_GROUP) {
+      // Format 2's NeXus entry holds links to the stream groups, which are listed once, here.
+      auto nx_class = internal::ReadStringAttribute(obj.get(), "NX_class", path);
+      H5Eclear2(H5E_DEFAULT);
+      if (nx_class.ok() && *nx_class == "NXentry") continue;
       StreamReport stream;
       Status st = InspectHdf5Stream(obj.get(), link, path, &stream);
       if (!st.ok()) {
@@ -396,27 +359,75 @@ std::string StemOf(const std::string& path, const std::string& ext) {
   return name;
 }
 
-Result<InspectReport> InspectIpc(const std::string& path) {
+// How an Arrow IPC file is laid out: the stream format (format 1's `.arrows`), the file format
+// with a footer (`.arrow`), or a file-format file whose writer never wrote the footer
+// (`.arrow.partial`): its bytes after the 8-byte magic are a stream.
+enum class IpcLayout { kStream, kFile, kUnfinishedFile };
+
+constexpr std::int64_t kIpcFileMagicBytes = 8;  // "ARROW1" and two bytes of padding
+
+Result<InspectReport> InspectIpc(const std::string& path, IpcLayout layout) {
   InspectReport report;
   report.path = path;
   report.format = "arrow-ipc";
   auto file = arrow::io::ReadableFile::Open(path);
   if (!file.ok()) return internal::WithPath(file.status(), path);
-  auto reader = arrow::ipc::RecordBatchStreamReader::Open(*file);
-  if (!reader.ok()) {
-    return Status::Invalid(path, ": not an Arrow IPC stream (", reader.status().message(), ")");
+  std::shared_ptr<arrow::Schema> schema;
+  // Either a file reader (random access through the footer) or a stream reader.
+  std::shared_ptr<arrow::ipc::RecordBatchFileReader> file_reader;
+  std::shared_ptr<arrow::ipc::RecordBatchStreamReader> stream_reader;
+  if (layout == IpcLayout::kFile) {
+    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file, internal::SingleThreadIpcOptions());
+    if (!reader.ok()) {
+      return Status::Invalid(path, ": not an Arrow IPC file (", reader.status().message(), ")");
+    }
+    file_reader = *reader;
+    schema = file_reader->schema();
+  } else {
+    std::shared_ptr<arrow::io::InputStream> input = *file;
+    if (layout == IpcLayout::kUnfinishedFile) {
+      auto size = (*file)->GetSize();
+      if (!size.ok()) return internal::WithPath(size.status(), path);
+      if (*size < kIpcFileMagicBytes) return Status::Invalid(path, ": too short for Arrow IPC");
+      auto sub = arrow::io::RandomAccessFile::GetStream(*file, kIpcFileMagicBytes,
+                                                        *size - kIpcFileMagicBytes);
+      if (!sub.ok()) return internal::WithPath(sub.status(), path);
+      input = *sub;
+      report.warnings.push_back(
+          "unfinished Arrow IPC file (no footer: the writer did not close it); its complete "
+          "batches are read as a stream after the 8-byte magic");
+    }
+    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input, internal::SingleThreadIpcOptions());
+    if (!reader.ok()) {
+      return Status::Invalid(path, ": not an Arrow IPC stream (", reader.status().message(), ")");
+    }
+    stream_reader = *reader;
+    schema = stream_reader->schema();
   }
-  const auto schema = (*reader)->schema();
   ARROW_RETURN_NOT_OK(CheckOurSchema(*schema, path, &report.format_version));
   AddSchemaAttributes(*schema, &report);
   StreamReport stream;
-  stream.name = StemOf(path, ".arrows");
+  std::string name = std::filesystem::path(path).filename().string();
+  for (const char* ext : {".arrow.partial", ".arrows", ".arrow"}) {
+    if (name.size() > std::strlen(ext) && name.ends_with(ext)) {
+      name.resize(name.size() - std::strlen(ext));
+      break;
+    }
+  }
+  stream.name = name;
   stream.channels = ChannelLabels(*schema);
   stream.arrays = ArrayColumns(*schema);
   TimestampStats stats;
   std::int64_t batches = 0;
+  const int file_batches = file_reader ? file_reader->num_record_batches() : 0;
   while (true) {
-    auto next = (*reader)->Next();
+    Result<std::shared_ptr<arrow::RecordBatch>> next;
+    if (file_reader) {
+      if (batches >= file_batches) break;
+      next = file_reader->ReadRecordBatch(static_cast<int>(batches));
+    } else {
+      next = stream_reader->Next();
+    }
     if (!next.ok()) {
       report.warnings.push_back("stream ends damaged after " + std::to_string(batches) +
                                 " complete batches (" + next.status().message() + ")");
@@ -445,7 +456,7 @@ Result<std::shared_ptr<arrow::Schema>> ReadParquetSegment(const std::string& pat
   try {
     auto file = arrow::io::ReadableFile::Open(path);
     if (!file.ok()) return internal::WithPath(file.status(), path);
-    auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
+    auto reader = internal::OpenParquet(*file);
     if (!reader.ok()) {
       return Status::Invalid(path, ": not a Parquet file (", reader.status().message(), ")");
     }
@@ -471,33 +482,46 @@ Result<InspectReport> InspectParquet(const std::string& path) {
   // stream name -> its segment files in order
   std::map<std::string, std::vector<std::string>> segments;
   std::error_code ec;
+  // Format 2: <stream>/part-NNNNN.parquet, the stream named by the directory. Format 1:
+  // <stream>.NNNNN.parquet beside the other files.
+  auto stream_of = [](const std::filesystem::path& file) {
+    std::string stem = StemOf(file.filename().string(), ".parquet");
+    if (stem.starts_with("part-")) {
+      const std::string dir = file.parent_path().filename().string();
+      return dir.empty() ? stem : dir;
+    }
+    const auto dot = stem.rfind('.');
+    if (dot != std::string::npos && stem.size() - dot == 6 &&
+        std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(dot) + 1, stem.end(),
+                    [](char c) { return c >= '0' && c <= '9'; })) {
+      stem.resize(dot);
+    }
+    return stem;
+  };
   if (std::filesystem::is_directory(path, ec)) {
+    // The directory's own parts, and (a run directory) those of each stream directory in it.
+    std::vector<std::filesystem::path> dirs{path};
     for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.ends_with(".parquet.partial")) {
-        report.warnings.push_back("unfinished segment " + name +
-                                  " (the writer did not close it) is skipped");
-        continue;
+      if (entry.is_directory(ec)) dirs.push_back(entry.path());
+    }
+    for (const auto& dir : dirs) {
+      for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.ends_with(".parquet.partial")) {
+          report.warnings.push_back("unfinished segment " + name +
+                                    " (the writer did not close it) is skipped");
+          continue;
+        }
+        if (!name.ends_with(".parquet")) continue;
+        segments[stream_of(entry.path())].push_back(entry.path().string());
       }
-      if (!name.ends_with(".parquet")) continue;
-      std::string stem = StemOf(name, ".parquet");
-      const auto dot = stem.rfind('.');
-      if (dot != std::string::npos && stem.size() - dot == 6 &&
-          std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(dot) + 1, stem.end(),
-                      [](char c) { return c >= '0' && c <= '9'; })) {
-        stem.resize(dot);
-      }
-      segments[stem].push_back(entry.path().string());
     }
     if (ec) return Status::IOError(path, ": cannot list directory: ", ec.message());
     if (segments.empty()) {
       return Status::Invalid(path, ": directory holds no .parquet files");
     }
   } else {
-    std::string stem = StemOf(path, ".parquet");
-    const auto dot = stem.rfind('.');
-    if (dot != std::string::npos && stem.size() - dot == 6) stem.resize(dot);
-    segments[stem].push_back(path);
+    segments[stream_of(std::filesystem::path(path))].push_back(path);
   }
   for (auto& [name, files] : segments) {
     std::sort(files.begin(), files.end());
@@ -535,7 +559,8 @@ std::string SniffFormat(const std::string& path) {
   const auto got = in.gcount();
   if (got >= 8 && std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return "hdf5";
   if (got >= 4 && std::memcmp(head, "PAR1", 4) == 0) return "parquet";
-  if (got >= 4 && std::memcmp(head, "\xff\xff\xff\xff", 4) == 0) return "arrow-ipc";
+  if (got >= 4 && std::memcmp(head, "\xff\xff\xff\xff", 4) == 0) return "arrow-ipc-stream";
+  if (got >= 6 && std::memcmp(head, "ARROW1", 6) == 0) return "arrow-ipc-file";
   return "";
 }
 
@@ -550,15 +575,20 @@ Result<InspectReport> InspectFile(const std::string& path) {
   const std::filesystem::path p(path);
   const std::string ext = p.extension().string();
   if (ext == ".h5" || ext == ".hdf5") return InspectHdf5(path);
-  if (ext == ".arrows") return InspectIpc(path);
+  const std::string name = p.filename().string();
+  if (ext == ".arrows") return InspectIpc(path, IpcLayout::kStream);
+  if (ext == ".arrow") return InspectIpc(path, IpcLayout::kFile);
+  if (name.ends_with(".arrow.partial")) return InspectIpc(path, IpcLayout::kUnfinishedFile);
   if (ext == ".parquet") return InspectParquet(path);
   const std::string sniffed = SniffFormat(path);
   if (sniffed == "hdf5") return InspectHdf5(path);
   if (sniffed == "parquet") return InspectParquet(path);
-  if (sniffed == "arrow-ipc") return InspectIpc(path);
+  if (sniffed == "arrow-ipc-stream") return InspectIpc(path, IpcLayout::kStream);
+  if (sniffed == "arrow-ipc-file") return InspectIpc(path, IpcLayout::kFile);
   return Status::Invalid(path,
-                         ": not a file arrowdaq writes (expected run.h5, <stream>.arrows, "
-                         "<stream>.NNNNN.parquet or a directory of Parquet segments)");
+                         ": not a file arrowdaq writes (expected run.h5, <stream>.arrow, "
+                         "<stream>.arrows, <stream>/part-NNNNN.parquet or a directory of "
+                         "Parquet parts)");
 }
 
 std::string FormatReport(const InspectReport& report) {

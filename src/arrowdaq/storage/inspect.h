@@ -1,5 +1,6 @@
-// Inspector: summarize a file written by the storage writers (run.h5, <stream>.arrows, a
-// Parquet segment or a directory of segments) for the `arrowdaq inspect` CLI and for tests.
+// Inspector: summarize a file written by the storage writers (run.h5, <stream>.arrow or the
+// .arrow.partial a crash left, a format-1 <stream>.arrows, a Parquet part, a stream's Parquet
+// directory or a run directory) for the `arrowdaq inspect` CLI and for tests.
 // Reads only; never crashes on foreign or damaged input (it returns an error or a report with
 // warnings). Pure function of the file; call HDF5 files from one thread at a time.
 #pragma once
@@ -58,7 +59,8 @@ struct InspectReport {
   std::vector<std::string> warnings;
 };
 
-/// Inspect `path`: the format is chosen by extension (.h5/.hdf5, .arrows, .parquet, or a
+/// Inspect `path`: the format is chosen by extension (.h5/.hdf5, .arrow, .arrow.partial,
+/// .arrows, .parquet, or a
 /// directory holding *.parquet). Fails with a message naming the path when the file is not
 /// that format, or not ours (no format_version).
 Result<InspectReport> InspectFile(const std::string& path);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <unordered_map>
 
 #include "arrowdaq/core/schema.h"
@@ -23,8 +24,8 @@ constexpr std::int64_t kArrayRowGroupBytes = 64 << 20;
 
 class ParquetWriter final : public StorageWriter {
  public:
-  ParquetWriter(std::string directory, ParquetOptions options)
-      : directory_(std::move(directory)), options_(options) {
+  ParquetWriter(std::string directory, ParquetOptions options, RunInfo run)
+      : directory_(std::move(directory)), options_(options), run_(std::move(run)) {
     props_ = MakeProperties(parquet::DEFAULT_MAX_ROW_GROUP_LENGTH);
     // Keep the Arrow schema (timestamp[ns, UTC], field metadata with units) in the footer.
     parquet::ArrowWriterProperties::Builder arrow_props;
@@ -35,9 +36,17 @@ class ParquetWriter final : public StorageWriter {
 
   Status AddStream(const StreamInfo& stream) override {
     ARROW_RETURN_NOT_OK(internal::CheckNewStream("Parquet writer", closed_, stream, streams_));
+    for (const char* reserved : {"run.h5", "config.toml", "summary.json"}) {
+      if (stream.name == reserved) {
+        return Status::Invalid("Parquet writer: stream name '", stream.name,
+                               "' would be a directory in place of the run's ", reserved);
+      }
+    }
     Stream s;
     s.info = std::make_shared<StreamInfo>(stream);
-    s.schema = internal::WithFormatVersion(stream.schema);
+    s.schema = internal::WithRunMetadata(
+        internal::WithUnitsMetadata(internal::WithFormatVersion(stream.schema)), run_);
+    s.directory = internal::JoinPath(directory_, stream.name);
     s.props = props_;
     // Array columns (frames, waveforms) are stored as their storage type, a fixed_size_list
     // (a Parquet LIST); the Arrow schema in the footer brings the tensor type back.
@@ -97,6 +106,14 @@ class ParquetWriter final : public StorageWriter {
     return Status::OK();
   }
 
+  std::string_view format_name() const override { return "parquet"; }
+
+  std::map<std::string, std::int64_t> StoredRows() const override {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& [name, s] : streams_) out[name] = s.stored_rows;
+    return out;
+  }
+
   // Parquet files are readable only once their footer is written: Flush leaves the open
   // segment alone (segment_rows / segment_duration bound what a crash can lose).
   Status Flush() override { return Status::OK(); }
@@ -117,6 +134,7 @@ class ParquetWriter final : public StorageWriter {
     std::shared_ptr<const StreamInfo> info;
     std::shared_ptr<arrow::Schema> schema;
     std::shared_ptr<parquet::WriterProperties> props;
+    std::string directory;  ///< <run>/<stream>, created with the first segment
     int next_segment = 0;
     std::string partial_path;
     std::string final_path;
@@ -124,12 +142,26 @@ class ParquetWriter final : public StorageWriter {
     std::unique_ptr<parquet::arrow::FileWriter> writer;
     std::int64_t segment_rows = 0;
     std::int64_t segment_first_ts = 0;
+    std::int64_t stored_rows = 0;  ///< rows in closed (renamed) parts
   };
 
   Status OpenSegment(Stream& s) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof(suffix), ".%05d.parquet", s.next_segment);
-    s.final_path = internal::JoinPath(directory_, s.info->name + suffix);
+    if (s.next_segment == 0) {
+      // The stream's own directory: a glob for one stream can never match another's parts.
+      std::error_code ec;
+      if (!std::filesystem::create_directory(s.directory, ec) && !ec &&
+          !std::filesystem::is_empty(s.directory, ec)) {
+        return Status::IOError("Parquet writer: directory '", s.directory,
+                               "' exists and is not empty");
+      }
+      if (ec) {
+        return Status::IOError("Parquet writer: cannot create directory '", s.directory,
+                               "': ", ec.message());
+      }
+    }
+    char name[32];
+    std::snprintf(name, sizeof(name), "part-%05d.parquet", s.next_segment);
+    s.final_path = internal::JoinPath(s.directory, name);
     s.partial_path = s.final_path + ".partial";
     if (::access(s.final_path.c_str(), F_OK) == 0) {
       return Status::IOError("cannot create '", s.final_path, "': file exists");
@@ -161,6 +193,8 @@ class ParquetWriter final : public StorageWriter {
       return Status::IOError("cannot rename '", s.partial_path, "' to '", s.final_path,
                              "': ", internal::ErrnoMessage(errno));
     }
+    s.stored_rows += s.segment_rows;
+    s.segment_rows = 0;
     return Status::OK();
   }
 
@@ -174,6 +208,7 @@ class ParquetWriter final : public StorageWriter {
 
   std::string directory_;
   ParquetOptions options_;
+  RunInfo run_;
   std::shared_ptr<parquet::WriterProperties> props_;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_props_;
   std::unordered_map<std::string, Stream> streams_;
@@ -183,7 +218,8 @@ class ParquetWriter final : public StorageWriter {
 }  // namespace
 
 Result<std::unique_ptr<StorageWriter>> MakeParquetWriter(const std::string& directory,
-                                                         const ParquetOptions& options) {
+                                                         const ParquetOptions& options,
+                                                         const RunInfo& run) {
   if (options.segment_rows <= 0) {
     return Status::Invalid("ParquetOptions.segment_rows must be > 0, got ", options.segment_rows);
   }
@@ -191,7 +227,7 @@ Result<std::unique_ptr<StorageWriter>> MakeParquetWriter(const std::string& dire
     return Status::Invalid("ParquetOptions.segment_duration must be >= 0");
   }
   ARROW_RETURN_NOT_OK(internal::PrepareOutputDirectory(directory, "Parquet writer"));
-  return std::make_unique<ParquetWriter>(directory, options);
+  return std::make_unique<ParquetWriter>(directory, options, run);
 }
 
 }  // namespace arrowdaq::storage

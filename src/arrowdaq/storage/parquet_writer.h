@@ -1,6 +1,7 @@
-// Parquet writer: per stream, rolling segments `<stream>.<NNNNN>.parquet` (zstd). A segment
-// is written as `<stream>.<NNNNN>.parquet.partial` and renamed when it is closed, so every
-// `*.parquet` file is complete; the open segment is lost in a crash. Owns its files; one thread.
+// Parquet writer: per stream, one directory `<stream>/` of rolling parts `part-NNNNN.parquet`
+// (zstd), so `<stream>/*.parquet` names exactly one stream's rows. A part is written as
+// `part-NNNNN.parquet.partial` and renamed when it is closed, so every `*.parquet` file is
+// complete; the open part is lost in a crash. Owns its files; one thread.
 #pragma once
 
 #include <chrono>
@@ -24,9 +25,13 @@ struct ParquetOptions {
   int zstd_level = 3;
 };
 
-/// Write into `directory` (created if missing; must be writable, checked here). Segments are
-/// numbered from 00000 per stream; an existing segment file is never overwritten.
+/// Write into `directory` (created if missing; must be writable, checked here): the parts of
+/// stream `s` go to `directory/s/part-00000.parquet`, ... The stream directory must not exist
+/// or be empty; stream names run.h5, config.toml and summary.json are refused.
+/// The run's id and metadata go to every part's key-value metadata (`arrowdaq.run_id`,
+/// `arrowdaq.run.<key>`).
 Result<std::unique_ptr<StorageWriter>> MakeParquetWriter(const std::string& directory,
-                                                         const ParquetOptions& options = {});
+                                                         const ParquetOptions& options = {},
+                                                         const RunInfo& run = {});
 
 }  // namespace arrowdaq::storage

@@ -1,7 +1,7 @@
 // Recorder: the storage actor. One writer thread, fed by a lossless subscription, writes every
 // packet to each of its StorageWriters (HDF5, IPC, Parquet, CSV), records run events, and
-// flushes every writer on an interval (default 1 s) and at the end, so a crash costs at most
-// one flush interval. The eCAL-recorder pattern: one thread per sink, fed by a bounded queue;
+// flushes every writer once when it starts (HDF5 enters SWMR mode there), then on an interval
+// (default 1 s) and at the end, so a crash costs at most one flush interval. The eCAL-recorder pattern: one thread per sink, fed by a bounded queue;
 // back-pressure reaches the instruments when the disk is slower than the sources.
 //
 // When a writer fails (disk full, I/O error) the recorder reports the first error through
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
+#include "arrowdaq/storage/disk_budget.h"
 #include "arrowdaq/storage/storage_writer.h"
 
 namespace arrowdaq::storage {
@@ -40,13 +42,31 @@ struct RecorderOptions {
   std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);
   /// Told once, on the recorder's thread, when a writer fails.
   std::function<void(const Status&)> on_error;
+  /// The disk budget, checked after every flush (none: not watched).
+  std::optional<DiskBudget> disk_budget;
+  /// Told on the recorder's thread when the budget warns (once) and when it says stop (once):
+  /// the owner stops the sources; the recorder goes on writing what is queued.
+  std::function<void(const DiskCheck&)> on_disk;
+};
+
+/// What one format holds at the end (StorageWriter::StoredRows) and why it stopped.
+struct FormatStats {
+  std::string format;  ///< "hdf5", "arrow", "parquet", "csv"
+  /// Per stream: rows the format stores (readable from its files).
+  std::map<std::string, std::int64_t> stored_rows;
+  /// The writer's first error ("" when none).
+  std::string error;
 };
 
 struct RecorderStats {
-  std::uint64_t packets = 0;
-  std::uint64_t rows = 0;
+  std::uint64_t packets = 0;  ///< packets handed to every writer
+  std::uint64_t rows = 0;     ///< rows handed to every writer (not necessarily stored)
   std::uint64_t flushes = 0;
   std::uint64_t not_stored = 0;  ///< packets drained after a write error
+  /// Per stream: rows that reached the recorder (handed to the writers or drained).
+  std::map<std::string, std::int64_t> received_rows;
+  /// Per format, in the order of the writers; filled by Finish (empty before).
+  std::vector<FormatStats> formats;
 };
 
 class Recorder {
@@ -67,13 +87,16 @@ class Recorder {
   /// Returns the first error of the whole recording.
   Status Finish();
 
+  /// Return the figures so far; `formats` only after Finish.
   RecorderStats stats() const;
 
  private:
   void Loop();
   void WriteEvents();
   void FlushAll();
-  void Record(const Status& st);
+  void CheckDisk();
+  /// Keep `st` as writer `index`'s error (and the recording's first error) when it is one.
+  void Record(size_t index, const Status& st);
 
   std::vector<std::unique_ptr<StorageWriter>> writers_;
   PacketSource source_;
@@ -82,7 +105,11 @@ class Recorder {
   mutable std::mutex mutex_;
   std::vector<RunEvent> pending_events_;
   Status error_;
+  std::vector<std::string> writer_errors_;           // guarded by mutex_
+  std::map<std::string, std::int64_t> received_;     // guarded by mutex_
+  std::vector<FormatStats> format_stats_;            // guarded by mutex_, set by Finish
   std::atomic<bool> failed_{false};
+  bool disk_stop_told_ = false;  // recorder thread only
   std::atomic<std::uint64_t> packets_{0}, rows_{0}, flushes_{0}, not_stored_{0};
 };
 

@@ -92,12 +92,49 @@ std::string FormatIsoTime(std::int64_t ns_since_epoch) {
   return arrowdaq::FormatIsoTime(ns_since_epoch);
 }
 
+Result<std::int64_t> ParseIsoTime(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char frac[16] = {};
+  const std::string copy(text);
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%9[0-9]Z", &y, &mo, &d, &h, &mi, &sec,
+                  frac) != 7) {
+    return Status::Invalid("not an ISO 8601 UTC time with nanoseconds: '", text, "'");
+  }
+  using namespace std::chrono;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) {
+    return Status::Invalid("not a valid date and time: '", text, "'");
+  }
+  std::string digits(frac);
+  digits.resize(9, '0');
+  const std::int64_t days = sys_days{ymd}.time_since_epoch().count();
+  return ((days * 24 + h) * 60 + mi) * 60'000'000'000LL + sec * 1'000'000'000LL +
+         std::stoll(digits);
+}
+
 Status WithPath(const Status& st, const std::string& path) {
   if (st.ok()) return st;
   std::string message = path + ": " + st.message();
   // Arrow keeps the system's reason (errno) in the detail; keep it in the message.
   if (st.detail() != nullptr) message += " (" + st.detail()->ToString() + ")";
   return Status(st.code(), std::move(message));
+}
+
+arrow::ipc::IpcReadOptions SingleThreadIpcOptions() {
+  auto options = arrow::ipc::IpcReadOptions::Defaults();
+  options.use_threads = false;
+  return options;
+}
+
+Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    std::shared_ptr<arrow::io::RandomAccessFile> file) {
+  parquet::ArrowReaderProperties props;
+  props.set_pre_buffer(false);
+  props.set_use_threads(false);
+  parquet::arrow::FileReaderBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.Open(std::move(file)));
+  return builder.properties(props)->Build();
 }
 
 Status CheckBatchMatches(const StreamInfo& stream, const arrow::RecordBatch& batch) {
@@ -124,8 +161,65 @@ const std::int64_t* TimestampValues(const arrow::RecordBatch& batch) {
 std::shared_ptr<arrow::Schema> WithFormatVersion(const std::shared_ptr<arrow::Schema>& schema) {
   auto md =
       schema->metadata() ? schema->metadata()->Copy() : std::make_shared<arrow::KeyValueMetadata>();
-  if (md->Contains(kFormatVersionKey)) return schema;
-  md->Append(kFormatVersionKey, kStorageFormatVersion);
+  // The version of the layout written, whatever the stream's schema says.
+  ARROW_UNUSED(md->Set(kFormatVersionKey, kStorageFormatVersion));
+  return schema->WithMetadata(md);
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ColumnUnits(const arrow::Schema& schema) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 0; i < schema.num_fields(); ++i) {
+    const auto& f = *schema.field(i);
+    out.emplace_back(f.name(), i == 0 ? std::string(kTimestampUnits) : FieldUnit(f));
+  }
+  return out;
+}
+
+std::shared_ptr<arrow::Schema> WithRunMetadata(const std::shared_ptr<arrow::Schema>& schema,
+                                               const RunInfo& run) {
+  auto md =
+      schema->metadata() ? schema->metadata()->Copy() : std::make_shared<arrow::KeyValueMetadata>();
+  if (!run.run_id.empty()) ARROW_UNUSED(md->Set("arrowdaq.run_id", run.run_id));
+  if (run.start_time_ns != 0) {
+    ARROW_UNUSED(md->Set("arrowdaq.start_time", FormatIsoTime(run.start_time_ns)));
+  }
+  for (const auto& [key, value] : run.metadata) ARROW_UNUSED(md->Set("arrowdaq.run." + key, value));
+  return schema->WithMetadata(md);
+}
+
+std::shared_ptr<arrow::Schema> WithUnitsMetadata(const std::shared_ptr<arrow::Schema>& schema) {
+  std::string json = "{";
+  for (const auto& [name, unit] : ColumnUnits(*schema)) {
+    if (json.size() > 1) json += ',';
+    json += "\"" + JsonEscape(name) + "\":\"" + JsonEscape(unit) + "\"";
+  }
+  json += "}";
+  auto md =
+      schema->metadata() ? schema->metadata()->Copy() : std::make_shared<arrow::KeyValueMetadata>();
+  ARROW_UNUSED(md->Set("arrowdaq.units", json));
   return schema->WithMetadata(md);
 }
 

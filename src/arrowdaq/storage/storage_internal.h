@@ -4,6 +4,8 @@
 #pragma once
 
 #include <arrow/io/file.h>
+#include <arrow/ipc/options.h>
+#include <parquet/arrow/reader.h>
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 
@@ -16,6 +18,7 @@
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/schema.h"
 #include "arrowdaq/core/status.h"
+#include "arrowdaq/storage/storage_writer.h"
 
 namespace arrowdaq::storage::internal {
 
@@ -34,6 +37,9 @@ std::string JoinPath(const std::string& dir, const std::string& name);
 /// "2024-01-01T00:00:00.000000000Z".
 std::string FormatIsoTime(std::int64_t ns_since_epoch);
 
+/// Parse what FormatIsoTime writes back to ns since the epoch.
+Result<std::int64_t> ParseIsoTime(std::string_view text);
+
 /// Return `st` with "<path>: " in front of its message (same code); OK stays OK.
 Status WithPath(const Status& st, const std::string& path);
 
@@ -44,14 +50,45 @@ Result<std::shared_ptr<arrow::io::FileOutputStream>> CreateNewFile(const std::st
 /// Return the message of errno value `err` (thread-safe strerror).
 std::string ErrnoMessage(int err);
 
+/// IPC read options without Arrow's thread pool: our readers (inspect, export, tests) read on
+/// their own thread, and TSan cannot judge the uninstrumented pool's hand-offs
+/// (tests/tsan.supp).
+arrow::ipc::IpcReadOptions SingleThreadIpcOptions();
+
+/// Open a Parquet file without pre-buffering (which runs on Arrow's IO thread pool; a local
+/// file gains nothing from it).
+Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    std::shared_ptr<arrow::io::RandomAccessFile> file);
+
 /// Check that `batch` has the columns and types of the stream's schema (metadata ignored).
 Status CheckBatchMatches(const StreamInfo& stream, const arrow::RecordBatch& batch);
 
 /// Return the timestamps of a stream batch (column 0, int64 ns) with the slice offset applied.
 const std::int64_t* TimestampValues(const arrow::RecordBatch& batch);
 
-/// Return the schema metadata with `arrowdaq.format_version` set (added when missing).
+/// Return the schema with `arrowdaq.format_version` set to the storage format version.
 std::shared_ptr<arrow::Schema> WithFormatVersion(const std::shared_ptr<arrow::Schema>& schema);
+
+/// Return the schema with the run's facts added to its metadata: `arrowdaq.run_id`,
+/// `arrowdaq.start_time` (ISO 8601) and one
+/// `arrowdaq.run.<key>` per run metadata entry (Arrow IPC schema metadata, Parquet key-value
+/// metadata).
+std::shared_ptr<arrow::Schema> WithRunMetadata(const std::shared_ptr<arrow::Schema>& schema,
+                                               const RunInfo& run);
+
+/// Return the schema with `arrowdaq.units` in its metadata: a JSON object of column name to
+/// unit (`{"timestamp":"nanoseconds since ...","ch0":"V"}`), for readers that see a Parquet
+/// file's key-value metadata but not its Arrow field metadata (DuckDB, polars).
+std::shared_ptr<arrow::Schema> WithUnitsMetadata(const std::shared_ptr<arrow::Schema>& schema);
+
+/// Return the units of a stream's columns, timestamp first (`kTimestampUnits` for it).
+std::vector<std::pair<std::string, std::string>> ColumnUnits(const arrow::Schema& schema);
+
+/// The unit of every timestamp column, in every format: a UDUNITS / CF time unit.
+inline constexpr char kTimestampUnits[] = "nanoseconds since 1970-01-01T00:00:00Z";
+
+/// Escape `s` for a JSON string (without the quotes).
+std::string JsonEscape(std::string_view s);
 
 /// Describe an array column: each row holds a fixed-shape array of numbers (a camera frame, a
 /// waveform) rather than one number.

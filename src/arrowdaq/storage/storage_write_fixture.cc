@@ -2,7 +2,8 @@
 // oracle tests (tests/python/test_storage_formats.py). Test helper only; single-threaded.
 //
 // Stream `a`: channels ch0 [V] = n and ch1 [A] = 0.5 n (float64) for n = 0..rows-1, timestamps
-// kT0 + n ms. Files: <dir>/run.h5, <dir>/a.arrows, <dir>/a.NNNNN.parquet, <dir>/a.csv.
+// kT0 + n ms. Files: <dir>/run.h5, <dir>/a.arrow, <dir>/a/part-NNNNN.parquet, <dir>/a.csv (and
+// its .units.csv / .metadata.csv).
 //
 //   storage_write_fixture DIR [--rows N] [--batch B] [--segment-rows S] [--gzip L]
 //                             [--slow-ms M --flush-every K]
@@ -102,7 +103,11 @@ Result<std::shared_ptr<arrow::RecordBatch>> MakeBatch(const std::shared_ptr<arro
 Status Run(const Args& args) {
   ARROW_ASSIGN_OR_RAISE(
       auto schema, arrowdaq::MakeStreamSchema({{"ch0", "V", "n"}, {"ch1", "A", "n/2"}},
-                                              {{"driver", "sim_ramp"}, {"resource", "SIM::ramp"}}));
+                                              {{"driver", "sim_ramp"},
+                                               {"resource", "SIM::ramp"},
+                                               {arrowdaq::kRateKey, "1000"},
+                                               {"channels", "2"},
+                                               {"serial", "007"}}));
   auto info = std::make_shared<arrowdaq::StreamInfo>(arrowdaq::StreamInfo{"a", schema});
   storage::RunInfo run{"fixture-run", "[instruments.a]\ndriver = \"sim_ramp\"\n", kT0, "0.1.0",
                        "fixture-host"};

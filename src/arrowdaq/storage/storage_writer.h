@@ -9,7 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/run_event.h"
@@ -18,7 +22,9 @@
 namespace arrowdaq::storage {
 
 /// Version of the layout written by every writer (`format_version` attribute / metadata key).
-inline constexpr char kStorageFormatVersion[] = "1";
+/// 2: NeXus run.h5 (dimension scales, `units`), `.arrow` IPC files, Parquet per stream
+/// directory (docs/file-format.md lists the changes from 1).
+inline constexpr char kStorageFormatVersion[] = "2";
 
 /// Describe one event of a run: a fault, a gap, a restart, an overrun or a note.
 using RunEvent = arrowdaq::RunEvent;  // see core/run_event.h
@@ -32,6 +38,11 @@ struct RunInfo {
   std::int64_t start_time_ns = 0;
   std::string arrowdaq_version;
   std::string host;
+  /// Free facts of the run (`[run.metadata]` and `--meta`): sample, operator, proposal, ...
+  /// Keys are [A-Za-z0-9_.-]; values text.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  /// The command-line options that overrode the config (overrides.toml's text).
+  std::string overrides;
 };
 
 /// Write the streams of one run to one format. Used by one thread; see the file comment.
@@ -61,6 +72,18 @@ class StorageWriter {
   /// Finish the files (stop time, footers, end-of-stream markers). Idempotent; after it,
   /// AddStream / Write / WriteEvent fail and Flush does nothing.
   [[nodiscard]] virtual Status Close() = 0;
+
+  /// Return the format's config name: "hdf5", "arrow", "parquet" or "csv".
+  [[nodiscard]] virtual std::string_view format_name() const = 0;
+
+  /// Return, per added stream, the rows that are *stored*: in the file as readable data, so
+  /// that a reader finds exactly these rows even if the process dies now. When a row counts
+  /// depends on the format: HDF5 at a successful Flush or Close (H5Fflush); Arrow IPC and CSV
+  /// when the write of its batch to the OS succeeded (each Write is one write to the file; a
+  /// failed write is cut off the file again); Parquet when its part is closed and renamed.
+  /// "On disk" means handed to the operating system (it survives the process, not a power
+  /// cut: nothing calls fsync). Rows of a failed write are never counted.
+  [[nodiscard]] virtual std::map<std::string, std::int64_t> StoredRows() const = 0;
 };
 
 }  // namespace arrowdaq::storage

@@ -246,7 +246,9 @@ TEST(Hdf5WriterTest, WritesEveryValueColumnsAttributesAndEvents) {
 
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  EXPECT_EQ(H5Attr(file, "format_version"), "1");
+  EXPECT_EQ(H5Attr(file, "format_version"), "2");
+  EXPECT_EQ(H5Attr(file, "NX_class"), "NXroot");
+  EXPECT_EQ(H5Attr(file, "default"), "entry");
   EXPECT_EQ(H5Attr(file, "run_id"), "run-42");
   EXPECT_EQ(H5Attr(file, "host"), "testhost");
   EXPECT_EQ(H5Attr(file, "config"), "[run]\nname = \"t\"\n");
@@ -269,12 +271,13 @@ TEST(Hdf5WriterTest, WritesEveryValueColumnsAttributesAndEvents) {
         EXPECT_EQ(size, 8u);
       }
       hid_t d = H5Dopen2(file, (g + "/" + field->name()).c_str(), H5P_DEFAULT);
-      EXPECT_EQ(H5Attr(d, "unit"), FieldUnit(*field));
+      EXPECT_EQ(H5Attr(d, "units"), FieldUnit(*field));
+      EXPECT_EQ(H5Aexists(d, "unit"), 0);
       H5Dclose(d);
     }
   }
   hid_t ts = H5Dopen2(file, "/a/timestamp", H5P_DEFAULT);
-  EXPECT_EQ(H5Attr(ts, "units"), "ns since 1970-01-01T00:00:00Z (UTC)");
+  EXPECT_EQ(H5Attr(ts, "units"), "nanoseconds since 1970-01-01T00:00:00Z");
   H5Dclose(ts);
   hid_t gb = H5Gopen2(file, "/b", H5P_DEFAULT);
   EXPECT_EQ(H5Attr(gb, "driver"), "sim_sine");
@@ -284,7 +287,7 @@ TEST(Hdf5WriterTest, WritesEveryValueColumnsAttributesAndEvents) {
 
   ASSERT_OK_AND_ASSIGN(auto report, InspectFile(path));
   EXPECT_EQ(report.format, "hdf5");
-  EXPECT_EQ(report.format_version, "1");
+  EXPECT_EQ(report.format_version, "2");
   ASSERT_EQ(report.streams.size(), 3u);
   EXPECT_EQ(report.streams[0].name, "a");
   EXPECT_EQ(report.streams[0].rows, 167);
@@ -347,7 +350,8 @@ TEST(Hdf5WriterTest, RejectsBadStreamsAndBatches) {
 
 std::shared_ptr<arrow::Table> ReadIpc(const std::string& path, std::string* version) {
   auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
-  auto reader = arrow::ipc::RecordBatchStreamReader::Open(file).ValueOrDie();
+  // The IPC *file* format: random access through the footer.
+  auto reader = arrow::ipc::RecordBatchFileReader::Open(file, internal::SingleThreadIpcOptions()).ValueOrDie();
   *version = reader->schema()->metadata()->Get(kFormatVersionKey).ValueOr("");
   return reader->ToTable().ValueOrDie();
 }
@@ -357,14 +361,18 @@ TEST(IpcWriterTest, WritesEveryValue) {
   StreamSet set;
   ASSERT_OK_AND_ASSIGN(auto w, MakeIpcWriter(dir.Sub("out")));
   ASSERT_OK(set.WriteAll(w.get()));
+  // Until Close the file has no footer and says so by its name.
+  EXPECT_TRUE(fs::exists(dir.Sub("out/a.arrow.partial")));
+  EXPECT_FALSE(fs::exists(dir.Sub("out/a.arrow")));
   ASSERT_OK(w->Close());
+  EXPECT_FALSE(fs::exists(dir.Sub("out/a.arrow.partial")));
   for (const auto& e : set.expected()) {
     std::string version;
-    auto table = ReadIpc(dir.Sub("out/" + e.info->name + ".arrows"), &version);
-    EXPECT_EQ(version, "1");
+    auto table = ReadIpc(dir.Sub("out/" + e.info->name + ".arrow"), &version);
+    EXPECT_EQ(version, "2");
     ExpectTableEquals(*table, e);
   }
-  ASSERT_OK_AND_ASSIGN(auto report, InspectFile(dir.Sub("out/b.arrows")));
+  ASSERT_OK_AND_ASSIGN(auto report, InspectFile(dir.Sub("out/b.arrow")));
   EXPECT_EQ(report.format, "arrow-ipc");
   ASSERT_EQ(report.streams.size(), 1u);
   EXPECT_EQ(report.streams[0].name, "b");
@@ -397,21 +405,21 @@ TEST(ParquetWriterTest, SplitsSegmentsByRowsAndKeepsEveryValue) {
   ASSERT_OK_AND_ASSIGN(auto w, MakeParquetWriter(dir.path(), opts));
   ASSERT_OK(set.WriteAll(w.get()));
   // Closed segments are complete files even before Close.
-  EXPECT_TRUE(fs::exists(dir.Sub("a.00001.parquet")));
-  EXPECT_TRUE(fs::exists(dir.Sub("a.00002.parquet.partial")));
+  EXPECT_TRUE(fs::exists(dir.Sub("a/part-00001.parquet")));
+  EXPECT_TRUE(fs::exists(dir.Sub("a/part-00002.parquet.partial")));
   ASSERT_OK(w->Close());
-  EXPECT_FALSE(fs::exists(dir.Sub("a.00002.parquet.partial")));
+  EXPECT_FALSE(fs::exists(dir.Sub("a/part-00002.parquet.partial")));
   for (const auto& e : set.expected()) {
     std::vector<std::shared_ptr<arrow::Table>> parts;
     for (int i = 0; i < 3; ++i) {
       char name[64];
-      std::snprintf(name, sizeof(name), "%s.%05d.parquet", e.info->name.c_str(), i);
+      std::snprintf(name, sizeof(name), "%s/part-%05d.parquet", e.info->name.c_str(), i);
       auto part = ReadParquet(dir.Sub(name));
       EXPECT_EQ(part->num_rows(), i < 2 ? 60 : 47) << name;
-      EXPECT_EQ(part->schema()->metadata()->Get(kFormatVersionKey).ValueOr(""), "1");
+      EXPECT_EQ(part->schema()->metadata()->Get(kFormatVersionKey).ValueOr(""), "2");
       parts.push_back(part);
     }
-    EXPECT_FALSE(fs::exists(dir.Sub(e.info->name + ".00003.parquet")));
+    EXPECT_FALSE(fs::exists(dir.Sub(e.info->name + "/part-00003.parquet")));
     auto table = arrow::ConcatenateTables(parts).ValueOrDie();
     ExpectTableEquals(*table, e);
   }
@@ -435,7 +443,7 @@ TEST(ParquetWriterTest, SplitsSegmentsByDuration) {
   const std::int64_t want[] = {50, 50, 50, 17};
   for (int i = 0; i < 4; ++i) {
     char name[64];
-    std::snprintf(name, sizeof(name), "a.%05d.parquet", i);
+    std::snprintf(name, sizeof(name), "a/part-%05d.parquet", i);
     auto part = ReadParquet(dir.Sub(name));
     ASSERT_EQ(part->num_rows(), want[i]) << name;
     const auto& ts = static_cast<const arrow::TimestampArray&>(*part->column(0)->chunk(0));
@@ -462,7 +470,7 @@ TEST(CsvWriterTest, WritesHeaderWithUnitsIsoTimesAndEveryValue) {
   std::ifstream in(dir.Sub("c.csv"));
   std::string line;
   ASSERT_TRUE(std::getline(in, line));
-  EXPECT_EQ(line, "timestamp,x [mm],count");
+  EXPECT_EQ(line, "timestamp,x,count");
   const auto& e = set.expected()[2];
   for (size_t row = 0; row < e.ts.size(); ++row) {
     ASSERT_TRUE(std::getline(in, line)) << row;
@@ -480,7 +488,13 @@ TEST(CsvWriterTest, WritesHeaderWithUnitsIsoTimesAndEveryValue) {
   EXPECT_FALSE(std::getline(in, line));
   std::ifstream a(dir.Sub("a.csv"));
   ASSERT_TRUE(std::getline(a, line));
-  EXPECT_EQ(line, "timestamp,ch0 [V],ch1 [A]");
+  EXPECT_EQ(line, "timestamp,ch0,ch1");
+  // Units beside it, one line per column.
+  std::ifstream units(dir.Sub("c.units.csv"));
+  std::string all((std::istreambuf_iterator<char>(units)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all.substr(0, all.find("\nx,")), "column,units,description\ntimestamp,,ISO 8601 UTC with nanoseconds");
+  EXPECT_THAT(all, HasSubstr("\nx,mm,"));
+  EXPECT_THAT(all, HasSubstr("\ncount,,"));
 }
 
 // ---- Errors common to all writers -----------------------------------------------------------
@@ -537,7 +551,7 @@ TEST(StorageErrorsTest, FailedWriteNamesFileAndCause) {
   EXPECT_THAT(csv_st.message(), HasSubstr(dir.Sub("csv/a.csv")));
   EXPECT_THAT(csv_st.message(), HasSubstr("too large"));
   ASSERT_TRUE(ipc_st.IsIOError()) << ipc_st.ToString();
-  EXPECT_THAT(ipc_st.message(), HasSubstr(dir.Sub("ipc/a.arrows")));
+  EXPECT_THAT(ipc_st.message(), HasSubstr(dir.Sub("ipc/a.arrow.partial")));
   ASSERT_TRUE(h5_st.IsIOError()) << h5_st.ToString();
   EXPECT_THAT(h5_st.message(), HasSubstr(dir.Sub("run.h5")));
   // After a failed HDF5 write the writer refuses more rather than misalign columns.
@@ -655,7 +669,7 @@ TEST(InspectTest, TruncatedFilesGiveErrorsOrPartialReports) {
     }
   }
   // A report "looks intact" when it has no warning and every stream of the intact file with
-  // all its rows (run.h5 holds the three streams a, b, c; a.arrows and the segment one).
+  // all its rows (run.h5 holds the three streams a, b, c; a.arrow and the part one).
   auto looks_intact = [](const InspectReport& r, const InspectReport& intact) {
     if (!r.warnings.empty() || r.streams.size() != intact.streams.size()) return false;
     for (size_t i = 0; i < r.streams.size(); ++i) {
@@ -666,14 +680,15 @@ TEST(InspectTest, TruncatedFilesGiveErrorsOrPartialReports) {
     }
     return true;
   };
-  for (const char* name : {"run.h5", "a.arrows", "a.00000.parquet"}) {
+  for (const std::string name : {"run.h5", "a.arrow", "a/part-00000.parquet"}) {
     ASSERT_OK_AND_ASSIGN(const InspectReport intact, InspectFile(dir.Sub(name)));
-    ASSERT_EQ(intact.streams.size(), std::string(name) == "run.h5" ? 3u : 1u) << name;
+    ASSERT_EQ(intact.streams.size(), name == "run.h5" ? 3u : 1u) << name;
     ASSERT_TRUE(looks_intact(intact, intact)) << FormatReport(intact);  // the check can fire
     const std::string bytes = ReadBytes(dir.Sub(name));
+    const std::string base = fs::path(name).filename().string();
     for (size_t keep : {size_t{0}, size_t{10}, size_t{100}, bytes.size() / 3, bytes.size() / 2,
                         bytes.size() - 1}) {
-      const std::string cut = dir.Sub(std::string("cut_") + std::to_string(keep) + "_" + name);
+      const std::string cut = dir.Sub(std::string("cut_") + std::to_string(keep) + "_" + base);
       WriteBytes(cut, bytes.substr(0, keep));
       auto r = InspectFile(cut);  // must not crash; either an error or a flagged report
       if (r.ok()) {
@@ -683,12 +698,40 @@ TEST(InspectTest, TruncatedFilesGiveErrorsOrPartialReports) {
       }
     }
   }
-  // A stream cut mid-batch reads up to its last complete batch.
-  const std::string bytes = ReadBytes(dir.Sub("a.arrows"));
-  WriteBytes(dir.Sub("half.arrows"), bytes.substr(0, bytes.size() - 200));
-  ASSERT_OK_AND_ASSIGN(auto half, InspectFile(dir.Sub("half.arrows")));
-  EXPECT_EQ(half.streams[0].rows, 137);
-  EXPECT_FALSE(half.warnings.empty());
+}
+
+// A writer process that dies without Close leaves <stream>.arrow.partial: the IPC file format
+// without its footer. Its bytes after the magic are a stream, read up to the last complete
+// batch, also when the process died in the middle of one.
+TEST(InspectTest, ReadsArrowFileLeftByADeadWriter) {
+  TempDir dir;
+  StreamSet set;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto w = MakeIpcWriter(dir.path());
+    if (!w.ok() || !(*w)->AddStream(set.info(0)).ok()) ::_exit(2);
+    auto info = std::make_shared<StreamInfo>(set.info(0));
+    if (!(*w)->Write(DataPacket{info, 0, set.Batch(0, 0, 60)}).ok()) ::_exit(3);
+    if (!(*w)->Write(DataPacket{info, 1, set.Batch(0, 60, 40)}).ok()) ::_exit(3);
+    if (!(*w)->Flush().ok()) ::_exit(4);
+    ::_exit(0);  // no Close: like a crash after the flush
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(fs::exists(dir.Sub("a.arrow")));
+  ASSERT_OK_AND_ASSIGN(auto report, InspectFile(dir.Sub("a.arrow.partial")));
+  ASSERT_EQ(report.streams.size(), 1u);
+  EXPECT_EQ(report.streams[0].name, "a");
+  EXPECT_EQ(report.streams[0].rows, 100);
+  ASSERT_FALSE(report.warnings.empty());
+  EXPECT_THAT(report.warnings[0], HasSubstr("unfinished"));
+  // Cut in the middle of the second batch: the first one remains.
+  const std::string bytes = ReadBytes(dir.Sub("a.arrow.partial"));
+  WriteBytes(dir.Sub("half.arrow.partial"), bytes.substr(0, bytes.size() - 100));
+  ASSERT_OK_AND_ASSIGN(auto half, InspectFile(dir.Sub("half.arrow.partial")));
+  EXPECT_EQ(half.streams[0].rows, 60);
 }
 
 }  // namespace
