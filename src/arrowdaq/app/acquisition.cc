@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "arrowdaq/app/run_plan.h"
 #include "arrowdaq/app/run_report.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/pipeline/processor.h"
@@ -34,71 +35,9 @@ Acquisition::~Acquisition() = default;
 
 Result<std::unique_ptr<Acquisition>> Acquisition::Make(config::RunConfig config,
                                                        AcquisitionOptions options) {
-  const auto& registry = instruments::DriverRegistry::Default();
-  std::map<std::string, std::shared_ptr<const StreamInfo>> streams;
-  for (const auto& inst : config.instruments) {
-    auto info = registry.Find(inst.driver);
-    if (!info.ok()) {
-      return config::ErrorAt(inst.where, "instruments." + inst.name + ".driver",
-                             info.status().message());
-    }
-    for (const auto& [key, opt] : inst.options) {
-      if (Status st = CheckOption((*info)->options, key, opt.value); !st.ok()) {
-        return config::ErrorAt(opt.where, "instruments." + inst.name + ".options." + key,
-                               st.message());
-      }
-    }
-    // Range checks live in the driver's factory: build one now and throw it away.
-    auto driver = registry.Create(inst.driver, inst.PlainOptions());
-    if (!driver.ok()) {
-      return config::ErrorAt(inst.where, "instruments." + inst.name + ".options",
-                             driver.status().message());
-    }
-    streams[inst.name] = std::make_shared<StreamInfo>(StreamInfo{inst.name, (*driver)->schema()});
-  }
-  // Processors in dependency order (an input must exist before its processor); the config
-  // parser has already refused unknown inputs and cycles.
-  std::vector<config::ProcessorConfig> ordered;
-  std::vector<bool> placed(config.processors.size(), false);
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (size_t i = 0; i < config.processors.size(); ++i) {
-      const auto& proc = config.processors[i];
-      if (placed[i] || streams.count(proc.input) == 0) continue;
-      const std::string key = "processors[" + std::to_string(i) + "]";
-      auto specs = pipeline::ProcessorOptionSpecs(proc.kind);
-      if (!specs.ok()) return config::ErrorAt(proc.where, key + ".kind", specs.status().message());
-      for (const auto& [name, opt] : proc.options) {
-        if (Status st = CheckOption(*specs, name, opt.value); !st.ok()) {
-          return config::ErrorAt(opt.where, key + ".options." + name, st.message());
-        }
-      }
-      auto made = pipeline::MakeProcessor({proc.kind, proc.output, streams[proc.input],
-                                           proc.PlainOptions()});
-      if (!made.ok()) {
-        return config::ErrorAt(proc.where, key + " (" + proc.output + ")",
-                               made.status().message());
-      }
-      streams[proc.output] =
-          std::make_shared<StreamInfo>(StreamInfo{proc.output, (*made)->output_schema()});
-      ordered.push_back(proc);
-      placed[i] = progress = true;
-    }
-  }
-  for (size_t i = 0; i < config.processors.size(); ++i) {
-    if (!placed[i]) {
-      return config::ErrorAt(config.processors[i].where, "processors[" + std::to_string(i) + "].input",
-                             "input '" + config.processors[i].input +
-                                 "' is not an instrument or an earlier processor's output");
-    }
-  }
-  config.processors = std::move(ordered);
-  for (const auto& sub : config.subscriptions) {
-    if (sub.kind != "monitor") {
-      return config::ErrorAt(sub.where, "subscriptions." + sub.name + ".kind",
-                             "unknown kind '" + sub.kind + "' (known: monitor)");
-    }
-  }
+  // Every check on the config lives in PlanRun, which `arrowdaq validate` calls too.
+  ARROW_ASSIGN_OR_RAISE(const RunPlan plan, PlanRun(config));
+  config.processors = plan.ProcessorConfigs();  // dependency order (the engine starts them so)
   return std::unique_ptr<Acquisition>(new Acquisition(std::move(config), std::move(options)));
 }
 
