@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -24,6 +23,7 @@
 #include "arrowdaq/app/isolated.h"
 #include "arrowdaq/app/probe.h"
 #include "arrowdaq/app/run_plan.h"
+#include "arrowdaq/app/stop_signals.h"
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
@@ -39,31 +39,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-
-// ---------------------------------------------------------------------------------------------
-// Signals
-
-std::atomic<arrowdaq::app::Acquisition*> g_running{nullptr};
-volatile std::sig_atomic_t g_signals = 0;
-
-extern "C" void OnStopSignal(int) {
-  g_signals = g_signals + 1;
-  if (g_signals >= 2) {
-    // Second Ctrl-C: stop at once. Files stay openable (HDF5 SWMR, IPC, closed segments).
-    static const char kMsg[] = "\narrowdaq: second signal, stopping immediately\n";
-    (void)!write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-    _exit(130);
-  }
-  if (auto* running = g_running.load(); running != nullptr) running->RequestStop();
-}
-
-void InstallSignalHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -97,6 +72,8 @@ struct RunArgs {
 
 int CmdRun(const RunArgs& args) {
   using namespace arrowdaq;
+  // First: a signal during start-up stops the run as soon as it exists (app/stop_signals.h).
+  app::InstallStopSignals();
   auto config = config::LoadConfigFile(args.config_path);
   if (!config.ok()) return Fail(kExitUsage, config.status());
   if (Status st = config::ApplyOverrides(args.overrides, &*config); !st.ok()) {
@@ -113,10 +90,12 @@ int CmdRun(const RunArgs& args) {
   options.interactive = isatty(STDERR_FILENO) != 0;
   auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
   if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
-  g_running = acquisition->get();
-  InstallSignalHandlers();
+  app::SetStopTarget(
+      [](void* acquisition) { static_cast<app::Acquisition*>(acquisition)->RequestStop(); },
+      acquisition->get());
   Status st = (*acquisition)->Run();
-  g_running = nullptr;
+  app::SetStopTarget(nullptr, nullptr);
+  // A closed stdout (`arrowdaq run ... | head -1`) fails this write quietly: SIGPIPE is ignored.
   std::cout << app::FormatSummary((*acquisition)->summary()) << std::flush;
   if (!st.ok()) return Fail(kExitFailure, st);
   return kExitOk;
@@ -318,6 +297,8 @@ int UnknownWord(const CLI::App& app, const std::vector<std::string>& words) {
 }
 
 int Main(int argc, char** argv) {
+  // Output to a closed pipe fails with EPIPE instead of killing the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"arrowdaq: data acquisition on Apache Arrow. Instruments are declared in a TOML "
                "file; see docs/config.md."};
   app.name("arrowdaq");
