@@ -87,6 +87,19 @@ CASES = {
         r"7:25",
         "processors[0].options.cutoff_hz",
     ),
+    # Issue 11 item 5: limits the run could not honour.
+    "sim_batch_of_76_GiB": (
+        '[instruments.a]\ndriver = "sim.sine"\noptions = { channels = 1024, batch_size = 10000000 }\n',
+        r"3:43",
+        "limits.batch_bytes",
+    ),
+    "camera_queue_of_64_GiB": (
+        '[instruments.cam]\ndriver = "sim.camera"\n'
+        "options = { width = 8192, height = 8192, frames_per_batch = 8 }\n"
+        '[storage]\ncapacity = 64\n[limits]\nbatch_bytes = "2GiB"\n',
+        r"5:12",
+        "limits.stream_queue_bytes",
+    ),
 }
 
 

@@ -1,6 +1,9 @@
 #include "arrowdaq/app/run_plan.h"
 
+#include <algorithm>
 #include <climits>
+#include <limits>
+#include <optional>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -107,6 +110,48 @@ Status CheckResource(const config::InstrumentConfig& inst, const instruments::Dr
   return Status::OK();
 }
 
+// Bytes of one value of `type` when it has a fixed width (frames and waveforms included);
+// nullopt otherwise.
+std::optional<std::int64_t> FixedWidthBytes(const arrow::DataType& type) {
+  if (type.id() == arrow::Type::EXTENSION) {
+    return FixedWidthBytes(*static_cast<const arrow::ExtensionType&>(type).storage_type());
+  }
+  if (type.id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& list = static_cast<const arrow::FixedSizeListType&>(type);
+    const auto value = FixedWidthBytes(*list.value_type());
+    if (!value) return std::nullopt;
+    return *value * list.list_size();
+  }
+  const auto* fixed = dynamic_cast<const arrow::FixedWidthType*>(&type);
+  if (fixed == nullptr || fixed->bit_width() % 8 != 0) return std::nullopt;
+  return fixed->bit_width() / 8;
+}
+
+std::int64_t RowBytes(const arrow::Schema& schema) {
+  std::int64_t total = 0;
+  for (const auto& field : schema.fields()) {
+    const auto bytes = FixedWidthBytes(*field->type());
+    if (!bytes) return 0;
+    total += *bytes;
+  }
+  return total;
+}
+
+// rows * bytes, saturating instead of overflowing.
+std::int64_t Times(std::int64_t a, std::int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  if (a > std::numeric_limits<std::int64_t>::max() / b) return std::numeric_limits<std::int64_t>::max();
+  return a * b;
+}
+
+StreamMemory MemoryOf(std::int64_t rows, const arrow::Schema& schema) {
+  StreamMemory m;
+  m.batch_rows = rows;
+  m.row_bytes = RowBytes(schema);
+  m.batch_bytes = Times(m.batch_rows, m.row_bytes);
+  return m;
+}
+
 Result<PlannedInstrument> PlanInstrument(const config::InstrumentConfig& inst) {
   const std::string path = KeyPath("instruments", inst.name);
   const auto& registry = instruments::DriverRegistry::Default();
@@ -127,7 +172,143 @@ Result<PlannedInstrument> PlanInstrument(const config::InstrumentConfig& inst) {
     return FactoryError(driver.status(), inst.options, inst.At("options"), path + ".options");
   }
   out.stream = std::make_shared<StreamInfo>(StreamInfo{inst.name, (*driver)->schema()});
+  ARROW_ASSIGN_OR_RAISE(const auto resolved,
+                        ResolvedOptions::Make((*info)->options, inst.PlainOptions()));
+  for (const char* name : kBatchRowsOptions) {
+    if (resolved.values().count(name) != 0) {
+      out.memory = MemoryOf(resolved.GetInt(name), *out.stream->schema);
+      break;
+    }
+  }
   return out;
+}
+
+// Rows per output batch of a processor, at most: stats reduces a batch to one row, decimate
+// keeps every factor-th row, the filters keep every row.
+Result<std::int64_t> ProcessorRows(const config::ProcessorConfig& proc, std::int64_t input_rows,
+                                   const std::vector<OptionSpec>& specs) {
+  if (proc.kind == "stats") return input_rows == 0 ? 0 : 1;
+  if (proc.kind == "decimate") {
+    ARROW_ASSIGN_OR_RAISE(const auto options, ResolvedOptions::Make(specs, proc.PlainOptions()));
+    const std::int64_t factor = std::max<std::int64_t>(1, options.GetInt("factor"));
+    return (input_rows + factor - 1) / factor;
+  }
+  return input_rows;
+}
+
+// Where a memory error about an instrument points: the option that sets its batch rows when
+// the file gives it, else its options (or its table).
+config::SourceLocation BatchLocation(const config::InstrumentConfig& inst, std::string* key) {
+  const std::string options = KeyPath("instruments", inst.name) + ".options";
+  for (const char* name : kBatchRowsOptions) {
+    if (auto it = inst.options.find(name); it != inst.options.end()) {
+      *key = KeyPath(options, name);
+      return it->second.where;
+    }
+  }
+  *key = inst.options.empty() ? KeyPath("instruments", inst.name) : options;
+  return inst.options.empty() ? inst.where : inst.At("options");
+}
+
+std::string ShapeText(const StreamMemory& m) {
+  return std::to_string(m.batch_rows) + " rows x " + std::to_string(m.row_bytes) + " bytes = " +
+         config::FormatByteSize(static_cast<double>(m.batch_bytes));
+}
+
+// Bound each stream's batch and queued bytes by [limits] (docs/config.md, "[limits]").
+Status CheckMemory(const config::RunConfig& config, RunPlan* plan) {
+  const config::LimitsConfig& limits = config.limits;
+  const std::string batch_limit = "limits.batch_bytes (" +
+                                  config::FormatByteSize(static_cast<double>(limits.batch_bytes)) +
+                                  ")";
+  const std::string queue_limit =
+      "limits.stream_queue_bytes (" +
+      config::FormatByteSize(static_cast<double>(limits.stream_queue_bytes)) + ")";
+  const auto stored = [plan](const std::string& name) {
+    const auto& s = plan->stored_streams;
+    return std::find(s.begin(), s.end(), name) != s.end();
+  };
+  // Every queue a stream's packets wait in, with the key that sets its length.
+  const auto queues = [&](const std::string& name, std::int64_t fifo) {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    if (stored(name)) out.emplace_back("storage.capacity", plan->storage.capacity);
+    for (std::size_t i = 0; i < config.subscriptions.size(); ++i) {
+      const auto& sub = config.subscriptions[i];
+      const bool all = sub.streams.size() == 1 && sub.streams[0] == "*";
+      if (all || std::find(sub.streams.begin(), sub.streams.end(), name) != sub.streams.end()) {
+        out.emplace_back("subscriptions[" + std::to_string(i) + "].capacity", sub.capacity);
+      }
+    }
+    for (const auto& proc : config.processors) {
+      if (proc.input == name) {
+        out.emplace_back("the input of processor '" + proc.output + "'",
+                         static_cast<std::int64_t>(kProcessorInputCapacity));
+      }
+    }
+    if (fifo > 0) out.emplace_back("options.fifo_batches", fifo);
+    return out;
+  };
+  const auto check_queue = [&](const std::string& name, StreamMemory* m, std::int64_t fifo,
+                               const config::SourceLocation& fallback,
+                               const std::string& fallback_key) -> Status {
+    const auto parts = queues(name, fifo);
+    std::string sum;
+    m->queued_batches = 0;
+    for (const auto& [what, batches] : parts) {
+      m->queued_batches += batches;
+      sum += (sum.empty() ? "" : " + ") + std::to_string(batches) + " (" + what + ")";
+    }
+    m->queue_bytes = Times(m->queued_batches, m->batch_bytes);
+    if (m->queue_bytes <= limits.stream_queue_bytes) return Status::OK();
+    // Point at the longest queue the file sets, else at what sets the batch size.
+    config::SourceLocation where = fallback;
+    std::string key = fallback_key;
+    if (stored(name) && config.storage && config.storage->key_where.count("capacity") != 0) {
+      where = config.storage->At("capacity");
+      key = "storage.capacity";
+    }
+    return ErrorAt(where, key,
+                   "stream '" + name + "' may hold " + sum + " = " +
+                       std::to_string(m->queued_batches) + " batches of " + ShapeText(*m) +
+                       " in queues: " +
+                       config::FormatByteSize(static_cast<double>(m->queue_bytes)) +
+                       ", more than " + queue_limit +
+                       "; lower the capacities or the batch size, or raise "
+                       "limits.stream_queue_bytes");
+  };
+
+  for (std::size_t i = 0; i < plan->instruments.size(); ++i) {
+    auto& planned = plan->instruments[i];
+    const auto& inst = config.instruments[i];
+    std::string key;
+    const config::SourceLocation where = BatchLocation(inst, &key);
+    StreamMemory& m = planned.memory;
+    if (m.batch_bytes > limits.batch_bytes) {
+      return ErrorAt(where, key,
+                     "one batch of '" + inst.name + "' would hold " + ShapeText(m) +
+                         ", more than " + batch_limit +
+                         "; lower the rows per batch or the channels, or raise "
+                         "limits.batch_bytes");
+    }
+    std::int64_t fifo = 0;
+    if (auto it = inst.options.find("fifo_batches"); it != inst.options.end()) {
+      if (const auto* n = std::get_if<std::int64_t>(&it->second.value)) fifo = *n;
+    }
+    ARROW_RETURN_NOT_OK(check_queue(inst.name, &m, fifo, where, key));
+  }
+  std::map<std::string, StreamMemory> by_name;
+  for (const auto& inst : plan->instruments) by_name[inst.name] = inst.memory;
+  for (std::size_t i = 0; i < plan->processors.size(); ++i) {
+    auto& proc = plan->processors[i];
+    const auto& input = by_name[proc.config.input];
+    ARROW_ASSIGN_OR_RAISE(const auto specs, pipeline::ProcessorOptionSpecs(proc.config.kind));
+    ARROW_ASSIGN_OR_RAISE(const auto rows, ProcessorRows(proc.config, input.batch_rows, specs));
+    proc.memory = MemoryOf(rows, *proc.stream->schema);
+    ARROW_RETURN_NOT_OK(
+        check_queue(proc.config.output, &proc.memory, 0, proc.config.where, "processors"));
+    by_name[proc.config.output] = proc.memory;
+  }
+  return Status::OK();
 }
 
 // Why `stream` cannot be written as CSV ("" when it can). The CSV writer stores one number per
@@ -243,6 +424,7 @@ Result<RunPlan> PlanRun(const config::RunConfig& config) {
     }
   }
   ARROW_RETURN_NOT_OK(CheckStorage(config, plan));
+  ARROW_RETURN_NOT_OK(CheckMemory(config, &plan));
   return plan;
 }
 

@@ -132,5 +132,48 @@ TEST(RunPlan, AnOutputPathThatCannotHoldARunIsRefused) {
   EXPECT_THAT(PlanRun(config).status().message(), StartsWith("--output: the directory name"));
 }
 
+// Issue 11 item 5: what the config accepts, the run must be able to hold.
+TEST(RunPlan, ABatchOverTheLimitIsRefusedAtTheOptionThatSetsIt) {
+  ExpectRefused("[instruments.a]\ndriver = \"sim.sine\"\n"
+                "options = { channels = 1024, batch_size = 10000000 }\n",
+                "plan.toml:3:43: instruments.a.options.batch_size: one batch of 'a' would hold "
+                "10000000 rows x 8200 bytes = 76.4 GiB, more than limits.batch_bytes (256 MiB)");
+  // The limit is the config's to raise; then the queues are what does not fit.
+  ExpectRefused("[instruments.a]\ndriver = \"sim.sine\"\n"
+                "options = { channels = 1024, batch_size = 10000000 }\n"
+                "[limits]\nbatch_bytes = \"100GB\"\n",
+                "plan.toml:3:43: instruments.a.options.batch_size: stream 'a' may hold 64 "
+                "(storage.capacity) = 64 batches of 10000000 rows x 8200 bytes = 76.4 GiB in "
+                "queues: 4.77 TiB, more than limits.stream_queue_bytes (4 GiB)");
+}
+
+TEST(RunPlan, QueuedBytesCountEveryQueueOfTheStream) {
+  // A 1 GiB camera batch (8 frames of 8192x8192 uint16) times storage capacity 64.
+  const std::string camera =
+      "[instruments.cam]\ndriver = \"sim.camera\"\n"
+      "options = { width = 8192, height = 8192, frames_per_batch = 8 }\n";
+  ExpectRefused(camera + "[storage]\ncapacity = 64\n[limits]\nbatch_bytes = \"2GiB\"\n",
+                "plan.toml:5:12: storage.capacity: stream 'cam' may hold 64 (storage.capacity) "
+                "= 64 batches of 8 rows x 134217736 bytes = 1 GiB in queues: 64 GiB, more than "
+                "limits.stream_queue_bytes (4 GiB)");
+  ASSERT_OK_AND_ASSIGN(
+      auto plan,
+      Plan(camera + "[[subscriptions]]\nname = \"live\"\nstreams = [\"cam\"]\ncapacity = 2\n"
+                    "[storage]\ncapacity = 1\n[limits]\nbatch_bytes = \"2GiB\"\n"));
+  EXPECT_EQ(plan.instruments[0].memory.batch_bytes, 8 * (8 + 8192 * 8192 * 2));
+  EXPECT_EQ(plan.instruments[0].memory.queued_batches, 1 + 2);
+  // Processor inputs and a source's FIFO hold batches too; stats makes one row per batch.
+  ASSERT_OK_AND_ASSIGN(plan, Plan("[instruments.a]\ndriver = \"sim.ramp\"\n"
+                                  "options = { channels = 2, batch_size = 1000, fifo_batches = 5 }\n"
+                                  "[[processors]]\nkind = \"stats\"\ninput = \"a\"\noutput = \"s\"\n"
+                                  "[[processors]]\nkind = \"decimate\"\ninput = \"a\"\n"
+                                  "output = \"d\"\noptions = { factor = 3 }\n"));
+  EXPECT_EQ(plan.instruments[0].memory.batch_bytes, 1000 * 24);
+  EXPECT_EQ(plan.instruments[0].memory.queued_batches, 64 + 16 + 16 + 5);
+  EXPECT_EQ(plan.processors[0].memory.batch_rows, 1);
+  EXPECT_EQ(plan.processors[1].memory.batch_rows, 334);
+  EXPECT_EQ(plan.processors[1].memory.queued_batches, 64);
+}
+
 }  // namespace
 }  // namespace arrowdaq::app

@@ -409,6 +409,7 @@ struct TableValues {
   std::map<std::string, const TomlValue*> given;
   std::map<std::string, OptionValue> values;  // kValue, kName, kPath
   std::map<std::string, std::chrono::nanoseconds> durations;
+  std::map<std::string, std::int64_t> sizes;
   std::map<std::string, StringList> lists;
   std::map<std::string, std::map<std::string, LocatedOption>> tables;
 
@@ -475,6 +476,7 @@ class Builder {
   Status ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const;
   Status ReadStorage(const TomlValue& v, StorageConfig* out) const;
   Status ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const;
+  Status ReadLimits(const TomlValue& v, LimitsConfig* out) const;
 
   // Check that every listed stream exists ("*" alone means all).
   Status CheckStreamRefs(const StringList& streams, const std::string& path,
@@ -576,8 +578,23 @@ Status Builder::ReadKey(const OptionSpec& spec, const TomlValue& v, const std::s
       ARROW_ASSIGN_OR_RAISE(out->durations[spec.name], ReadDuration(v, path, allow_zero));
       return Status::OK();
     }
-    case OptionKind::kByteSize:
-      return Error(v, path, "byte sizes are not supported here");
+    case OptionKind::kByteSize: {
+      const std::string expected =
+          "a byte size (an integer number of bytes, or a string such as \"256MiB\" with unit B, "
+          "kB, MB, GB, TB, KiB, MiB, GiB or TiB)";
+      Result<std::int64_t> bytes;
+      if (v.is_string()) {
+        bytes = ParseByteSize(v.as_string().str);
+      } else if (v.is_integer()) {
+        bytes = static_cast<std::int64_t>(v.as_integer());
+      } else {
+        return Expected(v, path, expected);
+      }
+      if (!bytes.ok()) return Error(v, path, bytes.status().message());
+      if (*bytes < 1) return Expected(v, path, expected);
+      out->sizes[spec.name] = *bytes;
+      return Status::OK();
+    }
     case OptionKind::kStringList: {
       ARROW_ASSIGN_OR_RAISE(auto list, ReadStringList(v, path));
       std::size_t index = 0;
@@ -808,6 +825,13 @@ Status Builder::ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>*
   return Status::OK();
 }
 
+Status Builder::ReadLimits(const TomlValue& v, LimitsConfig* out) const {
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "limits", *FindTable("limits"), out));
+  if (t.Has("batch_bytes")) out->batch_bytes = t.sizes.at("batch_bytes");
+  if (t.Has("stream_queue_bytes")) out->stream_queue_bytes = t.sizes.at("stream_queue_bytes");
+  return Status::OK();
+}
+
 Status Builder::CheckStreamRefs(const StringList& streams, const std::string& path,
                                 const std::set<std::string>& known) const {
   std::size_t index = 0;
@@ -840,6 +864,7 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
     ARROW_RETURN_NOT_OK(CheckKeys(root, "", tables));
   }
   config.run.where = SourceLocation{file_, 1, 1};
+  config.limits.where = SourceLocation{file_, 1, 1};
 
   if (const auto* x = Find(root, "run")) ARROW_RETURN_NOT_OK(ReadRun(*x, &config.run));
   const auto* instruments = Find(root, "instruments");
@@ -862,6 +887,7 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
     config.storage.emplace();
     ARROW_RETURN_NOT_OK(ReadStorage(*x, &*config.storage));
   }
+  if (const auto* x = Find(root, "limits")) ARROW_RETURN_NOT_OK(ReadLimits(*x, &config.limits));
 
   // Stream names: instruments, then processor outputs; all unique.
   std::map<std::string, SourceLocation> defined;
@@ -1051,6 +1077,17 @@ std::vector<TableSpec> MakeConfigTables() {
          .default_value = std::string("{}"),
          .description = "processor options",
          .kind = OptionKind::kTable}}});
+  tables.push_back(
+      {"limits",
+       false,
+       {{.name = "batch_bytes",
+         .default_value = std::string("256MiB"),
+         .description = "most bytes one batch of one stream may hold",
+         .kind = OptionKind::kByteSize},
+        {.name = "stream_queue_bytes",
+         .default_value = std::string("4GiB"),
+         .description = "most bytes of one stream that may wait in queues at once",
+         .kind = OptionKind::kByteSize}}});
   return tables;
 }
 

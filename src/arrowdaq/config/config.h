@@ -121,6 +121,16 @@ struct RunOptions : Located {
   std::chrono::nanoseconds progress_interval = std::chrono::seconds(2);
 };
 
+/// Describe the `[limits]` table: memory bounds a run's plan must fit (checked by validate).
+struct LimitsConfig : Located {
+  /// Most bytes one batch of one stream may hold (rows per batch x bytes per row).
+  std::int64_t batch_bytes = std::int64_t{256} << 20;
+  /// Most bytes of one stream that may wait in queues at once: its batch size times the
+  /// batches its queues can hold (storage, live subscriptions, processor inputs, the source's
+  /// FIFO).
+  std::int64_t stream_queue_bytes = std::int64_t{4} << 30;
+};
+
 /// Hold a whole parsed and validated config file.
 struct RunConfig {
   std::string path;  ///< the file name given to the parser (used in every location)
@@ -130,11 +140,12 @@ struct RunConfig {
   std::vector<SubscriptionConfig> subscriptions;
   std::optional<StorageConfig> storage;  ///< nullopt when there is no [storage] table
   std::vector<ProcessorConfig> processors;  ///< in file order
+  LimitsConfig limits;                      ///< [limits] or its defaults
 };
 
 /// Describe one table a config file may hold, for the parser, the CLI and the documentation
 /// test. `name` is as documented: "run", "instruments.<name>", "subscriptions" (an array of
-/// tables, [[subscriptions]]), "storage", "processors".
+/// tables, [[subscriptions]]), "storage", "processors", "limits".
 struct TableSpec {
   std::string name;
   bool array_of_tables = false;
@@ -174,6 +185,15 @@ struct RunOverrides {
 /// 0 ns ("0.1ns") is an error, never "until stopped". Errors are Status::Invalid naming the text
 /// and the allowed units.
 [[nodiscard]] Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+
+/// Parse a byte size: a positive decimal number with an optional unit, one of B, kB, MB, GB,
+/// TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024): "256MiB", "1.5 GB", "4096".
+/// The result is rounded down to whole bytes and must be at least 1. Errors are
+/// Status::Invalid naming the text and the allowed units.
+[[nodiscard]] Result<std::int64_t> ParseByteSize(std::string_view text);
+
+/// Format a byte count for people with a binary unit: "512 B", "1.5 KiB", "76.4 GiB".
+[[nodiscard]] std::string FormatByteSize(double bytes);
 
 /// Convert a non-negative number of seconds to nanoseconds; Invalid when negative, not finite,
 /// out of range, or not 0 but shorter than 1 ns.

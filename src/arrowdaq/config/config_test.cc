@@ -201,7 +201,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, processors, run, storage, subscriptions");
+              "at the top level: instruments, limits, processors, run, storage, subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
@@ -313,6 +313,36 @@ TEST(ConfigTest, ADurationShorterThanOneNanosecondIsAnErrorNotForever) {
   EXPECT_EQ(d, 0ns);
 }
 
+TEST(ConfigTest, ByteSizes) {
+  EXPECT_EQ(ParseByteSize("256MiB").ValueOrDie(), 256 << 20);
+  EXPECT_EQ(ParseByteSize("1.5 GB").ValueOrDie(), 1'500'000'000);
+  EXPECT_EQ(ParseByteSize("4096").ValueOrDie(), 4096);
+  EXPECT_EQ(ParseByteSize(" 2 KiB ").ValueOrDie(), 2048);
+  for (const char* bad : {"", "MiB", "-1MiB", "0", "0.1B", "1e9", "12 parsecs", "99999999TiB"}) {
+    const auto result = ParseByteSize(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_THAT(result.status().message(), HasSubstr("invalid byte size \"" + std::string(bad)));
+  }
+  EXPECT_EQ(FormatByteSize(692352), "676 KiB");
+  EXPECT_EQ(FormatByteSize(512), "512 B");
+  EXPECT_EQ(FormatByteSize(1.5 * 1024 * 1024), "1.5 MiB");
+  EXPECT_EQ(FormatByteSize(82e9), "76.4 GiB");
+
+  ASSERT_OK_AND_ASSIGN(RunConfig config,
+                       ParseConfig("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = "
+                                   "\"1GiB\"\nstream_queue_bytes = 1000\n",
+                                   "demo.toml"));
+  EXPECT_EQ(config.limits.batch_bytes, 1 << 30);
+  EXPECT_EQ(config.limits.stream_queue_bytes, 1000);
+  EXPECT_EQ(config.limits.At("batch_bytes").ToString(), "demo.toml:4:15");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = \"lots\"\n",
+              "demo.toml:4:15: limits.batch_bytes: invalid byte size \"lots\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = 0\n",
+              "demo.toml:4:15: limits.batch_bytes: expected a byte size");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = 1.5\n",
+              "demo.toml:4:15: limits.batch_bytes: expected a byte size");
+}
+
 TEST(ConfigTest, SubscriptionKindIsAClosedSet) {
   ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
               "streams = [\"a\"]\nkind = \"gui\"\n",
@@ -394,6 +424,12 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
       if (id == "storage.compression") { EXPECT_EQ(storage.compression, d); }
       if (id == "storage.parquet_segment") { EXPECT_EQ(storage.parquet_segment, duration(d)); }
       if (id == "processors.options") { EXPECT_EQ(d, "{}"); }
+      if (id == "limits.batch_bytes") {
+        EXPECT_EQ(minimal.limits.batch_bytes, ParseByteSize(d).ValueOrDie());
+      }
+      if (id == "limits.stream_queue_bytes") {
+        EXPECT_EQ(minimal.limits.stream_queue_bytes, ParseByteSize(d).ValueOrDie());
+      }
     }
   }
   // A default-constructed StorageConfig (a file without [storage]) is the declared one too.
@@ -401,7 +437,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 20u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 22u) << "a key was added: hold its default to the struct here";
 }
 
 TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {
