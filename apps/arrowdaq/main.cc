@@ -27,6 +27,7 @@
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/pipeline/processor.h"
 #include "arrowdaq/storage/inspect.h"
 #include "arrowdaq/telemetry/logging.h"
 
@@ -65,6 +66,35 @@ struct Command {
 // ---------------------------------------------------------------------------------------------
 // arrowdaq run
 
+// Log what the run will build: at debug one line per instrument, processor and storage, at
+// trace each instrument's options as given.
+void LogPlan(const arrowdaq::app::RunPlan& plan, const arrowdaq::config::RunConfig& config) {
+  using arrowdaq::config::FormatByteSize;
+  auto log = arrowdaq::telemetry::GetLogger("plan");
+  for (std::size_t i = 0; i < plan.instruments.size(); ++i) {
+    const auto& inst = plan.instruments[i];
+    const auto& m = inst.memory;
+    log->debug("instrument {}: driver {}, resource {}, {} rows x {} B per batch ({}), up to {} "
+               "batches queued ({})",
+               inst.name, inst.driver, inst.resource, m.batch_rows, m.row_bytes,
+               FormatByteSize(static_cast<double>(m.batch_bytes)), m.queued_batches,
+               FormatByteSize(static_cast<double>(m.queue_bytes)));
+    for (const auto& [key, option] : config.instruments[i].options) {
+      log->trace("instrument {}: option {} = {} ({})", inst.name, key,
+                 arrowdaq::FormatOptionValue(option.value), option.where.ToString());
+    }
+  }
+  for (const auto& proc : plan.processors) {
+    log->debug("processor {}: {} of {}, {} rows per batch at most", proc.config.output,
+               proc.config.kind, proc.config.input, proc.memory.batch_rows);
+  }
+  std::string formats;
+  for (const auto& f : plan.storage.formats) formats += (formats.empty() ? "" : ", ") + f;
+  std::string streams;
+  for (const auto& s : plan.stored_streams) streams += (streams.empty() ? "" : ", ") + s;
+  log->debug("storage: {} of {}; queue {} packets", formats, streams, plan.storage.capacity);
+}
+
 struct RunArgs {
   std::string config_path;
   arrowdaq::config::RunOverrides overrides;
@@ -85,8 +115,10 @@ int CmdRun(const RunArgs& args) {
       !st.ok()) {
     return Fail(kExitUsage, st);
   }
+  if (auto plan = app::PlanRun(*config); plan.ok()) LogPlan(*plan, *config);
   app::AcquisitionOptions options;
   options.progress = &std::cerr;
+  options.progress_fd = STDERR_FILENO;
   options.interactive = isatty(STDERR_FILENO) != 0;
   auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
   if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
@@ -162,6 +194,38 @@ int CmdDrivers() {
 Command AddDrivers(CLI::App& app) {
   auto* cmd = app.add_subcommand("drivers", "List every driver with its options and defaults");
   return {cmd, [] { return CmdDrivers(); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq processors
+
+// One line per kind; the kinds, their options and defaults come from pipeline/processor.h,
+// the full reference is docs/config.md ("[[processors]]").
+const char* ProcessorSummary(const std::string& kind) {
+  if (kind == "fir") return "windowed-sinc FIR filter per channel (scipy.signal.firwin + lfilter)";
+  if (kind == "decimate") return "anti-alias FIR, then every factor-th sample (scipy.signal.decimate's FIR)";
+  if (kind == "moving_average") return "mean of the last `window` samples per channel";
+  if (kind == "stats") {
+    return "one row per input batch: <channel>_min, _max, _mean, _std (population), _rms";
+  }
+  return "";
+}
+
+int CmdProcessors() {
+  using namespace arrowdaq;
+  for (const auto& kind : pipeline::ProcessorKinds()) {
+    std::cout << kind << " - " << ProcessorSummary(kind) << '\n';
+    auto specs = pipeline::ProcessorOptionSpecs(kind);
+    if (specs.ok()) PrintOptions(*specs);
+  }
+  std::cout << "(reference: docs/config.md, [[processors]])\n";
+  return kExitOk;
+}
+
+Command AddProcessors(CLI::App& app) {
+  auto* cmd = app.add_subcommand("processors",
+                                 "List every processor kind with its options and defaults");
+  return {cmd, [] { return CmdProcessors(); }};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,6 +373,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddRun(app));
   commands.push_back(AddValidate(app));
   commands.push_back(AddDrivers(app));
+  commands.push_back(AddProcessors(app));
   commands.push_back(AddInspect(app));
   commands.push_back(AddProbe(app));
   commands.push_back(AddHelp(app));

@@ -1,12 +1,12 @@
 #include "arrowdaq/app/acquisition.h"
 
 #include <algorithm>
-#include <iomanip>
 #include <map>
 #include <ostream>
 #include <sstream>
 #include <thread>
 
+#include "arrowdaq/app/progress_view.h"
 #include "arrowdaq/app/run_plan.h"
 #include "arrowdaq/app/run_report.h"
 #include "arrowdaq/instruments/driver.h"
@@ -73,43 +73,38 @@ Status Acquisition::Start() {
 
 void Acquisition::WaitForEnd() {
   const auto duration = options_.duration ? *options_.duration : config_.run.duration;
+  // run.progress_interval, on a terminal too (app/progress_view.h draws it).
   const auto interval = config_.run.progress_interval;
   const bool bounded = duration.count() > 0;
   const auto start = engine_->acquisition_start();
-  auto next_progress = Clock::now() + (options_.interactive ? std::chrono::milliseconds(500)
-                                                            : interval);
+  auto next_progress = Clock::now() + interval;
   std::vector<pipeline::StreamStats> previous = engine_->router().Stats();
   auto previous_time = Clock::now();
-  bool drawn = false;
+  ProgressView view(options_.interactive);
   while (!stop_requested_.load(std::memory_order_relaxed) &&
          !(bounded && Clock::now() - start >= duration)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     engine_->Tick();
     if (options_.progress == nullptr || Clock::now() < next_progress) continue;
-    next_progress += options_.interactive ? std::chrono::milliseconds(500) : interval;
+    next_progress = std::max(next_progress + interval, Clock::now());
     auto now = Clock::now();
     auto stats = engine_->router().Stats();
     const double dt = std::chrono::duration<double>(now - previous_time).count();
-    std::ostringstream out;
-    if (options_.interactive && drawn) out << "\x1b[" << stats.size() << "A";
-    const double elapsed = std::chrono::duration<double>(now - start).count();
+    std::vector<StreamProgress> lines;
     for (size_t i = 0; i < stats.size(); ++i) {
       const auto& st = stats[i];
       const auto prev_rows = i < previous.size() ? previous[i].rows : 0;
-      const double rate = dt > 0 ? (st.rows - prev_rows) / dt : 0;
-      std::uint64_t drops = 0;
+      StreamProgress line{st.name, st.rows, dt > 0 ? (st.rows - prev_rows) / dt : 0, 0};
       for (const auto& m : engine_->monitors()) {
         auto per = m->subscription()->Stats();
-        if (auto it = per.find(st.name); it != per.end()) drops += it->second.dropped;
+        if (auto it = per.find(st.name); it != per.end()) line.drops += it->second.dropped;
       }
-      if (options_.interactive) out << "\x1b[2K";
-      out << std::fixed << std::setprecision(1) << "[" << elapsed << " s] " << std::left
-          << std::setw(16) << st.name << std::right << std::setw(12) << FormatRate(rate)
-          << " rows/s " << std::setw(12) << st.rows << " rows " << std::setw(6) << drops
-          << " drops\n";
+      lines.push_back(std::move(line));
     }
-    *options_.progress << out.str() << std::flush;
-    drawn = true;
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const TerminalSize size =
+        options_.interactive ? TerminalSizeOf(options_.progress_fd) : TerminalSize{};
+    *options_.progress << view.Render(elapsed, lines, size) << std::flush;
     previous = std::move(stats);
     previous_time = now;
   }

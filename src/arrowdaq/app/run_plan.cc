@@ -415,7 +415,7 @@ Result<RunPlan> PlanRun(const config::RunConfig& config) {
     }
   }
 
-  plan.storage = config.storage ? *config.storage : config::StorageConfig{};
+  if (config.storage) plan.storage = *config.storage;  // else the defaults: run.h5 of every stream
   const bool all = plan.storage.streams.size() == 1 && plan.storage.streams[0] == "*";
   for (const auto& stream : plan.streams()) {
     const auto& wanted = plan.storage.streams;

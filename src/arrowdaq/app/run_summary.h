@@ -83,7 +83,8 @@ struct RunSummary {
 
 /// Write `summary` as JSON to `path` (layout: docs/file-format.md, "summary.json").
 Status WriteSummaryJson(const RunSummary& summary, const std::string& path);
-/// Format the end-of-run summary for a person.
+/// Format the end-of-run summary for a person (the outcome, not a failure's message: the caller
+/// reports that once, on stderr).
 std::string FormatSummary(const RunSummary& summary);
 /// Format ns since the Unix epoch as ISO 8601 UTC with milliseconds.
 std::string IsoTime(std::int64_t ns);
