@@ -83,7 +83,8 @@ std::string ProgressView::Render(double elapsed_s, const std::vector<StreamProgr
   // Lines stay one column short of the width: writing the last column makes some terminals
   // wrap at once.
   const int width = size.columns > 0 ? size.columns - 1 : 0;
-  int name_width = static_cast<int>(std::min<std::size_t>(longest, 40));
+  // Off a terminal names are never cut (a log is read by programs too).
+  int name_width = static_cast<int>(longest);
   if (width > 0) {
     name_width = std::min(name_width, width - static_cast<int>(prefix.size()) - kFigures);
   }

@@ -92,6 +92,14 @@ TEST(ProgressView, ARedrawReplacesWhatThePreviousUpdateDrew) {
   EXPECT_THAT(view.Render(4.0, Streams(3), {30, 40}), StartsWith("\x1b[1F\x1b[J"));
 }
 
+TEST(ProgressView, OffATerminalNamesAreNeverCut) {
+  ProgressView view(false);
+  const std::string name(150, 'n');
+  const auto lines = Lines(view.Render(1.0, Streams(1, name), {}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr(name + "0 "));
+}
+
 TEST(ProgressView, OffATerminalItAppendsWithoutEscapes) {
   ProgressView view(false);
   const std::string text = view.Render(1.0, Streams(5), {});
