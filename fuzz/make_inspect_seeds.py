@@ -4,7 +4,7 @@ a real run.
 
 Runs `arrowdaq run` for 0.2 s on two small simulated instruments with storage formats hdf5
 (gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrows and parquet,
-then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet; see
+then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet, 3: .csv; see
 inspect_file_fuzz.cc) followed by the file's bytes, plus truncated variants (a run killed
 mid-write, a copy cut short). Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
 corpus, the others to inspect_file_fuzz's.
@@ -30,13 +30,13 @@ driver = "sim.sine"
 options = { rate_hz = 500.0, batch_size = 25, channels = 2 }
 
 [storage]
-formats = ["hdf5", "arrows", "parquet"]
+formats = ["hdf5", "arrows", "parquet", "csv"]
 flush_interval = "100ms"
 parquet_segment = "1s"
 compression = "gzip"
 """
 
-SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2}
+SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2, ".csv": 3}
 LIMIT = 64 * 1024
 
 
