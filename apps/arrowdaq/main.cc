@@ -115,7 +115,9 @@ int CmdRun(const RunArgs& args) {
       !st.ok()) {
     return Fail(kExitUsage, st);
   }
-  if (auto plan = app::PlanRun(*config); plan.ok()) LogPlan(*plan, *config);
+  if (telemetry::GetLogger("plan")->should_log(spdlog::level::debug)) {
+    if (auto plan = app::PlanRun(*config); plan.ok()) LogPlan(*plan, *config);
+  }
   app::AcquisitionOptions options;
   options.progress = &std::cerr;
   options.progress_fd = STDERR_FILENO;
