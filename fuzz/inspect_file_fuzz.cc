@@ -1,12 +1,12 @@
 // libFuzzer targets: InspectFile on arbitrary bytes written to a file. The first input byte picks
-// the extension (0: .h5, 1: .arrows, 2: .parquet, 3: .arrow, 4: .arrow.partial, modulo 5) and
-// the rest is the file's content,
+// the extension (0: .h5, 1: .arrows, 2: .parquet, 3: .arrow, 4: .arrow.partial, 5: .csv,
+// modulo 6) and the rest is the file's content,
 // so each reader sees damaged and foreign files. InspectFile promises never to crash on such
 // input: it returns an error or a report with warnings. FormatReport must then render whatever
 // report came back. The file lives in a private directory made once per process, so parallel
 // jobs (-jobs=N) do not collide.
 //
-// Built twice (fuzz/CMakeLists.txt): inspect_file_fuzz takes the Arrow and Parquet inputs
+// Built twice (fuzz/CMakeLists.txt): inspect_file_fuzz takes the Arrow, Parquet and CSV inputs
 // (Arrow's readers), inspect_hdf5_fuzz the .h5 ones (ARROWDAQ_INSPECT_FUZZ_HDF5=1). They are
 // apart because the HDF5 1.10 library itself crashes and spins on some damaged files
 // (fuzz/findings/README.md): `arrowdaq inspect` contains that with a child process, and
@@ -53,8 +53,8 @@ bool WriteAll(const std::string& path, const std::uint8_t* data, std::size_t siz
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   static const char* const kNames[] = {"run.h5", "stream.arrows", "stream.00000.parquet",
-                                       "stream.arrow", "stream.arrow.partial"};
-  const int format = data[0] % 5;
+                                       "stream.arrow", "stream.arrow.partial", "stream.csv"};
+  const int format = data[0] % 6;
   // -1: not this target's format; libFuzzer keeps such inputs out of the corpus.
   if ((format == 0) != (ARROWDAQ_INSPECT_FUZZ_HDF5 != 0)) return -1;
   const std::string path = ScratchDir() + "/" + kNames[format];

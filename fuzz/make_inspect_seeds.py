@@ -3,12 +3,12 @@
 a real run.
 
 Runs `arrowdaq run` for 0.2 s on two small simulated instruments with storage formats hdf5
-(gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrow and parquet,
-then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet,
-3: .arrow, 4: .arrow.partial; see inspect_file_fuzz.cc) followed by the file's bytes, plus
-truncated variants (a run killed mid-write, a copy cut short); the truncated .arrow files are
-also given as .arrow.partial (what a killed writer leaves). Seeds of format_version 1 (.arrows)
-and the regression-* inputs in the corpus are kept. Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
+(gzip, so run.h5 stays ~20 KiB instead of one 512 KiB chunk per column), arrow, parquet and
+csv, then writes each file as a seed: one selector byte (0: .h5, 1: .arrows, 2: .parquet,
+3: .arrow, 4: .arrow.partial, 5: .csv; see inspect_file_fuzz.cc) followed by the file's bytes,
+plus truncated variants (a run killed mid-write, a copy cut short); the truncated .arrow files
+are also given as .arrow.partial (what a killed writer leaves). Seeds of format_version 1
+(.arrows) and the regression-* inputs in the corpus are kept. Every seed is < 64 KiB. The .h5 seeds go to inspect_hdf5_fuzz's
 corpus, the others to inspect_file_fuzz's.
 
 Usage: fuzz/make_inspect_seeds.py ARROWDAQ_BINARY [CORPUS_ROOT]   (default: fuzz/corpus)
@@ -32,13 +32,13 @@ driver = "sim.sine"
 options = { rate_hz = 500.0, batch_size = 25, channels = 2 }
 
 [storage]
-formats = ["hdf5", "arrow", "parquet"]
+formats = ["hdf5", "arrow", "parquet", "csv"]
 flush_interval = "100ms"
 parquet_segment = "1s"
 compression = "gzip"
 """
 
-SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2, ".arrow": 3}
+SELECTOR = {".h5": 0, ".arrows": 1, ".parquet": 2, ".arrow": 3, ".csv": 5}
 PARTIAL_ARROW = 4
 LIMIT = 64 * 1024
 

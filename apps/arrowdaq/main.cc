@@ -1,22 +1,33 @@
 // arrowdaq: the command-line tool. A thin layer over arrowdaq::app: parse the command line,
 // map outcomes to exit codes (0 success, 2 bad usage or config, 1 failure during the run).
+//
+// Each subcommand is one Add<Name> function that declares its options and returns what runs it;
+// adding a subcommand is adding one such function and one line in main. No exception leaves
+// main: a last-resort handler prints it and exits 1.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "arrowdaq/app/acquisition.h"
 #include "arrowdaq/app/isolated.h"
 #include "arrowdaq/app/probe.h"
+#include "arrowdaq/app/run_plan.h"
+#include "arrowdaq/app/stop_signals.h"
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/pipeline/processor.h"
 #include "arrowdaq/storage/export.h"
 #include "arrowdaq/storage/inspect.h"
 #include "arrowdaq/telemetry/logging.h"
@@ -31,84 +42,166 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-arrowdaq::app::Acquisition* g_running = nullptr;
-volatile std::sig_atomic_t g_signals = 0;
-
-extern "C" void OnStopSignal(int) {
-  g_signals = g_signals + 1;
-  if (g_signals >= 2) {
-    // Second Ctrl-C: stop at once. Files stay openable (HDF5 SWMR, IPC, closed segments).
-    static const char kMsg[] = "\narrowdaq: second signal, stopping immediately\n";
-    (void)!write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
-    _exit(130);
-  }
-  if (g_running != nullptr) g_running->RequestStop();
-}
-
-void InstallSignalHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
+// ---------------------------------------------------------------------------------------------
+// Helpers
 
 int Fail(int code, const arrowdaq::Status& st) {
   std::cerr << "arrowdaq: " << st.message() << '\n';
   return code;
 }
 
-int CmdRun(const std::string& path, const std::string& duration, const std::string& output,
-           const std::string& log_level, const std::vector<std::string>& meta) {
+// Parse a duration given as a command-line option; errors name the option.
+arrowdaq::Result<std::chrono::milliseconds> ParseTimeout(const std::string& option,
+                                                         const std::string& text) {
+  auto d = arrowdaq::config::ParseDuration(text);
+  if (!d.ok()) return arrowdaq::Status::Invalid(option, ": ", d.status().message());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+/// A subcommand: the CLI11 node that declares it and what runs it once it was chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq run
+
+// Log what the run will build: at debug one line per instrument, processor and storage, at
+// trace each instrument's options as given.
+void LogPlan(const arrowdaq::app::RunPlan& plan, const arrowdaq::config::RunConfig& config) {
+  using arrowdaq::config::FormatByteSize;
+  auto log = arrowdaq::telemetry::GetLogger("plan");
+  for (std::size_t i = 0; i < plan.instruments.size(); ++i) {
+    const auto& inst = plan.instruments[i];
+    const auto& m = inst.memory;
+    log->debug("instrument {}: driver {}, resource {}, {} rows x {} B per batch ({}), up to {} "
+               "batches queued ({})",
+               inst.name, inst.driver, inst.resource, m.batch_rows, m.row_bytes,
+               FormatByteSize(static_cast<double>(m.batch_bytes)), m.queued_batches,
+               FormatByteSize(static_cast<double>(m.queue_bytes)));
+    for (const auto& [key, option] : config.instruments[i].options) {
+      log->trace("instrument {}: option {} = {} ({})", inst.name, key,
+                 arrowdaq::FormatOptionValue(option.value), option.where.ToString());
+    }
+  }
+  for (const auto& proc : plan.processors) {
+    log->debug("processor {}: {} of {}, {} rows per batch at most", proc.config.output,
+               proc.config.kind, proc.config.input, proc.memory.batch_rows);
+  }
+  std::string formats;
+  for (const auto& f : plan.storage.formats) formats += (formats.empty() ? "" : ", ") + f;
+  std::string streams;
+  for (const auto& s : plan.stored_streams) streams += (streams.empty() ? "" : ", ") + s;
+  log->debug("storage: {} of {}; queue {} packets", formats, streams, plan.storage.capacity);
+}
+
+struct RunArgs {
+  std::string config_path;
+  arrowdaq::config::RunOverrides overrides;
+  std::vector<std::string> meta;  ///< --meta key=value, in order
+};
+
+int CmdRun(const RunArgs& args) {
   using namespace arrowdaq;
-  auto config = config::LoadConfigFile(path);
+  // First: a signal during start-up stops the run as soon as it exists (app/stop_signals.h).
+  app::InstallStopSignals();
+  auto config = config::LoadConfigFile(args.config_path);
   if (!config.ok()) return Fail(kExitUsage, config.status());
+  if (Status st = config::ApplyOverrides(args.overrides, &*config); !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
   // What overrode the config, recorded in the run (overrides.toml) to reproduce it.
   std::vector<std::string> overrides;
-  for (const auto& [flag, value] : {std::pair{"--duration", &duration}, {"--output", &output},
-                                    {"--log-level", &log_level}}) {
-    if (!value->empty()) overrides.insert(overrides.end(), {flag, *value});
+  for (const auto& [flag, value] :
+       {std::pair{"--duration", &args.overrides.duration}, {"--output", &args.overrides.output},
+        {"--log-level", &args.overrides.log_level}}) {
+    if (value->has_value()) overrides.insert(overrides.end(), {flag, **value});
   }
-  for (const auto& m : meta) {
+  for (const auto& m : args.meta) {
     auto kv = config::ParseMetadataArgument(m);
-    if (!kv.ok()) return Fail(kExitUsage, kv.status().WithMessage("--meta: ", kv.status().message()));
+    if (!kv.ok()) {
+      return Fail(kExitUsage, kv.status().WithMessage("--meta: ", kv.status().message()));
+    }
     config::SetMetadata(&config->run.metadata, kv->first, kv->second);
     overrides.insert(overrides.end(), {"--meta", m});
   }
-  if (Status st = telemetry::SetupLogging(log_level.empty() ? config->run.log_level : log_level);
+  // The level named in the file or on the command line; else $ARROWDAQ_LOG_LEVEL, else info.
+  const bool level_given = config->run.key_where.count("log_level") != 0;
+  if (Status st = telemetry::SetupLogging(level_given ? config->run.log_level : "");
       !st.ok()) {
     return Fail(kExitUsage, st);
   }
-  app::AcquisitionOptions options;
-  if (!duration.empty()) {
-    auto d = config::ParseDuration(duration);
-    if (!d.ok()) return Fail(kExitUsage, d.status().WithMessage("--duration: ", d.status().message()));
-    options.duration = *d;
+  if (telemetry::GetLogger("plan")->should_log(spdlog::level::debug)) {
+    if (auto plan = app::PlanRun(*config); plan.ok()) LogPlan(*plan, *config);
   }
-  options.output_dir = output;
+  app::AcquisitionOptions options;
   options.override_args = std::move(overrides);
   options.progress = &std::cerr;
+  options.progress_fd = STDERR_FILENO;
   options.interactive = isatty(STDERR_FILENO) != 0;
   auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
   if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
-  g_running = acquisition->get();
-  InstallSignalHandlers();
+  app::SetStopTarget(
+      [](void* acquisition) { static_cast<app::Acquisition*>(acquisition)->RequestStop(); },
+      acquisition->get());
   Status st = (*acquisition)->Run();
-  g_running = nullptr;
+  app::SetStopTarget(nullptr, nullptr);
+  // A closed stdout (`arrowdaq run ... | head -1`) fails this write quietly: SIGPIPE is ignored.
   std::cout << app::FormatSummary((*acquisition)->summary()) << std::flush;
   if (!st.ok()) return Fail(kExitFailure, st);
   return kExitOk;
 }
 
+Command AddRun(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Acquire from the instruments of CONFIG");
+  cmd->add_option("config", args->config_path, "Run configuration (TOML)")->required();
+  cmd->add_option("--duration", args->overrides.duration,
+                  "Stop after this long (e.g. 10s, 2min); overrides run.duration");
+  cmd->add_option("--output", args->overrides.output,
+                  "Output directory; overrides run.output");
+  cmd->add_option("--log-level", args->overrides.log_level,
+                  "trace, debug, info, warn, error or off; overrides run.log_level");
+  cmd->add_option("--meta", args->meta,
+                  "Run metadata key=value (repeatable); adds to or overrides [run.metadata]")
+      ->allow_extra_args(false);
+  return {cmd, [args] { return CmdRun(*args); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq validate
+
 int CmdValidate(const std::string& path) {
   using namespace arrowdaq;
   auto config = config::LoadConfigFile(path);
   if (!config.ok()) return Fail(kExitUsage, config.status());
-  const auto n = config->instruments.size();
-  auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), {});
-  if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
+  // The same checks as `run`, through the same function.
+  auto plan = app::PlanRun(*config);
+  if (!plan.ok()) return Fail(kExitUsage, plan.status());
+  const auto n = plan->instruments.size();
   std::cout << path << ": ok (" << n << " instrument" << (n == 1 ? "" : "s") << ")\n";
   return kExitOk;
+}
+
+Command AddValidate(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("validate", "Check CONFIG as strictly as run does, acquiring "
+                                             "nothing and creating no file");
+  cmd->add_option("config", *path, "Run configuration (TOML)")->required();
+  return {cmd, [path] { return CmdValidate(*path); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq drivers
+
+void PrintOptions(const std::vector<arrowdaq::OptionSpec>& options) {
+  for (const auto& o : options) {
+    std::cout << "  " << o.name << " = " << arrowdaq::FormatOptionValue(o.default_value);
+    if (!o.unit.empty()) std::cout << " [" << o.unit << "]";
+    if (!o.description.empty()) std::cout << "  " << o.description;
+    std::cout << '\n';
+  }
 }
 
 int CmdDrivers() {
@@ -116,22 +209,63 @@ int CmdDrivers() {
   for (const auto* d : instruments::DriverRegistry::Default().List()) {
     std::cout << d->name << " - " << d->description << '\n';
     if (!d->default_resource.empty()) std::cout << "  resource: " << d->default_resource << '\n';
-    for (const auto& o : d->options) {
-      std::cout << "  " << o.name << " = " << FormatOptionValue(o.default_value);
-      if (!o.unit.empty()) std::cout << " [" << o.unit << "]";
-      if (!o.description.empty()) std::cout << "  " << o.description;
-      std::cout << '\n';
-    }
+    PrintOptions(d->options);
   }
   return kExitOk;
 }
 
-int CmdProbe(arrowdaq::app::ProbeOptions options, const std::string& timeout) {
+Command AddDrivers(CLI::App& app) {
+  auto* cmd = app.add_subcommand("drivers", "List every driver with its options and defaults");
+  return {cmd, [] { return CmdDrivers(); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq processors
+
+// One line per kind; the kinds, their options and defaults come from pipeline/processor.h,
+// the full reference is docs/config.md ("[[processors]]").
+const char* ProcessorSummary(const std::string& kind) {
+  if (kind == "fir") return "windowed-sinc FIR filter per channel (scipy.signal.firwin + lfilter)";
+  if (kind == "decimate") return "anti-alias FIR, then every factor-th sample (scipy.signal.decimate's FIR)";
+  if (kind == "moving_average") return "mean of the last `window` samples per channel";
+  if (kind == "stats") {
+    return "one row per input batch: <channel>_min, _max, _mean, _std (population), _rms";
+  }
+  return "";
+}
+
+int CmdProcessors() {
   using namespace arrowdaq;
-  if (!timeout.empty()) {
-    auto d = config::ParseDuration(timeout);
-    if (!d.ok()) return Fail(kExitUsage, d.status().WithMessage("--timeout: ", d.status().message()));
-    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  for (const auto& kind : pipeline::ProcessorKinds()) {
+    std::cout << kind << " - " << ProcessorSummary(kind) << '\n';
+    auto specs = pipeline::ProcessorOptionSpecs(kind);
+    if (specs.ok()) PrintOptions(*specs);
+  }
+  std::cout << "(reference: docs/config.md, [[processors]])\n";
+  return kExitOk;
+}
+
+Command AddProcessors(CLI::App& app) {
+  auto* cmd = app.add_subcommand("processors",
+                                 "List every processor kind with its options and defaults");
+  return {cmd, [] { return CmdProcessors(); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq probe
+
+struct ProbeArgs {
+  arrowdaq::app::ProbeOptions options;
+  std::string timeout;
+};
+
+int CmdProbe(ProbeArgs args) {
+  using namespace arrowdaq;
+  auto& options = args.options;
+  if (!args.timeout.empty()) {
+    auto timeout = ParseTimeout("--timeout", args.timeout);
+    if (!timeout.ok()) return Fail(kExitUsage, timeout.status());
+    options.timeout = *timeout;
   }
   if (options.terminator == "\\n" || options.terminator == "LF") options.terminator = "\n";
   if (options.terminator == "\\r" || options.terminator == "CR") options.terminator = "\r";
@@ -144,15 +278,32 @@ int CmdProbe(arrowdaq::app::ProbeOptions options, const std::string& timeout) {
   return kExitOk;
 }
 
+Command AddProbe(CLI::App& app) {
+  auto args = std::make_shared<ProbeArgs>();
+  auto* cmd = app.add_subcommand("probe", "Connect to RESOURCE and print its identity (*IDN?)");
+  cmd->add_option("resource", args->options.resource,
+                  "TCPIP::host::port::SOCKET, ASRL/dev/ttyUSB0::INSTR or SIM::<model>")
+      ->required();
+  cmd->add_option("--command", args->options.command, "Identify query (default *IDN?)");
+  cmd->add_option("--timeout", args->timeout, "Per-operation timeout (default 2s)");
+  cmd->add_option("--baud", args->options.baud, "Serial baud rate (default 9600)");
+  cmd->add_option("--terminator", args->options.terminator,
+                  "Line terminator: LF (default), CR or CRLF");
+  return {cmd, [args] { return CmdProbe(*args); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq inspect
+
 // The file is read in a child process with a time limit: HDF5 1.10 crashes or spins on some
 // damaged files (fuzz/findings/README.md), and neither may take the CLI with it.
 int CmdInspect(const std::string& path, const std::string& timeout) {
   using namespace arrowdaq;
   app::IsolatedOptions options{.what = "inspect " + path};
   if (!timeout.empty()) {
-    auto d = config::ParseDuration(timeout);
-    if (!d.ok()) return Fail(kExitUsage, d.status().WithMessage("--timeout: ", d.status().message()));
-    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+    auto limit = ParseTimeout("--timeout", timeout);
+    if (!limit.ok()) return Fail(kExitUsage, limit.status());
+    options.timeout = *limit;
   }
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -169,99 +320,167 @@ int CmdInspect(const std::string& path, const std::string& timeout) {
   return kExitOk;
 }
 
-int CmdExport(const std::string& run_dir, const std::string& to, const std::string& from,
-              const std::vector<std::string>& streams, const std::string& output) {
+Command AddInspect(CLI::App& app) {
+  auto file = std::make_shared<std::string>();
+  auto timeout = std::make_shared<std::string>();
+  auto* cmd =
+      app.add_subcommand("inspect", "Summarize a file of a run (run.h5, .arrow, .parquet, .csv) or a "
+                                "Parquet directory");
+  cmd->add_option("file", *file, "File written by arrowdaq")->required();
+  cmd->add_option("--timeout", *timeout,
+                  "Give up on a file that takes longer than this to read (default 60s; "
+                  "0: no limit)");
+  return {cmd, [file, timeout] { return CmdInspect(*file, *timeout); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq export
+
+struct ExportArgs {
+  std::string run_dir, to, from, output;
+  std::vector<std::string> streams;
+};
+
+int CmdExport(const ExportArgs& args) {
   using namespace arrowdaq;
   storage::ExportOptions options;
-  options.run_directory = run_dir;
-  auto target = storage::ParseStorageFormat(to);
-  if (!target.ok()) return Fail(kExitUsage, target.status().WithMessage("--to: ", target.status().message()));
+  options.run_directory = args.run_dir;
+  auto target = storage::ParseStorageFormat(args.to);
+  if (!target.ok()) {
+    return Fail(kExitUsage, target.status().WithMessage("--to: ", target.status().message()));
+  }
   options.to = *target;
-  if (!from.empty()) {
-    auto source = storage::ParseStorageFormat(from);
+  if (!args.from.empty()) {
+    auto source = storage::ParseStorageFormat(args.from);
     if (!source.ok()) {
       return Fail(kExitUsage, source.status().WithMessage("--from: ", source.status().message()));
     }
     options.from = *source;
   }
-  options.streams = streams;
-  options.output_directory = output;
+  options.streams = args.streams;
+  options.output_directory = args.output;
   auto result = storage::ExportRun(options);
   if (!result.ok()) {
     return Fail(result.status().IsInvalid() ? kExitUsage : kExitFailure, result.status());
   }
   for (const auto& w : result->warnings) std::cerr << "arrowdaq: warning: " << w << '\n';
   for (const auto& [name, rows] : result->rows) {
-    std::cout << "exported " << name << ": " << rows << " rows from " << storage::ToString(result->from)
-              << " to " << storage::ToString(options.to) << '\n';
+    std::cout << "exported " << name << ": " << rows << " rows from "
+              << storage::ToString(result->from) << " to " << storage::ToString(options.to)
+              << '\n';
   }
   return kExitOk;
+}
+
+Command AddExport(CLI::App& app) {
+  auto args = std::make_shared<ExportArgs>();
+  auto* cmd = app.add_subcommand(
+      "export", "Convert a finished run's files to another format (hdf5, arrow, parquet, csv)");
+  cmd->add_option("run", args->run_dir, "Run directory")->required();
+  cmd->add_option("--to", args->to, "Format to write: hdf5, arrow, parquet or csv")->required();
+  cmd->add_option("--from", args->from,
+                  "Format to read (default: the first present of hdf5, arrow, parquet, csv)");
+  cmd->add_option("--streams", args->streams, "Streams to export (default: all)")
+      ->delimiter(',');
+  cmd->add_option("--output", args->output,
+                  "Directory to write into (default: the run directory)");
+  return {cmd, [args] { return CmdExport(*args); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq help
+
+Command AddHelp(CLI::App& app) {
+  auto topic = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("help", "Print this help, or the help of COMMAND");
+  cmd->add_option("command", *topic, "A command (run, validate, ...)");
+  return {cmd, [&app, topic] {
+            // App::help() would describe the chosen subcommand (help itself): ask the formatter.
+            const auto formatter = app.get_formatter();
+            if (topic->empty()) {
+              std::cout << formatter->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
+              return kExitOk;
+            }
+            for (const auto* sub : app.get_subcommands({})) {
+              if (sub->get_name() == *topic) {
+                std::cout << formatter->make_help(sub, app.get_name() + " " + sub->get_name(),
+                                                  CLI::AppFormatMode::Normal);
+                return kExitOk;
+              }
+            }
+            std::cerr << "arrowdaq: help: unknown command '" << *topic << "'\n";
+            return kExitUsage;
+          }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+// Name the first word of the command line that no command or option took, with a hint.
+int UnknownWord(const CLI::App& app, const std::vector<std::string>& words) {
+  const std::string word = words.empty() ? std::string("?") : words.front();
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  const bool chose_command = !app.get_subcommands().empty();
+  std::string message;
+  if (!word.empty() && word.front() == '-') {
+    message = "unknown option '" + word + "'";
+    if (word == "-V" || word == "-v" || word == "--Version") message += " (did you mean --version?)";
+  } else if (!chose_command) {
+    std::string list;
+    for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+    message = "unknown command '" + word + "' (commands: " + list + ")";
+  } else {
+    message = "unexpected argument '" + word + "'";
+  }
+  const std::string where = chose_command ? app.get_subcommands().front()->get_name() + " " : "";
+  std::cerr << "arrowdaq: " << message << "; see arrowdaq " << where << "--help\n";
+  return kExitUsage;
+}
+
+int Main(int argc, char** argv) {
+  // Output to a closed pipe fails with EPIPE instead of killing the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"arrowdaq: data acquisition on Apache Arrow. Instruments are declared in a TOML "
+               "file; see docs/config.md."};
+  app.name("arrowdaq");
+  app.set_version_flag("--version", std::string("arrowdaq ") + ARROWDAQ_VERSION);
+  app.require_subcommand(0, 1);
+
+  std::vector<Command> commands;
+  commands.push_back(AddRun(app));
+  commands.push_back(AddValidate(app));
+  commands.push_back(AddDrivers(app));
+  commands.push_back(AddProcessors(app));
+  commands.push_back(AddInspect(app));
+  commands.push_back(AddExport(app));
+  commands.push_back(AddProbe(app));
+  commands.push_back(AddHelp(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ExtrasError&) {
+    return UnknownWord(app, app.remaining(true));
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (const auto& command : commands) {
+    if (*command.app) return command.run();
+  }
+  std::cerr << "arrowdaq: a command is required\n" << app.help();
+  return kExitUsage;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"arrowdaq: data acquisition on Apache Arrow. Instruments are declared in a TOML "
-               "file; see docs/config.md."};
-  app.set_version_flag("--version", std::string("arrowdaq ") + ARROWDAQ_VERSION);
-  app.require_subcommand(1);
-
-  std::string config_path, duration, output, log_level, file;
-  auto* run = app.add_subcommand("run", "Acquire from the instruments of CONFIG");
-  run->add_option("config", config_path, "Run configuration (TOML)")->required();
-  run->add_option("--duration", duration, "Stop after this long (e.g. 10s, 2min); overrides run.duration");
-  run->add_option("--output", output, "Output directory; overrides run.output");
-  run->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
-  std::vector<std::string> meta;
-  run->add_option("--meta", meta,
-                  "Run metadata key=value (repeatable); adds to or overrides [run.metadata]")
-      ->allow_extra_args(false);
-  auto* validate = app.add_subcommand("validate", "Check CONFIG without acquiring");
-  validate->add_option("config", config_path, "Run configuration (TOML)")->required();
-  auto* drivers = app.add_subcommand("drivers", "List every driver with its options and defaults");
-  auto* inspect = app.add_subcommand("inspect", "Summarize a run.h5, .arrow or .parquet file (or Parquet directory) of a run");
-  inspect->add_option("file", file, "File written by arrowdaq")->required();
-  std::string inspect_timeout;
-  inspect->add_option("--timeout", inspect_timeout,
-                      "Give up on a file that takes longer than this to read (default 60s; "
-                      "0: no limit)");
-  std::string export_to, export_from, export_output;
-  std::vector<std::string> export_streams;
-  auto* export_cmd = app.add_subcommand(
-      "export", "Convert a finished run's files to another format (hdf5, arrow, parquet, csv)");
-  export_cmd->add_option("run", file, "Run directory")->required();
-  export_cmd->add_option("--to", export_to, "Format to write: hdf5, arrow, parquet or csv")
-      ->required();
-  export_cmd->add_option("--from", export_from,
-                         "Format to read (default: the first present of hdf5, arrow, parquet, "
-                         "csv)");
-  export_cmd->add_option("--streams", export_streams, "Streams to export (default: all)")
-      ->delimiter(',');
-  export_cmd->add_option("--output", export_output,
-                         "Directory to write into (default: the run directory)");
-  arrowdaq::app::ProbeOptions probe_options;
-  std::string probe_timeout;
-  auto* probe = app.add_subcommand("probe", "Connect to RESOURCE and print its identity (*IDN?)");
-  probe->add_option("resource", probe_options.resource,
-                    "TCPIP::host::port::SOCKET, ASRL/dev/ttyUSB0::INSTR or SIM::<model>")
-      ->required();
-  probe->add_option("--command", probe_options.command, "Identify query (default *IDN?)");
-  probe->add_option("--timeout", probe_timeout, "Per-operation timeout (default 2s)");
-  probe->add_option("--baud", probe_options.baud, "Serial baud rate (default 9600)");
-  probe->add_option("--terminator", probe_options.terminator,
-                    "Line terminator: LF (default), CR or CRLF");
-
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "arrowdaq: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "arrowdaq: internal error: unknown exception\n");
   }
-  if (*run) return CmdRun(config_path, duration, output, log_level, meta);
-  if (*export_cmd) return CmdExport(file, export_to, export_from, export_streams, export_output);
-  if (*validate) return CmdValidate(config_path);
-  if (*drivers) return CmdDrivers();
-  if (*inspect) return CmdInspect(file, inspect_timeout);
-  if (*probe) return CmdProbe(probe_options, probe_timeout);
-  return kExitUsage;
+  return kExitFailure;
 }

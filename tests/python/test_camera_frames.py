@@ -143,8 +143,12 @@ def test_inspect_reports_frames(camera_run):
 
 def test_csv_of_a_camera_stream_is_refused_at_start(tmp_path):
     cfg = write_config(tmp_path, CONFIG.format(w=64, h=32, fps=FPS, seed=0, formats='"hdf5", "csv"'))
-    r = run(["run", str(cfg), "--duration", "2s", "--output", str(tmp_path / "out")], timeout=60)
-    # Refused while storage is prepared, before any instrument starts: a run failure, exit 1.
-    assert r.returncode == 1, (r.returncode, r.stderr)
-    assert "CSV writer: column 'frame' of stream 'camera'" in r.stderr, r.stderr
-    assert "CSV cannot store" in r.stderr
+    # Refused as a config error by validate and by run alike, before anything is created: exit 2
+    # at the "csv" entry of storage.formats.
+    for args in (["validate", str(cfg)],
+                 ["run", str(cfg), "--duration", "2s", "--output", str(tmp_path / "out")]):
+        r = run(args, timeout=60)
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        assert "storage.formats[1]: stream 'camera' cannot be written as CSV: column 'frame'" in r.stderr, r.stderr
+        assert "CSV cannot store" in r.stderr
+    assert not (tmp_path / "out").exists()

@@ -55,6 +55,10 @@ def test_continue_records_the_others_and_gives_up_after_its_attempts(tmp_path):
     assert "cannot start" in cannot["message"] and "retrying 2 time(s)" in cannot["message"]
     assert any("gave up after 2 background attempt(s)" in e["message"]
                for e in _events(summary, "dmm", "fault")), summary["events"]
+    # An instrument that never started is a failed one: the run is degraded, not ok.
+    assert streams["dmm"]["failed"] is True
+    assert summary["outcome"] == "degraded"
+    assert "dmm: the instrument failed" in summary["degraded_reasons"]
 
 
 def test_continue_starts_the_instrument_once_it_answers(tmp_path):

@@ -1,12 +1,13 @@
 #include "arrowdaq/app/acquisition.h"
 
 #include <algorithm>
-#include <iomanip>
 #include <map>
 #include <ostream>
 #include <sstream>
 #include <thread>
 
+#include "arrowdaq/app/progress_view.h"
+#include "arrowdaq/app/run_plan.h"
 #include "arrowdaq/app/run_report.h"
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/instruments/driver.h"
@@ -35,71 +36,9 @@ Acquisition::~Acquisition() = default;
 
 Result<std::unique_ptr<Acquisition>> Acquisition::Make(config::RunConfig config,
                                                        AcquisitionOptions options) {
-  const auto& registry = instruments::DriverRegistry::Default();
-  std::map<std::string, std::shared_ptr<const StreamInfo>> streams;
-  for (const auto& inst : config.instruments) {
-    auto info = registry.Find(inst.driver);
-    if (!info.ok()) {
-      return config::ErrorAt(inst.where, "instruments." + inst.name + ".driver",
-                             info.status().message());
-    }
-    for (const auto& [key, opt] : inst.options) {
-      if (Status st = CheckOption((*info)->options, key, opt.value); !st.ok()) {
-        return config::ErrorAt(opt.where, "instruments." + inst.name + ".options." + key,
-                               st.message());
-      }
-    }
-    // Range checks live in the driver's factory: build one now and throw it away.
-    auto driver = registry.Create(inst.driver, inst.PlainOptions());
-    if (!driver.ok()) {
-      return config::ErrorAt(inst.where, "instruments." + inst.name + ".options",
-                             driver.status().message());
-    }
-    streams[inst.name] = std::make_shared<StreamInfo>(StreamInfo{inst.name, (*driver)->schema()});
-  }
-  // Processors in dependency order (an input must exist before its processor); the config
-  // parser has already refused unknown inputs and cycles.
-  std::vector<config::ProcessorConfig> ordered;
-  std::vector<bool> placed(config.processors.size(), false);
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (size_t i = 0; i < config.processors.size(); ++i) {
-      const auto& proc = config.processors[i];
-      if (placed[i] || streams.count(proc.input) == 0) continue;
-      const std::string key = "processors[" + std::to_string(i) + "]";
-      auto specs = pipeline::ProcessorOptionSpecs(proc.kind);
-      if (!specs.ok()) return config::ErrorAt(proc.where, key + ".kind", specs.status().message());
-      for (const auto& [name, opt] : proc.options) {
-        if (Status st = CheckOption(*specs, name, opt.value); !st.ok()) {
-          return config::ErrorAt(opt.where, key + ".options." + name, st.message());
-        }
-      }
-      auto made = pipeline::MakeProcessor({proc.kind, proc.output, streams[proc.input],
-                                           proc.PlainOptions()});
-      if (!made.ok()) {
-        return config::ErrorAt(proc.where, key + " (" + proc.output + ")",
-                               made.status().message());
-      }
-      streams[proc.output] =
-          std::make_shared<StreamInfo>(StreamInfo{proc.output, (*made)->output_schema()});
-      ordered.push_back(proc);
-      placed[i] = progress = true;
-    }
-  }
-  for (size_t i = 0; i < config.processors.size(); ++i) {
-    if (!placed[i]) {
-      return config::ErrorAt(config.processors[i].where, "processors[" + std::to_string(i) + "].input",
-                             "input '" + config.processors[i].input +
-                                 "' is not an instrument or an earlier processor's output");
-    }
-  }
-  config.processors = std::move(ordered);
-  for (const auto& sub : config.subscriptions) {
-    if (sub.kind != "monitor") {
-      return config::ErrorAt(sub.where, "subscriptions." + sub.name + ".kind",
-                             "unknown kind '" + sub.kind + "' (known: monitor)");
-    }
-  }
+  // Every check on the config lives in PlanRun, which `arrowdaq validate` calls too.
+  ARROW_ASSIGN_OR_RAISE(const RunPlan plan, PlanRun(config));
+  config.processors = plan.ProcessorConfigs();  // dependency order (the engine starts them so)
   return std::unique_ptr<Acquisition>(new Acquisition(std::move(config), std::move(options)));
 }
 
@@ -147,43 +86,38 @@ Status Acquisition::Start() {
 
 void Acquisition::WaitForEnd() {
   const auto duration = options_.duration ? *options_.duration : config_.run.duration;
+  // run.progress_interval, on a terminal too (app/progress_view.h draws it).
   const auto interval = config_.run.progress_interval;
   const bool bounded = duration.count() > 0;
   const auto start = engine_->acquisition_start();
-  auto next_progress = Clock::now() + (options_.interactive ? std::chrono::milliseconds(500)
-                                                            : interval);
+  auto next_progress = Clock::now() + interval;
   std::vector<pipeline::StreamStats> previous = engine_->router().Stats();
   auto previous_time = Clock::now();
-  bool drawn = false;
+  ProgressView view(options_.interactive);
   while (!stop_requested_.load(std::memory_order_relaxed) &&
          !(bounded && Clock::now() - start >= duration)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     engine_->Tick();
     if (options_.progress == nullptr || Clock::now() < next_progress) continue;
-    next_progress += options_.interactive ? std::chrono::milliseconds(500) : interval;
+    next_progress = std::max(next_progress + interval, Clock::now());
     auto now = Clock::now();
     auto stats = engine_->router().Stats();
     const double dt = std::chrono::duration<double>(now - previous_time).count();
-    std::ostringstream out;
-    if (options_.interactive && drawn) out << "\x1b[" << stats.size() << "A";
-    const double elapsed = std::chrono::duration<double>(now - start).count();
+    std::vector<StreamProgress> lines;
     for (size_t i = 0; i < stats.size(); ++i) {
       const auto& st = stats[i];
       const auto prev_rows = i < previous.size() ? previous[i].rows : 0;
-      const double rate = dt > 0 ? (st.rows - prev_rows) / dt : 0;
-      std::uint64_t drops = 0;
+      StreamProgress line{st.name, st.rows, dt > 0 ? (st.rows - prev_rows) / dt : 0, 0};
       for (const auto& m : engine_->monitors()) {
         auto per = m->subscription()->Stats();
-        if (auto it = per.find(st.name); it != per.end()) drops += it->second.dropped;
+        if (auto it = per.find(st.name); it != per.end()) line.drops += it->second.dropped;
       }
-      if (options_.interactive) out << "\x1b[2K";
-      out << std::fixed << std::setprecision(1) << "[" << elapsed << " s] " << std::left
-          << std::setw(16) << st.name << std::right << std::setw(12) << FormatRate(rate)
-          << " rows/s " << std::setw(12) << st.rows << " rows " << std::setw(6) << drops
-          << " drops\n";
+      lines.push_back(std::move(line));
     }
-    *options_.progress << out.str() << std::flush;
-    drawn = true;
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const TerminalSize size =
+        options_.interactive ? TerminalSizeOf(options_.progress_fd) : TerminalSize{};
+    *options_.progress << view.Render(elapsed, lines, size) << std::flush;
     previous = std::move(stats);
     previous_time = now;
   }

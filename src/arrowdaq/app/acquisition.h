@@ -32,9 +32,11 @@ struct AcquisitionOptions {
   std::optional<std::chrono::nanoseconds> duration;
   /// Overrides the config's run.output when not empty.
   std::string output_dir;
-  /// Progress output (nullptr: none). Live redrawn lines when `interactive`.
+  /// Progress output (nullptr: none), every run.progress_interval. Redrawn in place when
+  /// `interactive`, fitted to the size of the terminal on `progress_fd` (app/progress_view.h).
   std::ostream* progress = nullptr;
   bool interactive = false;
+  int progress_fd = 2;
   /// Executor threads of the actor system.
   int threads = 2;
   /// The command-line options that overrode the config (e.g. {"--duration", "5s", "--meta",

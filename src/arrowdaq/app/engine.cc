@@ -1,5 +1,7 @@
 #include "arrowdaq/app/engine.h"
 
+#include "arrowdaq/app/run_plan.h"
+
 #include <algorithm>
 
 #include "arrowdaq/core/clock.h"
@@ -68,7 +70,7 @@ Status Engine::Prepare() {
                          StreamInfo{proc.output, first->output_schema()})));
     ARROW_ASSIGN_OR_RAISE(auto sub, router.Subscribe({.name = proc.output + ".input",
                                                       .streams = {proc.input},
-                                                      .capacity = 16,
+                                                      .capacity = kProcessorInputCapacity,
                                                       .policy = OverflowPolicy::kBlock}));
     processors_.push_back(std::make_unique<pipeline::ProcessorActor>(
         proc.output, factory, std::move(first), std::move(sub), router, std::move(output),
@@ -156,8 +158,9 @@ void Engine::RetryInBackground(const config::InstrumentConfig& inst, const Statu
                       (attempts > 0 ? ", retrying " + std::to_string(attempts) +
                                           " time(s) in the background"
                                     : std::string())});
-  if (attempts <= 0) return;
   std::lock_guard lock(mutex_);
+  never_started_[inst.name] = cause.ToString();
+  if (attempts <= 0) return;
   retrying_.push_back(inst.name);
   const std::string name = inst.name;
   auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
@@ -178,6 +181,7 @@ void Engine::RetryInBackground(const config::InstrumentConfig& inst, const Statu
                         "started after " + std::to_string(attempt) + " background attempt(s)"});
         std::lock_guard lock(mutex_);
         std::erase(retrying_, name);
+        never_started_.erase(name);
         return;
       }
     }
@@ -186,6 +190,7 @@ void Engine::RetryInBackground(const config::InstrumentConfig& inst, const Statu
                         " background attempt(s) to start it; last: " + last.ToString()});
     std::lock_guard lock(mutex_);
     std::erase(retrying_, name);
+    never_started_[name] = last.ToString();
   });
 }
 
@@ -212,6 +217,13 @@ void Engine::Stop() {
       events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
     }
     final_statuses_ = manager_->GetInstrumentList();
+    std::lock_guard lock(mutex_);
+    for (auto& status : final_statuses_) {
+      if (auto it = never_started_.find(status.name); it != never_started_.end()) {
+        status.failed = true;
+        if (status.last_error.empty()) status.last_error = "never started: " + it->second;
+      }
+    }
   }
   if (ended_at_ == SteadyClock::time_point{}) {
     ended_at_ = SteadyClock::now();

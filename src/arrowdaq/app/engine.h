@@ -138,6 +138,9 @@ class Engine {
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Recording>> recordings_;
   std::vector<std::string> retrying_;  // instruments waiting for a background connect
+  // Instruments that failed at start-up (on_failure = "continue") and have not started since,
+  // with the last reason: they count as failed in the final statuses (a degraded run).
+  std::map<std::string, std::string> never_started_;
   std::vector<std::thread> retry_threads_;
   RateWatch rate_watch_;  // used by Tick only
   std::atomic<bool> acquiring_{false};

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "arrowdaq/app/json_writer.h"
+#include "arrowdaq/config/config.h"
 #include "arrowdaq/core/clock.h"
 
 namespace arrowdaq::app {
@@ -246,14 +247,26 @@ std::string FormatSummary(const RunSummary& summary) {
     out << "NOT stored after a storage error: " << summary.not_stored_packets << " packets\n";
   }
   if (!summary.events.empty()) out << summary.events.size() << " event(s), see summary.json\n";
-  out << "peak RSS " << summary.memory.peak_rss_bytes / (1024 * 1024) << " MiB, Arrow pool peak "
-      << summary.memory.arrow_pool_peak_bytes / (1024 * 1024) << " MiB ("
-      << summary.memory.arrow_pool_backend << ")";
-  if (summary.memory.allocations >= 0) out << ", " << summary.memory.allocations << " allocations";
-  out << '\n';
+  // Bytes in binary units with decimals: a 692,352-byte Arrow pool peak is "676 KiB", not "0 MiB".
+  const auto& memory = summary.memory;
+  std::string figures;
+  const auto add = [&figures](const std::string& text) {
+    figures += (figures.empty() ? "" : ", ") + text;
+  };
+  if (memory.peak_rss_bytes >= 0) {
+    add("peak RSS " + config::FormatByteSize(static_cast<double>(memory.peak_rss_bytes)));
+  }
+  if (memory.arrow_pool_peak_bytes >= 0) {
+    add("Arrow pool peak " +
+        config::FormatByteSize(static_cast<double>(memory.arrow_pool_peak_bytes)) + " (" +
+        memory.arrow_pool_backend + ")");
+  }
+  if (memory.allocations >= 0) add(std::to_string(memory.allocations) + " allocations");
+  if (!figures.empty()) out << figures << '\n';
   for (const auto& reason : summary.degraded_reasons) out << "degraded: " << reason << '\n';
   if (!summary.stop_reason.empty()) out << "stopped: " << summary.stop_reason << '\n';
-  if (!summary.error.empty()) out << "error: " << summary.error << '\n';
+  // A failure's message is not repeated here: `arrowdaq run` prints it once, on stderr, and
+  // summary.json keeps it.
   if (!summary.run_directory.empty()) out << "files: " << summary.run_directory << '\n';
   return out.str();
 }

@@ -114,7 +114,8 @@ inline constexpr std::int64_t kSummaryReserveBytes = 1 << 20;
 Status ReserveSpace(const std::string& path, std::int64_t bytes);
 /// Remove a reservation made by ReserveSpace (nothing when it does not exist).
 void ReleaseSpace(const std::string& path);
-/// Format the end-of-run summary for a person.
+/// Format the end-of-run summary for a person (the outcome, not a failure's message: the caller
+/// reports that once, on stderr).
 std::string FormatSummary(const RunSummary& summary);
 /// Format ns since the Unix epoch as ISO 8601 UTC with milliseconds.
 std::string IsoTime(std::int64_t ns);

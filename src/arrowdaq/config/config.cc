@@ -392,7 +392,36 @@ Status ConvertSyntaxError(const toml::exception& e, const std::string& file) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The schema walker
+// The schema walker: each table is read against its declaration in ConfigTables().
+
+const OptionSpec* FindKey(const TableSpec& table, const std::string& key) {
+  for (const auto& spec : table.keys) {
+    if (spec.name == key) return &spec;
+  }
+  return nullptr;
+}
+
+using StringList = std::vector<std::pair<std::string, const TomlValue*>>;
+
+// The given keys of one table, each converted by its declared kind and checked for its type,
+// range and choices. Keys left out are absent (the struct's defaults, which equal the
+// declared ones, apply).
+struct TableValues {
+  std::map<std::string, const TomlValue*> given;
+  std::map<std::string, OptionValue> values;  // kValue, kName, kPath
+  std::map<std::string, std::chrono::nanoseconds> durations;
+  std::map<std::string, std::int64_t> sizes;
+  std::map<std::string, StringList> lists;
+  std::map<std::string, std::map<std::string, LocatedOption>> tables;
+
+  bool Has(const std::string& key) const { return given.count(key) != 0; }
+  const std::string& String(const std::string& key) const {
+    return std::get<std::string>(values.at(key));
+  }
+  std::int64_t Int(const std::string& key) const {
+    return std::get<std::int64_t>(values.at(key));
+  }
+};
 
 class Builder {
  public:
@@ -425,31 +454,35 @@ class Builder {
     return Error(table, path, "missing required key \"" + key + "\"");
   }
 
+  // Read `v` (a table) against `spec`: unknown keys, missing required keys, then each given
+  // key in file order. Records the table's and each key's location in `located`.
+  Result<TableValues> ReadTable(const TomlValue& v, const std::string& path,
+                                const TableSpec& spec, Located* located) const;
+  Status ReadKey(const OptionSpec& spec, const TomlValue& v, const std::string& path,
+                 TableValues* out, Located* located) const;
+
   Result<std::string> ReadString(const TomlValue& v, const std::string& path) const;
-  Result<std::string> ReadName(const TomlValue& v, const std::string& path) const;
-  Result<std::string> ReadEnum(const TomlValue& v, const std::string& path,
-                               const std::vector<std::string>& allowed) const;
-  Result<std::size_t> ReadCapacity(const TomlValue& v, const std::string& path) const;
   Result<std::chrono::nanoseconds> ReadDuration(const TomlValue& v, const std::string& path,
                                                 bool allow_zero) const;
-  Result<std::vector<std::pair<std::string, const TomlValue*>>> ReadStringList(
-      const TomlValue& v, const std::string& path) const;
+  Result<StringList> ReadStringList(const TomlValue& v, const std::string& path) const;
   Result<std::map<std::string, LocatedOption>> ReadOptions(const TomlValue& v,
                                                            const std::string& path) const;
   Status CheckNameSyntax(const TomlValue& where, const std::string& path,
                          const std::string& name) const;
+  Status CheckNotReserved(const TomlValue& where, const std::string& path,
+                          const std::string& name) const;
 
   Status ReadRun(const TomlValue& v, RunOptions* out) const;
   Status ReadMetadata(const TomlValue& v, RunOptions* out) const;
-  Result<std::int64_t> ReadSize(const TomlValue& v, const std::string& path) const;
   Status ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig>* out) const;
   Status ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const;
   Status ReadStorage(const TomlValue& v, StorageConfig* out) const;
   Status ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const;
+  Status ReadLimits(const TomlValue& v, LimitsConfig* out) const;
 
   // Check that every listed stream exists ("*" alone means all).
-  Status CheckStreamRefs(const std::vector<std::pair<std::string, const TomlValue*>>& streams,
-                         const std::string& path, const std::set<std::string>& known) const;
+  Status CheckStreamRefs(const StringList& streams, const std::string& path,
+                         const std::set<std::string>& known) const;
 
   std::string file_;
 };
@@ -475,6 +508,127 @@ Status Builder::CheckKeys(const TomlValue& table, const std::string& path,
   return Status::OK();
 }
 
+Result<TableValues> Builder::ReadTable(const TomlValue& v, const std::string& path,
+                                       const TableSpec& spec, Located* located) const {
+  ARROW_RETURN_NOT_OK(CheckTable(v, path));
+  std::vector<std::string> names;
+  for (const auto& key : spec.keys) names.push_back(key.name);
+  ARROW_RETURN_NOT_OK(CheckKeys(v, path, names));
+  located->where = Where(v);
+  for (const auto& key : spec.keys) {
+    if (key.required && Find(v, key.name) == nullptr) return Missing(v, path, key.name);
+  }
+  TableValues out;
+  for (const auto& [key, child] : EntriesInFileOrder(v)) {
+    ARROW_RETURN_NOT_OK(ReadKey(*FindKey(spec, key), *child, Path(path, key), &out, located));
+  }
+  return out;
+}
+
+Status Builder::ReadKey(const OptionSpec& spec, const TomlValue& v, const std::string& path,
+                        TableValues* out, Located* located) const {
+  out->given[spec.name] = &v;
+  located->key_where[spec.name] = Where(v);
+  switch (spec.kind) {
+    case OptionKind::kValue: {
+      OptionValue value;
+      const std::string expected = DescribeExpected(spec);
+      switch (spec.default_value.index()) {
+        case 0:
+          if (!v.is_boolean()) return Expected(v, path, expected);
+          value = v.as_boolean();
+          break;
+        case 1:
+          if (!v.is_integer()) return Expected(v, path, expected);
+          value = static_cast<std::int64_t>(v.as_integer());
+          break;
+        case 2:
+          if (v.is_integer()) {
+            value = static_cast<double>(v.as_integer());
+          } else if (v.is_floating()) {
+            value = static_cast<double>(v.as_floating());
+          } else {
+            return Expected(v, path, expected);
+          }
+          break;
+        default:
+          if (!v.is_string()) return Expected(v, path, expected);
+          value = v.as_string().str;
+          if (!spec.choices.empty()) {
+            if (Status st = CheckRange(spec, value); !st.ok()) return Expected(v, path, expected);
+          }
+          break;
+      }
+      if (Status st = CheckRange(spec, value); !st.ok()) return Error(v, path, st.message());
+      out->values[spec.name] = std::move(value);
+      return Status::OK();
+    }
+    case OptionKind::kName: {
+      ARROW_ASSIGN_OR_RAISE(auto name, ReadString(v, path));
+      ARROW_RETURN_NOT_OK(CheckNameSyntax(v, path, name));
+      out->values[spec.name] = std::move(name);
+      return Status::OK();
+    }
+    case OptionKind::kPath: {
+      ARROW_ASSIGN_OR_RAISE(auto text, ReadString(v, path));
+      if (text.empty()) return Expected(v, path, "a non-empty directory path");
+      out->values[spec.name] = std::move(text);
+      return Status::OK();
+    }
+    case OptionKind::kDuration: {
+      const bool allow_zero = !(spec.min && spec.min_exclusive);
+      ARROW_ASSIGN_OR_RAISE(out->durations[spec.name], ReadDuration(v, path, allow_zero));
+      return Status::OK();
+    }
+    case OptionKind::kByteSize: {
+      const std::string expected =
+          "a byte size (an integer number of bytes, or a string such as \"256MiB\" with unit B, "
+          "kB, MB, GB, TB, KiB, MiB, GiB or TiB)";
+      Result<std::int64_t> bytes;
+      if (v.is_string()) {
+        bytes = ParseByteSize(v.as_string().str);
+      } else if (v.is_integer()) {
+        bytes = static_cast<std::int64_t>(v.as_integer());
+      } else {
+        return Expected(v, path, expected);
+      }
+      // A declared minimum of 0 allows 0 ("off"); otherwise a size is at least one byte.
+      const bool allow_zero = spec.min && *spec.min == 0;
+      if (!bytes.ok()) {
+        if (allow_zero && v.is_string() && IsZeroByteSize(v.as_string().str)) {
+          bytes = std::int64_t{0};
+        } else {
+          return Error(v, path, bytes.status().message());
+        }
+      }
+      if (*bytes < (allow_zero ? 0 : 1)) return Expected(v, path, expected);
+      out->sizes[spec.name] = *bytes;
+      return Status::OK();
+    }
+    case OptionKind::kStringList: {
+      ARROW_ASSIGN_OR_RAISE(auto list, ReadStringList(v, path));
+      std::size_t index = 0;
+      for (const auto& [item, where] : list) {
+        const std::string item_key = spec.name + "[" + std::to_string(index) + "]";
+        located->key_where[item_key] = Where(*where);
+        if (!spec.choices.empty() &&
+            std::find(spec.choices.begin(), spec.choices.end(), item) == spec.choices.end()) {
+          return Expected(*where, path + "[" + std::to_string(index) + "]",
+                          "one of " + QuotedList(spec.choices));
+        }
+        ++index;
+      }
+      out->lists[spec.name] = std::move(list);
+      return Status::OK();
+    }
+    case OptionKind::kTable: {
+      ARROW_ASSIGN_OR_RAISE(out->tables[spec.name], ReadOptions(v, path));
+      return Status::OK();
+    }
+  }
+  return Error(v, path, "unsupported key kind");
+}
+
 Result<std::string> Builder::ReadString(const TomlValue& v, const std::string& path) const {
   if (!v.is_string()) return Expected(v, path, "a string");
   return v.as_string().str;
@@ -482,7 +636,18 @@ Result<std::string> Builder::ReadString(const TomlValue& v, const std::string& p
 
 Status Builder::CheckNameSyntax(const TomlValue& where, const std::string& path,
                                 const std::string& name) const {
-  if (!IsValidStreamName(name)) {
+  if (name.size() > kMaxNameLength) {
+    return Error(where, path,
+                 "invalid name " + Quote(name) + ": a name must be at most " +
+                     std::to_string(kMaxNameLength) + " characters (it becomes a file name), got " +
+                     std::to_string(name.size()));
+  }
+  if (!name.empty() && name.front() == '.' && IsValidName("x" + name)) {
+    return Error(where, path,
+                 "invalid name " + Quote(name) +
+                     ": a name must not start with '.' (it becomes a file or directory name)");
+  }
+  if (!IsValidName(name)) {
     return Error(where, path,
                  "invalid name " + Quote(name) +
                      ": a name must be non-empty and use only letters, digits, '_', '.' and '-'");
@@ -490,32 +655,16 @@ Status Builder::CheckNameSyntax(const TomlValue& where, const std::string& path,
   return Status::OK();
 }
 
-Result<std::string> Builder::ReadName(const TomlValue& v, const std::string& path) const {
-  ARROW_ASSIGN_OR_RAISE(auto name, ReadString(v, path));
-  ARROW_RETURN_NOT_OK(CheckNameSyntax(v, path, name));
-  return name;
-}
-
-Result<std::string> Builder::ReadEnum(const TomlValue& v, const std::string& path,
-                                      const std::vector<std::string>& allowed) const {
-  const std::string expected = "one of " + QuotedList(allowed);
-  if (!v.is_string()) return Expected(v, path, expected);
-  const std::string& text = v.as_string().str;
-  if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
-    return Expected(v, path, expected);
+Status Builder::CheckNotReserved(const TomlValue& where, const std::string& path,
+                                 const std::string& name) const {
+  if (IsReservedStreamName(name)) {
+    return Error(where, path,
+                 "the stream name " + Quote(name) +
+                     " is reserved (run.h5 keeps /events, /entry and /entry/metadata; a CSV "
+                     "stream's sidecars are <stream>.units.csv and <stream>.metadata.csv); "
+                     "choose another name");
   }
-  return text;
-}
-
-Result<std::size_t> Builder::ReadCapacity(const TomlValue& v, const std::string& path) const {
-  if (!v.is_integer()) return Expected(v, path, "an integer >= 1");
-  const std::int64_t n = v.as_integer();
-  if (n < 1 || n > kMaxCapacity) {
-    return Error(v, path,
-                 "expected an integer from 1 to " + std::to_string(kMaxCapacity) + ", got " +
-                     std::to_string(n));
-  }
-  return static_cast<std::size_t>(n);
+  return Status::OK();
 }
 
 Result<std::chrono::nanoseconds> Builder::ReadDuration(const TomlValue& v, const std::string& path,
@@ -539,10 +688,9 @@ Result<std::chrono::nanoseconds> Builder::ReadDuration(const TomlValue& v, const
   return result;
 }
 
-Result<std::vector<std::pair<std::string, const TomlValue*>>> Builder::ReadStringList(
-    const TomlValue& v, const std::string& path) const {
+Result<StringList> Builder::ReadStringList(const TomlValue& v, const std::string& path) const {
   if (!v.is_array()) return Expected(v, path, "an array of strings");
-  std::vector<std::pair<std::string, const TomlValue*>> out;
+  StringList out;
   std::size_t index = 0;
   for (const auto& item : v.as_array()) {
     const std::string item_path = path + "[" + std::to_string(index++) + "]";
@@ -586,49 +734,18 @@ Result<std::map<std::string, LocatedOption>> Builder::ReadOptions(const TomlValu
 }
 
 Status Builder::ReadRun(const TomlValue& v, RunOptions* out) const {
-  const std::string path = "run";
-  ARROW_RETURN_NOT_OK(CheckTable(v, path));
-  ARROW_RETURN_NOT_OK(
-      CheckKeys(v, path,
-                {"duration", "output", "log_level", "name", "progress_interval", "metadata"}));
-  if (const auto* x = Find(v, "metadata")) ARROW_RETURN_NOT_OK(ReadMetadata(*x, out));
-  if (const auto* x = Find(v, "duration")) {
-    ARROW_ASSIGN_OR_RAISE(out->duration, ReadDuration(*x, Path(path, "duration"), true));
+  // [run.metadata] first: its values are checked with its own message (ReadTable would read
+  // it as a table of driver-style options).
+  if (const auto* x = v.is_table() ? Find(v, "metadata") : nullptr) {
+    ARROW_RETURN_NOT_OK(ReadMetadata(*x, out));
   }
-  if (const auto* x = Find(v, "output")) {
-    ARROW_ASSIGN_OR_RAISE(out->output_dir, ReadString(*x, Path(path, "output")));
-    if (out->output_dir.empty()) {
-      return Expected(*x, Path(path, "output"), "a non-empty directory path");
-    }
-  }
-  if (const auto* x = Find(v, "log_level")) {
-    ARROW_ASSIGN_OR_RAISE(out->log_level,
-                          ReadEnum(*x, Path(path, "log_level"),
-                                   {"trace", "debug", "info", "warn", "error", "off"}));
-  }
-  if (const auto* x = Find(v, "name")) {
-    ARROW_ASSIGN_OR_RAISE(out->name, ReadName(*x, Path(path, "name")));
-  }
-  if (const auto* x = Find(v, "progress_interval")) {
-    ARROW_ASSIGN_OR_RAISE(out->progress_interval,
-                          ReadDuration(*x, Path(path, "progress_interval"), false));
-  }
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "run", *FindTable("run"), out));
+  if (t.Has("duration")) out->duration = t.durations.at("duration");
+  if (t.Has("output")) out->output_dir = t.String("output");
+  if (t.Has("log_level")) out->log_level = t.String("log_level");
+  if (t.Has("name")) out->name = t.String("name");
+  if (t.Has("progress_interval")) out->progress_interval = t.durations.at("progress_interval");
   return Status::OK();
-}
-
-Result<std::int64_t> Builder::ReadSize(const TomlValue& v, const std::string& path) const {
-  // A byte count: an integer, or a string with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB).
-  const std::string what = "a size such as \"512MiB\", \"2GB\" or a number of bytes >= 0";
-  if (v.is_integer()) {
-    if (v.as_integer() < 0) return Expected(v, path, what);
-    return static_cast<std::int64_t>(v.as_integer());
-  }
-  if (v.is_string()) {
-    auto bytes = ParseSize(v.as_string().str);
-    if (!bytes.ok()) return Expected(v, path, what);
-    return *bytes;
-  }
-  return Expected(v, path, what);
 }
 
 Status Builder::ReadMetadata(const TomlValue& v, RunOptions* out) const {
@@ -662,45 +779,27 @@ Status Builder::ReadMetadata(const TomlValue& v, RunOptions* out) const {
 
 Status Builder::ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig>* out) const {
   ARROW_RETURN_NOT_OK(CheckTable(v, "instruments"));
+  const TableSpec& spec = *FindTable("instruments.<name>");
   for (const auto& [name, table] : EntriesInFileOrder(v)) {
     const std::string path = Path("instruments", name);
     ARROW_RETURN_NOT_OK(CheckTable(*table, path));
     ARROW_RETURN_NOT_OK(CheckNameSyntax(*table, path, name));
-    ARROW_RETURN_NOT_OK(CheckKeys(*table, path,
-                                  {"driver", "resource", "options", "on_failure",
-                                   "reconnect_attempts", "reconnect_backoff"}));
+    ARROW_RETURN_NOT_OK(CheckNotReserved(*table, path, name));
     InstrumentConfig instrument;
     instrument.name = name;
-    instrument.where = Where(*table);
-    const auto* driver = Find(*table, "driver");
-    if (driver == nullptr) return Missing(*table, path, "driver");
-    ARROW_ASSIGN_OR_RAISE(instrument.driver, ReadString(*driver, Path(path, "driver")));
+    ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(*table, path, spec, &instrument));
+    instrument.driver = t.String("driver");
     if (instrument.driver.empty()) {
-      return Expected(*driver, Path(path, "driver"), "a driver name");
+      return Expected(*t.given.at("driver"), Path(path, "driver"), "a driver name");
     }
-    if (const auto* x = Find(*table, "resource")) {
-      ARROW_ASSIGN_OR_RAISE(instrument.resource, ReadString(*x, Path(path, "resource")));
+    if (t.Has("resource")) instrument.resource = t.String("resource");
+    if (t.Has("options")) instrument.options = t.tables.at("options");
+    if (t.Has("on_failure")) instrument.stop_run_on_failure = t.String("on_failure") == "stop_run";
+    if (t.Has("reconnect_attempts")) {
+      instrument.reconnect_attempts = static_cast<int>(t.Int("reconnect_attempts"));
     }
-    if (const auto* x = Find(*table, "options")) {
-      ARROW_ASSIGN_OR_RAISE(instrument.options, ReadOptions(*x, Path(path, "options")));
-    }
-    if (const auto* x = Find(*table, "on_failure")) {
-      ARROW_ASSIGN_OR_RAISE(auto policy,
-                            ReadEnum(*x, Path(path, "on_failure"), {"continue", "stop_run"}));
-      instrument.stop_run_on_failure = policy == "stop_run";
-    }
-    if (const auto* x = Find(*table, "reconnect_attempts")) {
-      const std::string key = Path(path, "reconnect_attempts");
-      if (!x->is_integer()) return Expected(*x, key, "an integer from 0 to 1000");
-      if (x->as_integer() < 0 || x->as_integer() > 1000) {
-        return Error(*x, key,
-                     "expected an integer from 0 to 1000, got " + std::to_string(x->as_integer()));
-      }
-      instrument.reconnect_attempts = static_cast<int>(x->as_integer());
-    }
-    if (const auto* x = Find(*table, "reconnect_backoff")) {
-      ARROW_ASSIGN_OR_RAISE(instrument.reconnect_backoff,
-                            ReadDuration(*x, Path(path, "reconnect_backoff"), false));
+    if (t.Has("reconnect_backoff")) {
+      instrument.reconnect_backoff = t.durations.at("reconnect_backoff");
     }
     out->push_back(std::move(instrument));
   }
@@ -711,129 +810,79 @@ Status Builder::ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionCo
   if (!v.is_array()) {
     return Expected(v, "subscriptions", "an array of tables ([[subscriptions]])");
   }
+  const TableSpec& spec = *FindTable("subscriptions");
   std::size_t index = 0;
   for (const auto& table : v.as_array()) {
     const std::string path = "subscriptions[" + std::to_string(index++) + "]";
-    ARROW_RETURN_NOT_OK(CheckTable(table, path));
-    ARROW_RETURN_NOT_OK(
-        CheckKeys(table, path, {"name", "streams", "kind", "capacity", "policy"}));
     SubscriptionConfig sub;
-    sub.where = Where(table);
-    const auto* name = Find(table, "name");
-    if (name == nullptr) return Missing(table, path, "name");
-    ARROW_ASSIGN_OR_RAISE(sub.name, ReadName(*name, Path(path, "name")));
+    ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(table, path, spec, &sub));
+    sub.name = t.String("name");
     for (const auto& other : *out) {
       if (other.name == sub.name) {
-        return Error(*name, Path(path, "name"),
+        return Error(*t.given.at("name"), Path(path, "name"),
                      "duplicate subscription name " + Quote(sub.name) + " (first defined at " +
                          other.where.ToString() + ")");
       }
     }
-    if (Find(table, "streams") == nullptr) return Missing(table, path, "streams");
     // Stream references are checked in Build, once every stream is known.
-    ARROW_ASSIGN_OR_RAISE(auto streams, ReadStringList(*Find(table, "streams"),
-                                                       Path(path, "streams")));
-    for (auto& [stream, where] : streams) sub.streams.push_back(stream);
-    if (const auto* x = Find(table, "kind")) {
-      ARROW_ASSIGN_OR_RAISE(sub.kind, ReadString(*x, Path(path, "kind")));
-      if (sub.kind.empty()) return Expected(*x, Path(path, "kind"), "a non-empty kind");
-    }
-    if (const auto* x = Find(table, "capacity")) {
-      ARROW_ASSIGN_OR_RAISE(sub.capacity, ReadCapacity(*x, Path(path, "capacity")));
-    }
-    if (const auto* x = Find(table, "policy")) {
-      ARROW_ASSIGN_OR_RAISE(auto policy, ReadEnum(*x, Path(path, "policy"),
-                                                  {"block", "drop_oldest", "drop_newest"}));
-      sub.policy = *ParseOverflowPolicy(policy);
-    }
+    for (const auto& [stream, where] : t.lists.at("streams")) sub.streams.push_back(stream);
+    if (t.Has("kind")) sub.kind = t.String("kind");
+    if (t.Has("capacity")) sub.capacity = static_cast<std::size_t>(t.Int("capacity"));
+    if (t.Has("policy")) sub.policy = *ParseOverflowPolicy(t.String("policy"));
     out->push_back(std::move(sub));
   }
   return Status::OK();
 }
 
 Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
-  const std::string path = "storage";
-  ARROW_RETURN_NOT_OK(CheckTable(v, path));
-  ARROW_RETURN_NOT_OK(CheckKeys(v, path,
-                                {"formats", "streams", "flush_interval", "capacity",
-                                 "compression", "parquet_segment", "min_free", "disk_warn",
-                                 "hdf5_roll_size", "hdf5_roll_interval"}));
-  out->where = Where(v);
-  if (const auto* x = Find(v, "formats")) {
-    ARROW_ASSIGN_OR_RAISE(auto formats, ReadStringList(*x, Path(path, "formats")));
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "storage", *FindTable("storage"), out));
+  if (t.Has("formats")) {
     out->formats.clear();
-    // "arrows" is format_version 1's name of "arrow" (storage::ParseStorageFormat).
-    const std::vector<std::string> allowed = {"hdf5", "arrow", "arrows", "parquet", "csv"};
-    std::size_t index = 0;
-    for (const auto& [format, where] : formats) {
-      if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
-        return Expected(*where, Path(path, "formats") + "[" + std::to_string(index) + "]",
-                        "one of " + QuotedList(allowed));
-      }
-      out->formats.push_back(format);
-      ++index;
-    }
+    for (const auto& [format, where] : t.lists.at("formats")) out->formats.push_back(format);
   }
-  if (const auto* x = Find(v, "flush_interval")) {
-    ARROW_ASSIGN_OR_RAISE(out->flush_interval,
-                          ReadDuration(*x, Path(path, "flush_interval"), false));
-  }
-  if (const auto* x = Find(v, "capacity")) {
-    ARROW_ASSIGN_OR_RAISE(out->capacity, ReadCapacity(*x, Path(path, "capacity")));
-  }
-  if (const auto* x = Find(v, "compression")) {
-    ARROW_ASSIGN_OR_RAISE(out->compression,
-                          ReadEnum(*x, Path(path, "compression"), {"none", "gzip"}));
-  }
-  if (const auto* x = Find(v, "parquet_segment")) {
-    ARROW_ASSIGN_OR_RAISE(out->parquet_segment,
-                          ReadDuration(*x, Path(path, "parquet_segment"), false));
-  }
-  if (const auto* x = Find(v, "min_free")) {
-    ARROW_ASSIGN_OR_RAISE(out->min_free_bytes, ReadSize(*x, Path(path, "min_free")));
-  }
-  if (const auto* x = Find(v, "hdf5_roll_size")) {
-    ARROW_ASSIGN_OR_RAISE(out->hdf5_roll_bytes, ReadSize(*x, Path(path, "hdf5_roll_size")));
-  }
-  if (const auto* x = Find(v, "hdf5_roll_interval")) {
-    ARROW_ASSIGN_OR_RAISE(out->hdf5_roll_interval,
-                          ReadDuration(*x, Path(path, "hdf5_roll_interval"), true));
-  }
-  if (const auto* x = Find(v, "disk_warn")) {
-    ARROW_ASSIGN_OR_RAISE(out->disk_warn, ReadDuration(*x, Path(path, "disk_warn"), true));
-  }
+  // storage.streams is read in Build, once every stream is known.
+  if (t.Has("flush_interval")) out->flush_interval = t.durations.at("flush_interval");
+  if (t.Has("capacity")) out->capacity = static_cast<std::size_t>(t.Int("capacity"));
+  if (t.Has("compression")) out->compression = t.String("compression");
+  if (t.Has("parquet_segment")) out->parquet_segment = t.durations.at("parquet_segment");
+  if (t.Has("min_free")) out->min_free_bytes = t.sizes.at("min_free");
+  if (t.Has("disk_warn")) out->disk_warn = t.durations.at("disk_warn");
+  if (t.Has("hdf5_roll_size")) out->hdf5_roll_bytes = t.sizes.at("hdf5_roll_size");
+  if (t.Has("hdf5_roll_interval")) out->hdf5_roll_interval = t.durations.at("hdf5_roll_interval");
   return Status::OK();
 }
 
 Status Builder::ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const {
   if (!v.is_array()) return Expected(v, "processors", "an array of tables ([[processors]])");
+  const TableSpec& spec = *FindTable("processors");
   std::size_t index = 0;
   for (const auto& table : v.as_array()) {
     const std::string path = "processors[" + std::to_string(index++) + "]";
-    ARROW_RETURN_NOT_OK(CheckTable(table, path));
-    ARROW_RETURN_NOT_OK(CheckKeys(table, path, {"kind", "input", "output", "options"}));
     ProcessorConfig processor;
-    processor.where = Where(table);
-    for (const char* key : {"kind", "input", "output"}) {
-      if (Find(table, key) == nullptr) return Missing(table, path, key);
+    ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(table, path, spec, &processor));
+    processor.kind = t.String("kind");
+    if (processor.kind.empty()) {
+      return Expected(*t.given.at("kind"), Path(path, "kind"), "a processor kind");
     }
-    const auto& kind = *Find(table, "kind");
-    ARROW_ASSIGN_OR_RAISE(processor.kind, ReadString(kind, Path(path, "kind")));
-    if (processor.kind.empty()) return Expected(kind, Path(path, "kind"), "a processor kind");
-    ARROW_ASSIGN_OR_RAISE(processor.input, ReadName(*Find(table, "input"), Path(path, "input")));
-    ARROW_ASSIGN_OR_RAISE(processor.output,
-                          ReadName(*Find(table, "output"), Path(path, "output")));
-    if (const auto* x = Find(table, "options")) {
-      ARROW_ASSIGN_OR_RAISE(processor.options, ReadOptions(*x, Path(path, "options")));
-    }
+    processor.input = t.String("input");
+    processor.output = t.String("output");
+    ARROW_RETURN_NOT_OK(
+        CheckNotReserved(*t.given.at("output"), Path(path, "output"), processor.output));
+    if (t.Has("options")) processor.options = t.tables.at("options");
     out->push_back(std::move(processor));
   }
   return Status::OK();
 }
 
-Status Builder::CheckStreamRefs(
-    const std::vector<std::pair<std::string, const TomlValue*>>& streams, const std::string& path,
-    const std::set<std::string>& known) const {
+Status Builder::ReadLimits(const TomlValue& v, LimitsConfig* out) const {
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "limits", *FindTable("limits"), out));
+  if (t.Has("batch_bytes")) out->batch_bytes = t.sizes.at("batch_bytes");
+  if (t.Has("stream_queue_bytes")) out->stream_queue_bytes = t.sizes.at("stream_queue_bytes");
+  return Status::OK();
+}
+
+Status Builder::CheckStreamRefs(const StringList& streams, const std::string& path,
+                                const std::set<std::string>& known) const {
   std::size_t index = 0;
   for (const auto& [stream, where] : streams) {
     const std::string item_path = path + "[" + std::to_string(index++) + "]";
@@ -855,8 +904,16 @@ Status Builder::CheckStreamRefs(
 
 Result<RunConfig> Builder::Build(const TomlValue& root) {
   RunConfig config;
-  ARROW_RETURN_NOT_OK(
-      CheckKeys(root, "", {"run", "instruments", "subscriptions", "storage", "processors"}));
+  {
+    std::vector<std::string> tables;
+    for (const auto& table : ConfigTables()) {
+      const std::string name = table.name.substr(0, table.name.find('.'));
+      if (std::find(tables.begin(), tables.end(), name) == tables.end()) tables.push_back(name);
+    }
+    ARROW_RETURN_NOT_OK(CheckKeys(root, "", tables));
+  }
+  config.run.where = SourceLocation{file_, 1, 1};
+  config.limits.where = SourceLocation{file_, 1, 1};
 
   if (const auto* x = Find(root, "run")) ARROW_RETURN_NOT_OK(ReadRun(*x, &config.run));
   const auto* instruments = Find(root, "instruments");
@@ -879,6 +936,7 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
     config.storage.emplace();
     ARROW_RETURN_NOT_OK(ReadStorage(*x, &*config.storage));
   }
+  if (const auto* x = Find(root, "limits")) ARROW_RETURN_NOT_OK(ReadLimits(*x, &config.limits));
 
   // Stream names: instruments, then processor outputs; all unique.
   std::map<std::string, SourceLocation> defined;
@@ -941,17 +999,199 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
   return config;
 }
 
+// The declaration of every table and key. Defaults are the values the structs in config.h
+// start with (config_test holds them together); docs/config.md documents each key (the
+// documentation test holds it to this list).
+std::vector<TableSpec> MakeConfigTables() {
+  const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  auto duration = [](std::string name, std::string default_text, std::string description,
+                     bool positive) {
+    return OptionSpec{.name = std::move(name),
+                      .default_value = std::move(default_text),
+                      .description = std::move(description),
+                      .min = positive ? std::optional<double>(0.0) : std::nullopt,
+                      .min_exclusive = positive,
+                      .kind = OptionKind::kDuration};
+  };
+  std::vector<TableSpec> tables;
+  tables.push_back(
+      {"run",
+       false,
+       {duration("duration", "0", "how long to acquire; 0 means until stopped", false),
+        {.name = "output",
+         .default_value = std::string("runs"),
+         .description = "directory that receives <run-id>/",
+         .kind = OptionKind::kPath},
+        {.name = "log_level",
+         .default_value = std::string("info"),
+         .description = "log verbosity",
+         .choices = kLogLevels},
+        {.name = "name",
+         .default_value = std::string(""),
+         .description = "run name, used in the run id",
+         .kind = OptionKind::kName},
+        duration("progress_interval", "2s", "how often progress is reported", true),
+        {.name = "metadata",
+         .default_value = std::string("{}"),
+         .description = "facts of the run (sample, operator, proposal, ...) written into every "
+                        "file",
+         .kind = OptionKind::kTable}}});
+  tables.push_back(
+      {"instruments.<name>",
+       false,
+       {{.name = "driver",
+         .default_value = std::string(""),
+         .description = "driver name",
+         .required = true},
+        {.name = "resource",
+         .default_value = std::string(""),
+         .description = "where the instrument is (the driver's default when absent)"},
+        {.name = "options",
+         .default_value = std::string("{}"),
+         .description = "driver options",
+         .kind = OptionKind::kTable},
+        {.name = "on_failure",
+         .default_value = std::string("continue"),
+         .description = "what a failed instrument does to the run",
+         .choices = {"continue", "stop_run"}},
+        {.name = "reconnect_attempts",
+         .default_value = std::int64_t{5},
+         .description = "reconnect attempts after a read fails while acquiring",
+         .min = 0,
+         .max = 1000},
+        duration("reconnect_backoff", "200ms",
+                 "first wait before a reconnect attempt; doubles per attempt, up to 5 s", true)}});
+  tables.push_back(
+      {"subscriptions",
+       true,
+       {{.name = "name",
+         .default_value = std::string(""),
+         .description = "unique among subscriptions",
+         .kind = OptionKind::kName,
+         .required = true},
+        {.name = "streams",
+         .default_value = std::string("[]"),
+         .description = "stream names, or [\"*\"] for every stream",
+         .kind = OptionKind::kStringList,
+         .required = true},
+        {.name = "kind",
+         .default_value = std::string("monitor"),
+         .description = "what consumes the data",
+         .choices = {"monitor"}},
+        {.name = "capacity",
+         .default_value = std::int64_t{16},
+         .description = "queue length in packets",
+         .min = 1,
+         .max = static_cast<double>(kMaxCapacity)},
+        {.name = "policy",
+         .default_value = std::string("drop_oldest"),
+         .description = "what a full queue does",
+         .choices = {"block", "drop_oldest", "drop_newest"}}}});
+  tables.push_back(
+      {"storage",
+       false,
+       {{.name = "formats",
+         .default_value = std::string("[\"hdf5\"]"),
+         .description = "file formats written",
+         .choices = {"hdf5", "arrow", "arrows", "parquet", "csv"},
+         .kind = OptionKind::kStringList},
+        {.name = "streams",
+         .default_value = std::string("[\"*\"]"),
+         .description = "streams to store, or [\"*\"]",
+         .kind = OptionKind::kStringList},
+        duration("flush_interval", "1s", "data older than this is on disk", true),
+        {.name = "capacity",
+         .default_value = std::int64_t{64},
+         .description = "storage queue length in packets",
+         .min = 1,
+         .max = static_cast<double>(kMaxCapacity)},
+        {.name = "compression",
+         .default_value = std::string("none"),
+         .description = "HDF5 dataset compression",
+         .choices = {"none", "gzip"}},
+        duration("parquet_segment", "60s", "length of each Parquet file", true),
+        {.name = "min_free",
+         .default_value = std::string("64MiB"),
+         .description = "free space kept on the output's file system; the run refuses to start "
+                        "with less and stops cleanly before going below it (0: off)",
+         .min = 0,
+         .kind = OptionKind::kByteSize},
+        duration("disk_warn", "10min",
+                 "warn when, at the current rate, min_free would be reached within this (0: off)",
+                 false),
+        {.name = "hdf5_roll_size",
+         .default_value = std::string("0"),
+         .description = "roll run.h5 into parts of about this size (0: off)",
+         .min = 0,
+         .kind = OptionKind::kByteSize},
+        duration("hdf5_roll_interval", "0", "roll run.h5 into parts of this age (0: off)",
+                 false)}});
+  tables.push_back(
+      {"processors",
+       true,
+       {{.name = "kind",
+         .default_value = std::string(""),
+         .description = "processor kind",
+         .required = true},
+        {.name = "input",
+         .default_value = std::string(""),
+         .description = "the stream it reads",
+         .kind = OptionKind::kName,
+         .required = true},
+        {.name = "output",
+         .default_value = std::string(""),
+         .description = "the stream it makes",
+         .kind = OptionKind::kName,
+         .required = true},
+        {.name = "options",
+         .default_value = std::string("{}"),
+         .description = "processor options",
+         .kind = OptionKind::kTable}}});
+  tables.push_back(
+      {"limits",
+       false,
+       {{.name = "batch_bytes",
+         .default_value = std::string("256MiB"),
+         .description = "most bytes one batch of one stream may hold",
+         .kind = OptionKind::kByteSize},
+        {.name = "stream_queue_bytes",
+         .default_value = std::string("4GiB"),
+         .description = "most bytes of one stream that may wait in queues at once",
+         .kind = OptionKind::kByteSize}}});
+  return tables;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Public API
 
+std::string KeyPath(const std::string& parent, std::string_view key) { return Path(parent, key); }
+
+const std::vector<TableSpec>& ConfigTables() {
+  static const auto* tables = new std::vector<TableSpec>(MakeConfigTables());
+  return *tables;
+}
+
+const TableSpec* FindTable(std::string_view name) {
+  for (const auto& table : ConfigTables()) {
+    if (table.name == name) return &table;
+  }
+  return nullptr;
+}
+
 std::string SourceLocation::ToString() const {
+  if (line == 0) return file;
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+SourceLocation Located::At(const std::string& key) const {
+  auto it = key_where.find(key);
+  return it == key_where.end() ? where : it->second;
+}
+
 Status ErrorAt(const SourceLocation& where, const std::string& key, const std::string& message) {
-  if (key.empty()) return Status::Invalid(where.ToString(), ": ", message);
+  if (key.empty() || where.line == 0) return Status::Invalid(where.ToString(), ": ", message);
   return Status::Invalid(where.ToString(), ": ", key, ": ", message);
 }
 
@@ -961,12 +1201,49 @@ OptionMap PlainOptions(const std::map<std::string, LocatedOption>& options) {
   return out;
 }
 
-bool IsValidStreamName(std::string_view name) {
-  if (name.empty()) return false;
+bool IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength || name.front() == '.') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '.' || c == '-';
   });
+}
+
+bool IsReservedStreamName(std::string_view name) {
+  // run.h5: /events, /entry (NeXus), /entry/metadata; CSV: <stream>.units.csv and
+  // <stream>.metadata.csv are a stream's sidecars.
+  return name == "events" || name == "entry" || name == "metadata" || name.ends_with(".units") ||
+         name.ends_with(".metadata");
+}
+
+bool IsValidStreamName(std::string_view name) {
+  return IsValidName(name) && !IsReservedStreamName(name);
+}
+
+Status ApplyOverrides(const RunOverrides& overrides, RunConfig* config) {
+  RunOptions& run = config->run;
+  if (overrides.duration) {
+    auto d = ParseDuration(*overrides.duration);
+    if (!d.ok()) return Status::Invalid("--duration: ", d.status().message());
+    run.duration = *d;
+    run.key_where["duration"] = SourceLocation{"--duration", 0, 0};
+  }
+  if (overrides.output) {
+    if (overrides.output->empty()) {
+      return Status::Invalid("--output: expected a non-empty directory path, got \"\"");
+    }
+    run.output_dir = *overrides.output;
+    run.key_where["output"] = SourceLocation{"--output", 0, 0};
+  }
+  if (overrides.log_level) {
+    const OptionSpec* spec = FindKey(*FindTable("run"), "log_level");
+    if (Status st = CheckRange(*spec, *overrides.log_level); !st.ok()) {
+      return Status::Invalid("--log-level: ", st.message());
+    }
+    run.log_level = *overrides.log_level;
+    run.key_where["log_level"] = SourceLocation{"--log-level", 0, 0};
+  }
+  return Status::OK();
 }
 
 Result<RunConfig> ParseConfig(std::string_view text, const std::string& filename) {
@@ -1049,32 +1326,6 @@ void SetMetadata(std::vector<std::pair<std::string, std::string>>* metadata,
     }
   }
   metadata->emplace_back(key, value);
-}
-
-Result<std::int64_t> ParseSize(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-  const std::string number(text.substr(0, i));
-  std::string unit(text.substr(i));
-  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
-  double value = 0;
-  auto r = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (number.empty() || r.ec != std::errc() || r.ptr != number.data() + number.size()) {
-    return Status::Invalid("not a size: '", text, "'");
-  }
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},          {"B", 1},           {"kB", 1e3},        {"KB", 1e3},
-      {"MB", 1e6},      {"GB", 1e9},        {"TB", 1e12},       {"KiB", 1024.0},
-      {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-  for (const auto& [name, factor] : kUnits) {
-    if (unit == name) {
-      const double bytes = value * factor;
-      if (!(bytes < 9.2e18)) return Status::Invalid("size out of range: '", text, "'");
-      return static_cast<std::int64_t>(bytes);
-    }
-  }
-  return Status::Invalid("unknown size unit '", unit, "' in '", text,
-                         "' (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)");
 }
 
 }  // namespace arrowdaq::config

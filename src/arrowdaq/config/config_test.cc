@@ -188,8 +188,8 @@ options = { rate_hz = [1, 2] }
               "demo.toml:2:10: instruments.laser.driver: expected a string, got an integer (42)");
   ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
               "streams = [\"a\"]\ncapacity = \"big\"\n",
-              "demo.toml:6:12: subscriptions[0].capacity: expected an integer >= 1, got a string "
-              "(\"big\")");
+              "demo.toml:6:12: subscriptions[0].capacity: expected an integer from 1 to 16777216, "
+              "got a string (\"big\")");
   ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
               "streams = [\"a\"]\ncapacity = 0\n",
               "demo.toml:6:12: subscriptions[0].capacity: expected an integer from 1 to ");
@@ -201,7 +201,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, processors, run, storage, subscriptions");
+              "at the top level: instruments, limits, processors, run, storage, subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
@@ -267,6 +267,225 @@ TEST(ConfigTest, DuplicateAndInvalidNames) {
   ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
               "streams = [\"a\", \"a\"]\n",
               "demo.toml:5:17: subscriptions[0].streams[1]: \"a\" is listed twice");
+}
+
+// Names become file and directory names: they must fit (255 bytes per name), must not hide or
+// climb (".hidden", ".", ".."), and must not take a name the run's files reserve ("events").
+TEST(ConfigTest, NamesThatCannotBecomeFileNamesAreRefused) {
+  const std::string at_limit(kMaxNameLength, 'a');
+  ASSERT_OK(ParseConfig("[instruments." + at_limit + "]\ndriver = \"x\"\n", "demo.toml"));
+  const std::string too_long(kMaxNameLength + 1, 'a');
+  ExpectError("[instruments." + too_long + "]\ndriver = \"x\"\n", "demo.toml:1:1: instruments.",
+              "a name must be at most 200 characters (it becomes a file name), got 201");
+  ExpectError("[run]\nname = \"" + std::string(300, 'r') + "\"\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:8: run.name: invalid name \"rrrr", "at most 200 characters");
+  for (const std::string name : {".hidden", ".", ".."}) {
+    ExpectError("[instruments.\"" + name + "\"]\ndriver = \"x\"\n",
+                "demo.toml:1:1: instruments.\"" + name + "\": invalid name \"" + name +
+                    "\": a name must not start with '.'");
+  }
+  ExpectError("[instruments.events]\ndriver = \"x\"\n",
+              "demo.toml:1:1: instruments.events: the stream name \"events\" is reserved");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[processors]]\nkind = \"fir\"\ninput = \"a\"\n"
+              "output = \"events\"\n",
+              "demo.toml:6:10: processors[0].output: the stream name \"events\" is reserved");
+  for (const std::string name : {"entry", "metadata", "pd.units", "pd.metadata"}) {
+    ExpectError("[instruments.\"" + name + "\"]\ndriver = \"x\"\n",
+                "demo.toml:1:1: instruments.", "the stream name \"" + name + "\" is reserved");
+  }
+  ASSERT_OK(ParseConfig("[instruments.\"pd.unitsx\"]\ndriver = \"x\"\n", "demo.toml").status());
+  // A subscription may be called "events": it is no stream and no file.
+  ASSERT_OK(ParseConfig("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"events\"\n"
+                        "streams = [\"a\"]\n",
+                        "demo.toml"));
+  EXPECT_FALSE(IsValidStreamName("events"));
+  EXPECT_FALSE(IsValidStreamName(".."));
+  EXPECT_FALSE(IsValidStreamName(too_long));
+  EXPECT_TRUE(IsValidStreamName(at_limit));
+}
+
+// 0 means "until stopped": a duration that is not 0 must never round to it.
+TEST(ConfigTest, ADurationShorterThanOneNanosecondIsAnErrorNotForever) {
+  ExpectError("[run]\nduration = \"0.1ns\"\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:12: run.duration: invalid duration \"0.1ns\": it is shorter than 1 ns");
+  ExpectError("[run]\nduration = 1e-10\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:2:12: run.duration: a duration of 1e-10 s is shorter than 1 ns");
+  EXPECT_FALSE(ParseDuration("0.0001us").ok());
+  EXPECT_FALSE(SecondsToDuration(4e-10).ok());
+  ASSERT_OK_AND_ASSIGN(auto d, ParseDuration("1ns"));
+  EXPECT_EQ(d, 1ns);
+  ASSERT_OK_AND_ASSIGN(d, SecondsToDuration(0.0));
+  EXPECT_EQ(d, 0ns);
+}
+
+TEST(ConfigTest, ByteSizes) {
+  EXPECT_EQ(ParseByteSize("256MiB").ValueOrDie(), 256 << 20);
+  EXPECT_EQ(ParseByteSize("1.5 GB").ValueOrDie(), 1'500'000'000);
+  EXPECT_EQ(ParseByteSize("4096").ValueOrDie(), 4096);
+  EXPECT_EQ(ParseByteSize(" 2 KiB ").ValueOrDie(), 2048);
+  for (const char* bad : {"", "MiB", "-1MiB", "0", "0.1B", "1e9", "12 parsecs", "99999999TiB"}) {
+    const auto result = ParseByteSize(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_THAT(result.status().message(), HasSubstr("invalid byte size \"" + std::string(bad)));
+  }
+  EXPECT_EQ(FormatByteSize(692352), "676 KiB");
+  EXPECT_EQ(FormatByteSize(512), "512 B");
+  EXPECT_EQ(FormatByteSize(1.5 * 1024 * 1024), "1.5 MiB");
+  EXPECT_EQ(FormatByteSize(82e9), "76.4 GiB");
+
+  ASSERT_OK_AND_ASSIGN(RunConfig config,
+                       ParseConfig("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = "
+                                   "\"1GiB\"\nstream_queue_bytes = 1000\n",
+                                   "demo.toml"));
+  EXPECT_EQ(config.limits.batch_bytes, 1 << 30);
+  EXPECT_EQ(config.limits.stream_queue_bytes, 1000);
+  EXPECT_EQ(config.limits.At("batch_bytes").ToString(), "demo.toml:4:15");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = \"lots\"\n",
+              "demo.toml:4:15: limits.batch_bytes: invalid byte size \"lots\"");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = 0\n",
+              "demo.toml:4:15: limits.batch_bytes: expected a byte size");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[limits]\nbatch_bytes = 1.5\n",
+              "demo.toml:4:15: limits.batch_bytes: expected a byte size");
+}
+
+TEST(ConfigTest, SubscriptionKindIsAClosedSet) {
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
+              "streams = [\"a\"]\nkind = \"gui\"\n",
+              "demo.toml:6:8: subscriptions[0].kind: expected one of \"monitor\", got a string "
+              "(\"gui\")");
+}
+
+// Later layers point at values: every key given in the file keeps where it was written.
+TEST(ConfigTest, EveryGivenKeyKeepsItsLocation) {
+  ASSERT_OK_AND_ASSIGN(RunConfig config, ParseConfig(kFullExample, "demo.toml"));
+  EXPECT_EQ(config.run.At("duration").ToString(), "demo.toml:2:12");
+  EXPECT_EQ(config.run.At("output").ToString(), "demo.toml:3:10");
+  EXPECT_EQ(config.instruments[0].At("resource").ToString(), "demo.toml:10:12");
+  EXPECT_EQ(config.instruments[0].At("driver").ToString(), "demo.toml:9:10");
+  // A key left out points at its table.
+  EXPECT_EQ(config.instruments[1].At("resource").ToString(), "demo.toml:14:1");
+  EXPECT_EQ(config.storage->At("formats[1]").ToString(), "demo.toml:34:20");
+  EXPECT_EQ(config.storage->At("capacity").ToString(), "demo.toml:37:12");
+  EXPECT_EQ(config.processors[0].At("kind").ToString(), "demo.toml:42:8");
+  EXPECT_EQ(config.subscriptions[0].At("capacity").ToString(), "demo.toml:26:12");
+}
+
+// The declaration of the tables is the one the parser reads, and its defaults are the ones a
+// parsed file gets when it leaves a key out.
+TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
+  ASSERT_OK_AND_ASSIGN(RunConfig minimal,
+                       ParseConfig("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\n"
+                                   "name = \"m\"\nstreams = [\"*\"]\n[storage]\n",
+                                   "demo.toml"));
+  const auto text_of = [](const OptionSpec& spec) {
+    return std::visit(
+        [](const auto& v) -> std::string {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            return v;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return v ? "true" : "false";
+          } else {
+            return std::to_string(v);
+          }
+        },
+        spec.default_value);
+  };
+  const auto duration = [](const std::string& text) { return ParseDuration(text).ValueOrDie(); };
+  std::map<std::string, std::string> checked;
+  for (const auto& table : ConfigTables()) {
+    for (const auto& key : table.keys) {
+      const std::string id = table.name + "." + key.name;
+      const std::string d = text_of(key);
+      if (key.required) continue;
+      checked[id] = d;
+      if (id == "run.duration") { EXPECT_EQ(minimal.run.duration, duration(d)); }
+      if (id == "run.output") { EXPECT_EQ(minimal.run.output_dir, d); }
+      if (id == "run.log_level") { EXPECT_EQ(minimal.run.log_level, d); }
+      if (id == "run.name") { EXPECT_EQ(minimal.run.name, d); }
+      if (id == "run.progress_interval") { EXPECT_EQ(minimal.run.progress_interval, duration(d)); }
+      const auto& inst = minimal.instruments[0];
+      if (id == "instruments.<name>.resource") { EXPECT_EQ(inst.resource, d); }
+      if (id == "instruments.<name>.options") { EXPECT_EQ(d, "{}"); }
+      if (id == "instruments.<name>.on_failure") {
+        EXPECT_EQ(inst.stop_run_on_failure, d == "stop_run");
+      }
+      if (id == "instruments.<name>.reconnect_attempts") {
+        EXPECT_EQ(std::to_string(inst.reconnect_attempts), d);
+      }
+      if (id == "instruments.<name>.reconnect_backoff") {
+        EXPECT_EQ(inst.reconnect_backoff, duration(d));
+      }
+      const auto& sub = minimal.subscriptions[0];
+      if (id == "subscriptions.kind") { EXPECT_EQ(sub.kind, d); }
+      if (id == "subscriptions.capacity") { EXPECT_EQ(std::to_string(sub.capacity), d); }
+      if (id == "subscriptions.policy") { EXPECT_EQ(ToString(sub.policy), d); }
+      const auto& storage = *minimal.storage;
+      if (id == "storage.formats") { EXPECT_EQ(d, "[\"hdf5\"]"); }
+      if (id == "storage.formats") { EXPECT_EQ(storage.formats, std::vector<std::string>{"hdf5"}); }
+      if (id == "storage.streams") { EXPECT_EQ(storage.streams, std::vector<std::string>{"*"}); }
+      if (id == "storage.flush_interval") { EXPECT_EQ(storage.flush_interval, duration(d)); }
+      if (id == "storage.capacity") { EXPECT_EQ(std::to_string(storage.capacity), d); }
+      if (id == "storage.compression") { EXPECT_EQ(storage.compression, d); }
+      if (id == "storage.parquet_segment") { EXPECT_EQ(storage.parquet_segment, duration(d)); }
+      if (id == "storage.min_free") {
+        EXPECT_EQ(storage.min_free_bytes, ParseByteSize(d).ValueOrDie());
+      }
+      if (id == "storage.disk_warn") { EXPECT_EQ(storage.disk_warn, duration(d)); }
+      if (id == "storage.hdf5_roll_size") {
+        EXPECT_EQ(d, "0");
+        EXPECT_EQ(storage.hdf5_roll_bytes, 0);
+      }
+      if (id == "storage.hdf5_roll_interval") { EXPECT_EQ(storage.hdf5_roll_interval, duration(d)); }
+      if (id == "run.metadata") {
+        EXPECT_EQ(d, "{}");
+        EXPECT_TRUE(minimal.run.metadata.empty());
+      }
+      if (id == "processors.options") { EXPECT_EQ(d, "{}"); }
+      if (id == "limits.batch_bytes") {
+        EXPECT_EQ(minimal.limits.batch_bytes, ParseByteSize(d).ValueOrDie());
+      }
+      if (id == "limits.stream_queue_bytes") {
+        EXPECT_EQ(minimal.limits.stream_queue_bytes, ParseByteSize(d).ValueOrDie());
+      }
+    }
+  }
+  // A default-constructed StorageConfig (a file without [storage]) is the declared one too.
+  const StorageConfig none;
+  EXPECT_EQ(none.formats, minimal.storage->formats);
+  EXPECT_EQ(none.capacity, minimal.storage->capacity);
+  EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
+  EXPECT_EQ(checked.size(), 27u) << "a key was added: hold its default to the struct here";
+}
+
+TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {
+  ASSERT_OK_AND_ASSIGN(RunConfig config, ParseConfig(kFullExample, "demo.toml"));
+  RunOverrides empty_output;
+  empty_output.output = "";
+  EXPECT_EQ(ApplyOverrides(empty_output, &config).message(),
+            "--output: expected a non-empty directory path, got \"\"");
+  RunOverrides bad_duration;
+  bad_duration.duration = "soon";
+  EXPECT_THAT(ApplyOverrides(bad_duration, &config).message(),
+              StartsWith("--duration: invalid duration \"soon\""));
+  RunOverrides tiny;
+  tiny.duration = "0.2ns";
+  EXPECT_THAT(ApplyOverrides(tiny, &config).message(), HasSubstr("shorter than 1 ns"));
+  RunOverrides level;
+  level.log_level = "loud";
+  EXPECT_THAT(ApplyOverrides(level, &config).message(),
+              StartsWith("--log-level: expected one of \"trace\""));
+  EXPECT_EQ(config.run.output_dir, "out") << "a refused override changes nothing";
+
+  RunOverrides good;
+  good.duration = "3s";
+  good.output = "elsewhere";
+  ASSERT_OK(ApplyOverrides(good, &config));
+  EXPECT_EQ(config.run.duration, 3s);
+  EXPECT_EQ(config.run.output_dir, "elsewhere");
+  // A later error about the value names the option it came from.
+  EXPECT_EQ(ErrorAt(config.run.At("output"), "run.output", "too long").message(),
+            "--output: too long");
 }
 
 TEST(ConfigTest, ReferencesToUnknownStreams) {

@@ -34,17 +34,30 @@ Result<std::chrono::nanoseconds> NanosToDuration(double nanos) {
   if (!std::isfinite(nanos) || nanos < 0 || nanos >= 9223372036854775808.0) {
     return Status::Invalid("duration out of range");
   }
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanos)));
+  const auto rounded = std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanos)));
+  // 0 means "until stopped": a duration that is not 0 must not become it by rounding.
+  if (nanos > 0 && rounded.count() == 0) {
+    return Status::Invalid("shorter than 1 ns, the resolution of durations");
+  }
+  return rounded;
 }
 
 }  // namespace
 
 Result<std::chrono::nanoseconds> SecondsToDuration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) {
-    return Status::Invalid("a duration must be a finite number >= 0, got ", seconds);
+    return Status::Invalid("a duration must be a finite number >= 0, got ", FormatNumber(seconds));
   }
-  auto result = NanosToDuration(seconds * 1e9);
-  if (!result.ok()) return Status::Invalid("duration of ", seconds, " s is out of range");
+  const double nanos = seconds * 1e9;
+  auto result = NanosToDuration(nanos);
+  if (!result.ok()) {
+    if (nanos > 0 && nanos < 1) {
+      return Status::Invalid("a duration of ", FormatNumber(seconds),
+                             " s is shorter than 1 ns, the resolution of durations (0 means "
+                             "until stopped)");
+    }
+    return Status::Invalid("duration of ", FormatNumber(seconds), " s is out of range");
+  }
   return result;
 }
 
@@ -81,8 +94,16 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   }
   for (const Unit& u : kUnits) {
     if (u.name == unit) {
-      auto result = NanosToDuration(value * u.nanos);
-      if (!result.ok()) return BadDuration(text, "it is too long");
+      const double nanos = value * u.nanos;
+      auto result = NanosToDuration(nanos);
+      if (!result.ok()) {
+        if (nanos > 0 && nanos < 1) {
+          return Status::Invalid("invalid duration \"", std::string(text),
+                                 "\": it is shorter than 1 ns, the resolution of durations (0 "
+                                 "means until stopped)");
+        }
+        return BadDuration(text, "it is too long");
+      }
       return result;
     }
   }

@@ -1,4 +1,5 @@
 #include "arrowdaq/hardware/sim_camera.h"
+#include "arrowdaq/core/options.h"
 
 #include <bit>
 #include <cstring>
@@ -35,8 +36,8 @@ Status ValidateSimCameraOptions(const SimCameraOptions& o) {
                            o.height);
   }
   if (!(o.fps > 0 && o.fps <= kMaxSimCameraFps)) {
-    return Status::Invalid("option 'fps' must be > 0 and <= ", kMaxSimCameraFps, " (Hz), got ",
-                           o.fps);
+    return Status::Invalid("option 'fps' must be > 0 and <= ", FormatNumber(kMaxSimCameraFps),
+                           " (Hz), got ", FormatNumber(o.fps));
   }
   if (o.frames_per_batch < 1 || o.frames_per_batch > kMaxSimCameraFramesPerBatch) {
     return Status::Invalid("option 'frames_per_batch' must be 1..", kMaxSimCameraFramesPerBatch,

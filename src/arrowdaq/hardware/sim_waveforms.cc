@@ -1,4 +1,5 @@
 #include "arrowdaq/hardware/sim_waveforms.h"
+#include "arrowdaq/core/options.h"
 
 #include <cmath>
 #include <numbers>
@@ -42,8 +43,8 @@ std::optional<Waveform> ParseWaveform(std::string_view text) {
 
 Status ValidateSimSourceOptions(const SimSourceOptions& o) {
   if (!(o.rate_hz > 0 && o.rate_hz <= kMaxSimRateHz)) {
-    return Status::Invalid("option 'rate_hz' must be > 0 and <= ", kMaxSimRateHz, " (Hz), got ",
-                           o.rate_hz);
+    return Status::Invalid("option 'rate_hz' must be > 0 and <= ",
+                           FormatNumber(kMaxSimRateHz), " (Hz), got ", FormatNumber(o.rate_hz));
   }
   if (o.batch_size < 1 || o.batch_size > kMaxSimBatchSize) {
     return Status::Invalid("option 'batch_size' must be in 1..", kMaxSimBatchSize, ", got ",

@@ -1,4 +1,5 @@
 #include "arrowdaq/instruments/float64_block.h"
+#include "arrowdaq/core/options.h"
 
 #include <arrow/array/data.h>
 #include <arrow/memory_pool.h>
@@ -24,7 +25,8 @@ Result<Float64BlockDecoder> Float64BlockDecoder::Make(std::int64_t channels, dou
                                                       const SchemaMetadata& metadata) {
   if (channels < 1) return Status::Invalid("channels must be >= 1, got ", channels);
   if (!(rate_hz > 0 && rate_hz <= 1e9)) {
-    return Status::Invalid("rate_hz must be > 0 and <= 1e9 (one sample per ns), got ", rate_hz);
+    return Status::Invalid("rate_hz must be > 0 and <= 1e9 (one sample per ns), got ",
+                           FormatNumber(rate_hz));
   }
   std::vector<ChannelSpec> specs;
   specs.reserve(static_cast<std::size_t>(channels));

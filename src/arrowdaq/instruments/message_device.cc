@@ -1,4 +1,5 @@
 #include "arrowdaq/instruments/message_device.h"
+#include "arrowdaq/core/options.h"
 
 #include <arrow/array/data.h>
 
@@ -235,7 +236,8 @@ Status PolledDriver::Prepare(const PolledConfig& c, std::unique_ptr<MessageDevic
                              std::shared_ptr<arrow::Schema>* schema,
                              std::vector<std::pair<std::string, std::string>> metadata) {
   if (!(c.rate_hz > 0 && c.rate_hz <= 1e4)) {
-    return Status::Invalid("option 'rate_hz' must be > 0 and <= 10000 (Hz), got ", c.rate_hz);
+    return Status::Invalid("option 'rate_hz' must be > 0 and <= 10000 (Hz), got ",
+                           FormatNumber(c.rate_hz));
   }
   if (c.batch_size < 1 || c.batch_size > 1'000'000) {
     return Status::Invalid("option 'batch_size' must be 1..1000000, got ", c.batch_size);

@@ -1,4 +1,5 @@
 #include "arrowdaq/instruments/rigol_ds1000z.h"
+#include "arrowdaq/core/options.h"
 
 #include <arrow/array/data.h>
 
@@ -90,7 +91,8 @@ Result<std::unique_ptr<RigolDs1000zDriver>> RigolDs1000zDriver::Make(
   }
   const double rate = o.GetDouble("rate_hz");
   if (!(rate > 0 && rate <= 100)) {
-    return Status::Invalid("option 'rate_hz' must be > 0 and <= 100 (Hz), got ", rate);
+    return Status::Invalid("option 'rate_hz' must be > 0 and <= 100 (Hz), got ",
+                           FormatNumber(rate));
   }
   const std::int64_t batch = o.GetInt("batch_size");
   if (batch < 1 || batch > 1000) {

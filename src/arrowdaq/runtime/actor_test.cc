@@ -352,6 +352,10 @@ TEST(Actor, GracefulStopDrainsTheMailbox) {
 
 TEST(Actor, PendingAskIsAnsweredWithAnErrorWhenTheActorGivesUp) {
   Journal j;
+  // The asking side's io_context outlives the actor system: the actor's thread may still be
+  // destroying the abandoned request (whose reply signal lives on this context) after the
+  // answer arrived, so the system (and its thread) must end first.
+  asio::io_context io;
   ActorSystem sys({.threads = 1});
   ActorOptions opts{.name = "doomed"};
   opts.supervision.max_restarts = 0;
@@ -362,7 +366,6 @@ TEST(Actor, PendingAskIsAnsweredWithAnErrorWhenTheActorGivesUp) {
   ASSERT_OK(ref.TellBlocking(Fail{}));
   // Ask from a coroutine on the test's own io_context: once poll() returns, the coroutine is
   // suspended waiting for the answer, so its request is queued behind Fail.
-  asio::io_context io;
   std::optional<Result<int>> answer;
   asio::co_spawn(
       io,

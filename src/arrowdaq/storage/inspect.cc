@@ -2,6 +2,8 @@
 
 #include <arrow/array.h>
 #include <arrow/chunked_array.h>
+#include <arrow/csv/api.h>
+#include <arrow/scalar.h>
 #include <arrow/io/file.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/util/key_value_metadata.h>
@@ -62,6 +64,8 @@ class TimestampStats {
       ++rows_;
     }
   }
+
+  std::int64_t rows() const { return rows_; }
 
   void Finish(StreamReport* out) {
     if (!frozen_) Freeze();
@@ -342,12 +346,13 @@ std::vector<ArrayColumnReport> ArrayColumns(const arrow::Schema& schema) {
   return out;
 }
 
-void AddSchemaAttributes(const arrow::Schema& schema, InspectReport* report) {
-  if (!schema.metadata() || !report->attributes.empty()) return;
+// A stream's facts live in its schema's metadata: each stream of a directory has its own.
+void AddSchemaAttributes(const arrow::Schema& schema, StreamReport* stream) {
+  if (!schema.metadata() || !stream->attributes.empty()) return;
   const auto& md = *schema.metadata();
   for (int64_t i = 0; i < md.size(); ++i) {
     if (md.key(i) == kFormatVersionKey || md.key(i) == "ARROW:schema") continue;
-    report->attributes.emplace_back(md.key(i), md.value(i));
+    stream->attributes.emplace_back(md.key(i), md.value(i));
   }
 }
 
@@ -405,16 +410,15 @@ Result<InspectReport> InspectIpc(const std::string& path, IpcLayout layout) {
     schema = stream_reader->schema();
   }
   ARROW_RETURN_NOT_OK(CheckOurSchema(*schema, path, &report.format_version));
-  AddSchemaAttributes(*schema, &report);
   StreamReport stream;
-  std::string name = std::filesystem::path(path).filename().string();
+  AddSchemaAttributes(*schema, &stream);
+  stream.name = std::filesystem::path(path).filename().string();
   for (const char* ext : {".arrow.partial", ".arrows", ".arrow"}) {
-    if (name.size() > std::strlen(ext) && name.ends_with(ext)) {
-      name.resize(name.size() - std::strlen(ext));
+    if (stream.name.ends_with(ext) && stream.name.size() > std::strlen(ext)) {
+      stream.name = StemOf(path, ext);
       break;
     }
   }
-  stream.name = name;
   stream.channels = ChannelLabels(*schema);
   stream.arrays = ArrayColumns(*schema);
   TimestampStats stats;
@@ -539,7 +543,7 @@ Result<InspectReport> InspectParquet(const std::string& path) {
         stream.channels = ChannelLabels(**schema);
         stream.arrays = ArrayColumns(**schema);
       }
-      AddSchemaAttributes(**schema, &report);
+      AddSchemaAttributes(**schema, &stream);
       ++stream.segments;
     }
     stats.Finish(&stream);
@@ -548,6 +552,126 @@ Result<InspectReport> InspectParquet(const std::string& path) {
   if (report.format_version.empty()) {
     return Status::Invalid(path, ": no readable arrowdaq Parquet segment");
   }
+  return report;
+}
+
+// A CSV file of one stream (csv_writer.cc): a header `timestamp,<channel> [<unit>],...`, then
+// ISO 8601 UTC timestamps and numbers. Arrow's streaming CSV reader parses it block by block
+// (the file is never held whole); a torn last line is reported as damage, not an error.
+// Read a small two-or-more-column CSV sidecar (`<stream>.units.csv`, `<stream>.metadata.csv`)
+// as rows of strings; an empty result when it is absent or unreadable (a warning then).
+std::vector<std::vector<std::string>> ReadSidecar(const std::string& path,
+                                                  std::vector<std::string>* warnings) {
+  std::vector<std::vector<std::string>> rows;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return rows;
+  auto file = arrow::io::ReadableFile::Open(path);
+  if (!file.ok()) {
+    warnings->push_back(path + ": " + file.status().message());
+    return rows;
+  }
+  auto convert = arrow::csv::ConvertOptions::Defaults();
+  convert.strings_can_be_null = false;
+  auto table = [&]() -> Result<std::shared_ptr<arrow::Table>> {
+    auto read = arrow::csv::ReadOptions::Defaults();
+    read.use_threads = false;
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader, arrow::csv::TableReader::Make(arrow::io::IOContext(), *file, read,
+                                                   arrow::csv::ParseOptions::Defaults(), convert));
+    ARROW_ASSIGN_OR_RAISE(auto t, reader->Read());
+    return t->CombineChunks();
+  }();
+  if (!table.ok()) {
+    warnings->push_back(path + ": cannot read (" + table.status().message() + ")");
+    return rows;
+  }
+  const auto& t = **table;
+  for (std::int64_t r = 0; r < t.num_rows(); ++r) {
+    std::vector<std::string> row;
+    for (int c = 0; c < t.num_columns(); ++c) {
+      auto scalar = t.column(c)->GetScalar(r);
+      row.push_back(scalar.ok() && (*scalar)->is_valid ? (*scalar)->ToString() : "");
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Result<InspectReport> InspectCsv(const std::string& path) {
+  InspectReport report;
+  report.path = path;
+  report.format = "csv";
+  report.format_version = "none (CSV holds no metadata)";
+  auto file = arrow::io::ReadableFile::Open(path);
+  if (!file.ok()) return internal::WithPath(file.status(), path);
+  auto read = arrow::csv::ReadOptions::Defaults();
+  auto convert = arrow::csv::ConvertOptions::Defaults();
+  convert.column_types[kTimestampColumn] = TimestampType();
+  // A row with the wrong number of fields (a torn last line after a crash or a full disk) is
+  // skipped and reported, so the rows before it still count.
+  auto parse = arrow::csv::ParseOptions::Defaults();
+  auto invalid = std::make_shared<std::pair<std::int64_t, std::string>>(0, "");
+  parse.invalid_row_handler = [invalid](const arrow::csv::InvalidRow& row) {
+    if (invalid->first++ == 0) {
+      invalid->second = (row.number >= 0 ? "line " + std::to_string(row.number) + ": " : "") +
+                        "expected " + std::to_string(row.expected_columns) + " fields, got " +
+                        std::to_string(row.actual_columns);
+    }
+    return arrow::csv::InvalidRowResult::Skip;
+  };
+  auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), *file, read,
+                                                  parse, convert);
+  const std::string not_ours =
+      ": not a CSV file arrowdaq writes (expected a header starting with \"timestamp\", then "
+      "ISO 8601 UTC timestamps)";
+  if (!reader.ok()) return Status::Invalid(path, not_ours, " (", reader.status().message(), ")");
+  const auto schema = (*reader)->schema();
+  if (schema->num_fields() < 2 || schema->field(0)->name() != kTimestampColumn) {
+    return Status::Invalid(path, not_ours);
+  }
+  StreamReport stream;
+  stream.name = StemOf(path, ".csv");
+  // Format 2 keeps units in <stream>.units.csv and the run's facts in <stream>.metadata.csv.
+  const std::string stem_path = path.substr(0, path.size() - std::strlen(".csv"));
+  std::map<std::string, std::string> units;
+  if (path.ends_with(".csv")) {
+    for (const auto& row : ReadSidecar(stem_path + ".units.csv", &report.warnings)) {
+      if (row.size() >= 2) units[row[0]] = row[1];
+    }
+    for (const auto& row : ReadSidecar(stem_path + ".metadata.csv", &report.warnings)) {
+      if (row.size() >= 2 && row[0] == "format_version") report.format_version = row[1];
+    }
+  }
+  for (int i = 1; i < schema->num_fields(); ++i) {
+    const std::string& name = schema->field(i)->name();
+    const auto unit = units.find(name);
+    stream.channels.push_back(
+        ChannelLabel(name, unit == units.end() ? std::string() : unit->second));
+  }
+  TimestampStats stats;
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    const Status st = (*reader)->ReadNext(&batch);
+    if (!st.ok()) {
+      report.warnings.push_back("damaged after " + std::to_string(stats.rows()) +
+                                " rows (" + st.message() + ")");
+      break;
+    }
+    if (batch == nullptr) break;
+    const auto& ts = batch->column(0);
+    if (ts->null_count() > 0) {
+      report.warnings.push_back("a row without a timestamp after " +
+                                std::to_string(stats.rows()) + " rows");
+      break;
+    }
+    stats.Add(ts->data()->GetValues<std::int64_t>(1), ts->length());
+  }
+  if (invalid->first > 0) {
+    report.warnings.push_back(std::to_string(invalid->first) + " malformed row(s) skipped (" +
+                              invalid->second + "; a torn last line?)");
+  }
+  stats.Finish(&stream);
+  report.streams.push_back(std::move(stream));
   return report;
 }
 
@@ -561,6 +685,7 @@ std::string SniffFormat(const std::string& path) {
   if (got >= 4 && std::memcmp(head, "PAR1", 4) == 0) return "parquet";
   if (got >= 4 && std::memcmp(head, "\xff\xff\xff\xff", 4) == 0) return "arrow-ipc-stream";
   if (got >= 6 && std::memcmp(head, "ARROW1", 6) == 0) return "arrow-ipc-file";
+  if (got >= 8 && std::memcmp(head, "timestam", 8) == 0) return "csv";
   return "";
 }
 
@@ -580,15 +705,17 @@ Result<InspectReport> InspectFile(const std::string& path) {
   if (ext == ".arrow") return InspectIpc(path, IpcLayout::kFile);
   if (name.ends_with(".arrow.partial")) return InspectIpc(path, IpcLayout::kUnfinishedFile);
   if (ext == ".parquet") return InspectParquet(path);
+  if (ext == ".csv") return InspectCsv(path);
   const std::string sniffed = SniffFormat(path);
   if (sniffed == "hdf5") return InspectHdf5(path);
   if (sniffed == "parquet") return InspectParquet(path);
   if (sniffed == "arrow-ipc-stream") return InspectIpc(path, IpcLayout::kStream);
   if (sniffed == "arrow-ipc-file") return InspectIpc(path, IpcLayout::kFile);
+  if (sniffed == "csv") return InspectCsv(path);
   return Status::Invalid(path,
                          ": not a file arrowdaq writes (expected run.h5, <stream>.arrow, "
-                         "<stream>.arrows, <stream>/part-NNNNN.parquet or a directory of "
-                         "Parquet parts)");
+                         "<stream>.arrows, <stream>/part-NNNNN.parquet, a directory of "
+                         "Parquet parts or <stream>.csv)");
 }
 
 std::string FormatReport(const InspectReport& report) {
@@ -600,6 +727,7 @@ std::string FormatReport(const InspectReport& report) {
     out << "stream " << s.name << ": " << s.rows << " rows";
     if (s.segments > 0) out << " in " << s.segments << " segment(s)";
     out << "\n";
+    for (const auto& [key, value] : s.attributes) out << "  " << key << ": " << value << "\n";
     if (!s.channels.empty()) {
       out << "  channels:";
       for (const auto& c : s.channels) out << " " << c;

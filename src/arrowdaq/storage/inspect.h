@@ -1,6 +1,6 @@
 // Inspector: summarize a file written by the storage writers (run.h5, <stream>.arrow or the
 // .arrow.partial a crash left, a format-1 <stream>.arrows, a Parquet part, a stream's Parquet
-// directory or a run directory) for the `arrowdaq inspect` CLI and for tests.
+// directory, <stream>.csv or a run directory) for the `arrowdaq inspect` CLI and for tests.
 // Reads only; never crashes on foreign or damaged input (it returns an error or a report with
 // warnings). Pure function of the file; call HDF5 files from one thread at a time.
 #pragma once
@@ -43,15 +43,19 @@ struct StreamReport {
   int segments = 0;
   /// Array columns among `channels` (one array per row: a frame count is `rows`).
   std::vector<ArrayColumnReport> arrays;
+  /// The stream's own facts from its schema metadata (driver, resource, rate_hz, a processor's
+  /// provenance), for formats that keep them per stream (.arrows, .parquet).
+  std::vector<std::pair<std::string, std::string>> attributes;
 };
 
 /// Summarize one file (or directory of Parquet segments).
 struct InspectReport {
   std::string path;
-  /// "hdf5", "arrow-ipc" or "parquet".
+  /// "hdf5", "arrow-ipc", "parquet" or "csv".
   std::string format;
   std::string format_version;
-  /// Run-level attributes (HDF5 root attributes except config; schema metadata otherwise).
+  /// Run-level attributes (HDF5 root attributes except config); per-stream facts are in
+  /// StreamReport::attributes.
   std::vector<std::pair<std::string, std::string>> attributes;
   std::vector<StreamReport> streams;
   std::vector<RunEvent> events;
@@ -60,9 +64,10 @@ struct InspectReport {
 };
 
 /// Inspect `path`: the format is chosen by extension (.h5/.hdf5, .arrow, .arrow.partial,
-/// .arrows, .parquet, or a
+/// .arrows, .parquet, .csv, or a
 /// directory holding *.parquet). Fails with a message naming the path when the file is not
-/// that format, or not ours (no format_version).
+/// that format, or not ours (no format_version; for CSV, which has no metadata: a first column
+/// that is not a `timestamp` column).
 Result<InspectReport> InspectFile(const std::string& path);
 
 /// Render a report as human-readable text for the CLI.

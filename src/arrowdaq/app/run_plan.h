@@ -1,0 +1,78 @@
+// RunPlan: what `arrowdaq run` will build from a RunConfig, with every run-level rule checked
+// before anything is created. PlanRun is the one place those rules live: each driver exists and
+// accepts its options and its resource; each processor accepts its input and options (and the
+// processors come out in dependency order); each stored stream can be written in each format
+// asked for; the run directory and file names fit the file system's limits; each stream's
+// batch and the batches its queues may hold fit `[limits]`. `arrowdaq
+// validate` and `arrowdaq run` (through Acquisition::Make) both call it, so validate is exactly
+// as strict as run. Errors are Status::Invalid `file:line:column: key: message`, pointing at the
+// value at fault (a driver's range error at the option's value, not at the table).
+//
+// PlanRun builds each driver and processor to ask it its schema and throws it away; it touches
+// neither the disk nor the network nor any hardware. Pure over its input; any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/config/config.h"
+#include "arrowdaq/core/data_packet.h"
+#include "arrowdaq/core/status.h"
+
+namespace arrowdaq::app {
+
+/// Queue length (packets) of each processor's input subscription.
+inline constexpr std::size_t kProcessorInputCapacity = 16;
+
+/// Option names under which drivers declare their rows per batch (the first one a driver
+/// declares is used to bound its batch size).
+inline constexpr const char* kBatchRowsOptions[] = {"batch_size", "frames_per_batch"};
+
+/// Describe the memory one stream may take: its largest batch and what its queues may hold.
+struct StreamMemory {
+  std::int64_t batch_rows = 0;   ///< most rows per batch; 0 when the driver does not say
+  std::int64_t row_bytes = 0;    ///< bytes per row; 0 when a column has no fixed width
+  std::int64_t batch_bytes = 0;  ///< batch_rows * row_bytes (0: unknown)
+  /// Batches that may wait in queues at once: storage capacity, live subscriptions, processor
+  /// inputs and the source's FIFO, summed (a packet is shared, so this bounds their union).
+  std::int64_t queued_batches = 0;
+  std::int64_t queue_bytes = 0;  ///< queued_batches * batch_bytes
+};
+
+/// Describe one instrument as it will run.
+struct PlannedInstrument {
+  std::string name;
+  std::string driver;
+  /// The config's resource, or the driver's default; never empty.
+  std::string resource;
+  std::shared_ptr<const StreamInfo> stream;
+  StreamMemory memory;
+};
+
+/// Describe one processor as it will run.
+struct PlannedProcessor {
+  config::ProcessorConfig config;
+  std::shared_ptr<const StreamInfo> stream;  ///< its output
+  StreamMemory memory;
+};
+
+/// Hold everything a run will build, checked.
+struct RunPlan {
+  std::vector<PlannedInstrument> instruments;  ///< in file order
+  std::vector<PlannedProcessor> processors;    ///< in dependency order: inputs first
+  /// The [storage] table, or its defaults (run.h5 of every stream) when the file has none.
+  config::StorageConfig storage;
+  /// The streams storage records, resolved from storage.streams ("*": all), in plan order.
+  std::vector<std::string> stored_streams;
+
+  /// Return every stream: instruments in file order, then processor outputs in dependency order.
+  [[nodiscard]] std::vector<std::shared_ptr<const StreamInfo>> streams() const;
+  /// Return the processors' configs in dependency order.
+  [[nodiscard]] std::vector<config::ProcessorConfig> ProcessorConfigs() const;
+};
+
+/// Check `config` as strictly as a run would and return what the run will build.
+[[nodiscard]] Result<RunPlan> PlanRun(const config::RunConfig& config);
+
+}  // namespace arrowdaq::app
