@@ -144,7 +144,7 @@ struct IpcOpen {
 
 // Open <stream>.arrow, or the .arrow.partial a crash left (its stream after the magic).
 Result<IpcOpen> OpenIpc(const std::string& path, bool partial) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, internal::OpenForRead(path));
   IpcOpen out;
   if (!partial) {
     auto reader = arrow::ipc::RecordBatchFileReader::Open(file, internal::SingleThreadIpcOptions());
@@ -205,7 +205,7 @@ class ParquetBatches final : public BatchSource {
         if (reader_ == nullptr) {
           if (next_part_ >= parts_.size()) return nullptr;
           const std::string& path = parts_[next_part_++];
-          ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+          ARROW_ASSIGN_OR_RAISE(auto file, internal::OpenForRead(path));
           auto opened = internal::OpenParquet(file);
           if (!opened.ok()) return internal::WithPath(opened.status(), path);
           file_ = std::move(*opened);
@@ -246,7 +246,7 @@ Result<Source> ReadParquetRun(const std::string& dir) {
   for (auto& [name, files] : parts) {
     std::sort(files.begin(), files.end());
     try {
-      ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(files.front()));
+      ARROW_ASSIGN_OR_RAISE(auto file, internal::OpenForRead(files.front()));
       auto reader = internal::OpenParquet(file);
       if (!reader.ok()) return internal::WithPath(reader.status(), files.front());
       std::shared_ptr<arrow::Schema> schema;
@@ -270,11 +270,12 @@ Result<Source> ReadParquetRun(const std::string& dir) {
 
 // Read a two-or-more-column sidecar CSV (units, metadata) with Arrow's CSV reader.
 Result<std::shared_ptr<arrow::Table>> ReadSmallCsv(const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, internal::OpenForRead(path));
   auto convert = arrow::csv::ConvertOptions::Defaults();
   convert.strings_can_be_null = false;
   convert.column_types = {};
   auto read = arrow::csv::ReadOptions::Defaults();
+  read.use_threads = false;  // on this thread (internal::OpenForRead)
   auto parse = arrow::csv::ParseOptions::Defaults();
   auto reader = arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read, parse,
                                               convert);
@@ -309,8 +310,9 @@ class CsvBatches final : public BatchSource {
 
 Result<std::shared_ptr<arrow::csv::StreamingReader>> OpenCsv(const std::string& path,
                                                              const std::string& first_column) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, internal::OpenForRead(path));
   auto read = arrow::csv::ReadOptions::Defaults();
+  read.use_threads = false;  // on this thread (internal::OpenForRead)
   read.block_size = 4 << 20;
   auto convert = arrow::csv::ConvertOptions::Defaults();
   convert.column_types[first_column] = TimestampType();

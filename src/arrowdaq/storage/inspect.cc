@@ -375,7 +375,7 @@ Result<InspectReport> InspectIpc(const std::string& path, IpcLayout layout) {
   InspectReport report;
   report.path = path;
   report.format = "arrow-ipc";
-  auto file = arrow::io::ReadableFile::Open(path);
+  auto file = internal::OpenForRead(path);
   if (!file.ok()) return internal::WithPath(file.status(), path);
   std::shared_ptr<arrow::Schema> schema;
   // Either a file reader (random access through the footer) or a stream reader.
@@ -458,7 +458,7 @@ Result<std::shared_ptr<arrow::Schema>> ReadParquetSegment(const std::string& pat
                                                           TimestampStats* stats,
                                                           std::string* version) {
   try {
-    auto file = arrow::io::ReadableFile::Open(path);
+    auto file = internal::OpenForRead(path);
     if (!file.ok()) return internal::WithPath(file.status(), path);
     auto reader = internal::OpenParquet(*file);
     if (!reader.ok()) {
@@ -565,7 +565,7 @@ std::vector<std::vector<std::string>> ReadSidecar(const std::string& path,
   std::vector<std::vector<std::string>> rows;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return rows;
-  auto file = arrow::io::ReadableFile::Open(path);
+  auto file = internal::OpenForRead(path);
   if (!file.ok()) {
     warnings->push_back(path + ": " + file.status().message());
     return rows;
@@ -602,7 +602,7 @@ Result<InspectReport> InspectCsv(const std::string& path) {
   report.path = path;
   report.format = "csv";
   report.format_version = "none (CSV holds no metadata)";
-  auto file = arrow::io::ReadableFile::Open(path);
+  auto file = internal::OpenForRead(path);
   if (!file.ok()) return internal::WithPath(file.status(), path);
   auto read = arrow::csv::ReadOptions::Defaults();
   auto convert = arrow::csv::ConvertOptions::Defaults();
@@ -619,6 +619,7 @@ Result<InspectReport> InspectCsv(const std::string& path) {
     }
     return arrow::csv::InvalidRowResult::Skip;
   };
+  read.use_threads = false;  // no read-ahead on Arrow's IO pool (see internal::OpenForRead)
   auto reader = arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), *file, read,
                                                   parse, convert);
   const std::string not_ours =

@@ -1,5 +1,7 @@
 #include "arrowdaq/storage/storage_internal.h"
 
+#include <arrow/util/future.h>
+
 #include "arrowdaq/core/clock.h"
 
 #include <arrow/array.h>
@@ -119,6 +121,64 @@ Status WithPath(const Status& st, const std::string& path) {
   // Arrow keeps the system's reason (errno) in the detail; keep it in the message.
   if (st.detail() != nullptr) message += " (" + st.detail()->ToString() + ")";
   return Status(st.code(), std::move(message));
+}
+
+namespace {
+
+// A file whose ReadAsync reads at once, on the caller's thread (see OpenForRead).
+class CallerThreadFile final : public arrow::io::RandomAccessFile {
+ public:
+  explicit CallerThreadFile(std::shared_ptr<arrow::io::ReadableFile> file)
+      : file_(std::move(file)) {}
+  Status Close() override { return file_->Close(); }
+  bool closed() const override { return file_->closed(); }
+  Result<std::int64_t> Tell() const override { return file_->Tell(); }
+  Status Seek(std::int64_t position) override { return file_->Seek(position); }
+  Result<std::int64_t> GetSize() override { return file_->GetSize(); }
+  Result<std::int64_t> Read(std::int64_t nbytes, void* out) override {
+    return file_->Read(nbytes, out);
+  }
+  Result<std::shared_ptr<arrow::Buffer>> Read(std::int64_t nbytes) override {
+    return file_->Read(nbytes);
+  }
+  Result<std::int64_t> ReadAt(std::int64_t position, std::int64_t nbytes, void* out) override {
+    return file_->ReadAt(position, nbytes, out);
+  }
+  Result<std::shared_ptr<arrow::Buffer>> ReadAt(std::int64_t position,
+                                                std::int64_t nbytes) override {
+    return file_->ReadAt(position, nbytes);
+  }
+  Result<std::int64_t> ReadAt(std::int64_t position, std::int64_t nbytes, bool allow_short_read,
+                              void* out) override {
+    return file_->ReadAt(position, nbytes, allow_short_read, out);
+  }
+  Result<std::shared_ptr<arrow::Buffer>> ReadAt(std::int64_t position, std::int64_t nbytes,
+                                                bool allow_short_read) override {
+    return file_->ReadAt(position, nbytes, allow_short_read);
+  }
+  arrow::Future<std::shared_ptr<arrow::Buffer>> ReadAsync(const arrow::io::IOContext&,
+                                                          std::int64_t position,
+                                                          std::int64_t nbytes) override {
+    return arrow::Future<std::shared_ptr<arrow::Buffer>>::MakeFinished(
+        file_->ReadAt(position, nbytes));
+  }
+  arrow::Future<std::shared_ptr<arrow::Buffer>> ReadAsync(const arrow::io::IOContext&,
+                                                          std::int64_t position,
+                                                          std::int64_t nbytes,
+                                                          bool allow_short_read) override {
+    return arrow::Future<std::shared_ptr<arrow::Buffer>>::MakeFinished(
+        file_->ReadAt(position, nbytes, allow_short_read));
+  }
+
+ private:
+  std::shared_ptr<arrow::io::ReadableFile> file_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  return std::make_shared<CallerThreadFile>(std::move(file));
 }
 
 arrow::ipc::IpcReadOptions SingleThreadIpcOptions() {

@@ -55,6 +55,13 @@ std::string ErrnoMessage(int err);
 /// (tests/tsan.supp).
 arrow::ipc::IpcReadOptions SingleThreadIpcOptions();
 
+/// Open `path` for the storage readers (inspect, export, tests): an arrow RandomAccessFile whose
+/// asynchronous reads (the IPC file reader reads its footer through ReadAsync) run on the
+/// calling thread instead of Arrow's IO thread pool. A reader of one file gains nothing from
+/// the pool, and a pool thread dropping the last reference to a future the caller waited on
+/// is what ThreadSanitizer cannot judge in the uninstrumented libarrow (tests/tsan.supp).
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(const std::string& path);
+
 /// Open a Parquet file without pre-buffering (which runs on Arrow's IO thread pool; a local
 /// file gains nothing from it).
 Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(

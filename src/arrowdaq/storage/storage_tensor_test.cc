@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "arrowdaq/core/schema.h"
+#include "arrowdaq/storage/storage_internal.h"
 #include "arrowdaq/storage/csv_writer.h"
 #include "arrowdaq/storage/hdf5_writer.h"
 #include "arrowdaq/storage/inspect.h"
@@ -241,7 +242,7 @@ TEST(TensorStorageTest, IpcKeepsTheTensorType) {
   ASSERT_OK_AND_ASSIGN(auto writer, MakeIpcWriter(dir.path()));
   ASSERT_OK(cam.WriteAll(writer.get()));
   const std::string path = dir.Sub("cam.arrow");
-  ASSERT_OK_AND_ASSIGN(auto file, arrow::io::ReadableFile::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto file, arrowdaq::storage::internal::OpenForRead(path));
   // No thread pool: TSan cannot judge Arrow's uninstrumented pool (tests/tsan.supp).
   auto options = arrow::ipc::IpcReadOptions::Defaults();
   options.use_threads = false;
@@ -263,7 +264,7 @@ TEST(TensorStorageTest, ParquetStoresTheListStorageAndRestoresTheTensorType) {
   ASSERT_OK_AND_ASSIGN(auto writer, MakeParquetWriter(dir.path()));
   ASSERT_OK(cam.WriteAll(writer.get()));
   const std::string path = dir.Sub("cam/part-00000.parquet");
-  ASSERT_OK_AND_ASSIGN(auto file, arrow::io::ReadableFile::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto file, arrowdaq::storage::internal::OpenForRead(path));
   // No pre-buffering: it runs on Arrow's IO thread pool, which TSan misjudges (tests/tsan.supp).
   parquet::ArrowReaderProperties props;
   props.set_pre_buffer(false);

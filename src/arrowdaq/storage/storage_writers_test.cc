@@ -349,7 +349,7 @@ TEST(Hdf5WriterTest, RejectsBadStreamsAndBatches) {
 // ---- Arrow IPC ----------------------------------------------------------------------------
 
 std::shared_ptr<arrow::Table> ReadIpc(const std::string& path, std::string* version) {
-  auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
+  auto file = arrowdaq::storage::internal::OpenForRead(path).ValueOrDie();
   // The IPC *file* format: random access through the footer.
   auto reader = arrow::ipc::RecordBatchFileReader::Open(file, internal::SingleThreadIpcOptions()).ValueOrDie();
   *version = reader->schema()->metadata()->Get(kFormatVersionKey).ValueOr("");
@@ -387,7 +387,7 @@ TEST(IpcWriterTest, WritesEveryValue) {
 // shared_ptr releases (atomics inside the uninstrumented pyarrow-wheel libarrow) TSan reports
 // as races (see tests/tsan.supp). A local file gains nothing from pre-buffering.
 std::shared_ptr<arrow::Table> ReadParquet(const std::string& path) {
-  auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
+  auto file = arrowdaq::storage::internal::OpenForRead(path).ValueOrDie();
   parquet::ArrowReaderProperties props;
   props.set_pre_buffer(false);
   parquet::arrow::FileReaderBuilder builder;
