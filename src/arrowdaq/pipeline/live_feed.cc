@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <arrow/util/byte_size.h>
+
 namespace arrowdaq::pipeline {
 
 // ---------------------------------------------------------------------------------------------
@@ -30,7 +32,7 @@ void LiveSubscription::Prime(const std::string& stream, std::vector<DataPacket> 
   state.expected = cursor;
 }
 
-void LiveSubscription::Push(const DataPacket& packet) {
+void LiveSubscription::Push(const DataPacket& packet, std::int64_t bytes) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;
@@ -41,11 +43,14 @@ void LiveSubscription::Push(const DataPacket& packet) {
     if (packet.sequence < state.expected) return;
     state.lost_upstream += packet.sequence - state.expected;
     state.expected = packet.sequence + 1;
-    if (live_.size() >= capacity_) {
+    while (!live_.empty() &&
+           (live_.size() >= capacity_ || live_bytes_ + bytes > options_.capacity_bytes)) {
       ++streams_[live_.front().packet.stream_name()].evicted;
+      live_bytes_ -= live_.front().bytes;
       live_.pop_front();
     }
-    live_.push_back({packet, state.lost_upstream});
+    live_.push_back({packet, state.lost_upstream, bytes});
+    live_bytes_ += bytes;
   }
   ready_.notify_one();
 }
@@ -63,6 +68,7 @@ std::optional<LiveDelivery> LiveSubscription::Next(
   auto& queue = backlog_.empty() ? live_ : backlog_;
   Entry entry = std::move(queue.front());
   queue.pop_front();
+  live_bytes_ -= entry.bytes;  // 0 for backlog entries
   StreamState& state = streams_[entry.packet.stream_name()];
   ++state.delivered;
   // Every packet of this stream evicted so far was older than this one (FIFO), so the count
@@ -77,6 +83,7 @@ void LiveSubscription::Close() {
     closed_ = true;
     backlog_.clear();
     live_.clear();
+    live_bytes_ = 0;
   }
   ready_.notify_all();
 }
@@ -167,8 +174,9 @@ void LiveFeed::Handle(const DataPacket& packet) {
   state.next_sequence = packet.sequence + 1;
   state.ring.Append(packet);
   std::erase_if(clients_, [](const auto& c) { return c->closed(); });
+  const std::int64_t bytes = arrow::util::TotalBufferSize(*packet.batch);
   for (auto& c : clients_) {
-    if (c->Wants(name)) c->Push(packet);
+    if (c->Wants(name)) c->Push(packet, bytes);
   }
 }
 

@@ -57,6 +57,10 @@ struct LiveSubscriptionOptions {
   /// Live packets queued for this client before the oldest is dropped (the backlog of a
   /// replay or since start does not count against it). 0 is raised to 1.
   std::size_t capacity = 64;
+  /// Arrow buffer bytes of the live packets queued for this client: the oldest are dropped
+  /// to stay within it (one packet is always kept, however large), so a stalled client of a
+  /// camera stream holds megabytes, not gigabytes.
+  std::int64_t capacity_bytes = std::int64_t{64} << 20;
   /// Who this is, for status lines ("ipv4:127.0.0.1:51234").
   std::string client;
 };
@@ -99,6 +103,7 @@ class LiveSubscription {
   struct Entry {
     DataPacket packet;
     std::uint64_t lost_upstream_before = 0;  // the stream's upstream losses when queued
+    std::int64_t bytes = 0;                  // live entries only
   };
   struct StreamState {
     std::uint64_t expected = 0;       // next sequence to offer
@@ -111,8 +116,8 @@ class LiveSubscription {
   // Feed side (feed mutex held): queue a stream's backlog (packets with sequence >= `first`,
   // in order) and expect live packets after it.
   void Prime(const std::string& stream, std::vector<DataPacket> backlog, std::uint64_t first);
-  // Feed side: offer one live packet.
-  void Push(const DataPacket& packet);
+  // Feed side: offer one live packet of `bytes` Arrow buffer bytes.
+  void Push(const DataPacket& packet, std::int64_t bytes);
 
   const std::uint64_t id_;
   const LiveSubscriptionOptions options_;
@@ -121,6 +126,7 @@ class LiveSubscription {
   std::condition_variable ready_;
   std::deque<Entry> backlog_;
   std::deque<Entry> live_;
+  std::int64_t live_bytes_ = 0;
   std::map<std::string, StreamState> streams_;
   bool closed_ = false;
 };

@@ -191,6 +191,26 @@ TEST_F(LiveFeedTest, AClientThatStopsReadingLosesItsOldestPacketsCountedExactly)
   EXPECT_EQ(fast->Stats().at("a").dropped, 0u);
 }
 
+TEST_F(LiveFeedTest, AClientQueueIsBoundedInBytesToo) {
+  auto feed = MakeFeed();
+  const auto one = arrow::util::TotalBufferSize(*MakeBatch(*info_, 0));
+  ASSERT_OK_AND_ASSIGN(auto sub, feed->Subscribe({.streams = {"a"},
+                                                  .capacity = 100,
+                                                  .capacity_bytes = 3 * one + one / 2}));
+  Publish(10);
+  feed->Sync();
+  auto got = Drain(*sub);
+  EXPECT_EQ(Sequences(got), Range(7, 10));
+  EXPECT_EQ(got.front().dropped, 7u);
+  // A packet larger than the bound is still delivered, alone.
+  ASSERT_OK_AND_ASSIGN(auto tiny, feed->Subscribe({.streams = {"a"}, .capacity_bytes = 1}));
+  Publish(3);
+  feed->Sync();
+  auto last = Drain(*tiny);
+  EXPECT_EQ(Sequences(last), Range(12, 13));
+  EXPECT_EQ(last.front().dropped, 2u);
+}
+
 TEST_F(LiveFeedTest, ReplayGivesTheRingsWindowThenLive) {
   auto feed = MakeFeed({.ring = {.max_age = 100ms, .max_bytes = 1 << 30}});
   Publish(30);  // rows 0..299: newest sample 299 ms; the ring keeps last samples > 199 ms

@@ -34,6 +34,8 @@ int Main(int argc, char** argv) {
   app.add_option("--replay-bytes", replay_bytes, "replay ring: bytes kept per stream")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--client-queue", server.client_queue, "live packets queued per client");
+  app.add_option("--client-queue-bytes", server.client_queue_bytes,
+                 "Arrow buffer bytes queued per client at most");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -348,6 +348,7 @@ Status FlightServer::Service::DoGet(const fl::ServerCallContext& context,
         {.streams = ticket->streams,
          .start = ticket->start,
          .capacity = ticket->queue.value_or(options_.client_queue),
+         .capacity_bytes = options_.client_queue_bytes,
          .client = context.peer()});
     if (!subscription.ok()) return ToFlight(subscription.status());
     auto sub = *std::move(subscription);

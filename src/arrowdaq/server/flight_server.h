@@ -44,6 +44,9 @@ struct ServerOptions {
   std::size_t client_queue = 64;
   /// Largest queue a ticket may ask for.
   std::size_t max_client_queue = 4096;
+  /// Arrow buffer bytes queued per DoGet client at most (oldest dropped beyond), whatever
+  /// its queue length (config: [server] client_queue_bytes).
+  std::int64_t client_queue_bytes = std::int64_t{64} << 20;
   /// Ended DoGet clients kept in the status answer, for their final counters.
   std::size_t ended_clients_kept = 64;
 };
