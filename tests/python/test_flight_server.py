@@ -15,6 +15,7 @@ import queue
 import random
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -473,6 +474,39 @@ def test_bad_requests_are_refused_and_the_server_keeps_serving(server):
                 c.action(action, body)
     assert c.action("events", {"limit": 1}) is not None
     assert [f.descriptor.path[0] for f in c.flight.list_flights(options=c.options)]
+
+
+def test_dead_peers_garbage_connections_and_stalled_clients_at_shutdown(tmp_path):
+    s = Server(tmp_path)
+    c = s.client()
+    # A client process killed mid-stream: the server notices and ends its stream.
+    victim = subprocess.Popen([os.sys.executable, "-c", f"""
+import pyarrow.flight as fl
+r = fl.FlightClient({s.uri!r}).do_get(fl.Ticket(b"ramp"))
+r.read_chunk()
+print("reading", flush=True)
+while True:
+    r.read_chunk()
+"""], stdout=subprocess.PIPE, text=True)
+    assert victim.stdout.readline().strip() == "reading"
+    wait_for(lambda: any(cl["open"] for cl in c.status()["server"]["clients"]), "its stream")
+    victim.kill()
+    victim.wait()
+    wait_for(lambda: not any(cl["open"] for cl in c.status()["server"]["clients"]),
+             "the server to end the dead client's stream")
+    # Bytes that are not HTTP/2 on the port, then a half-open connection left dangling.
+    host, port = s.uri.split("://")[1].rsplit(":", 1)
+    rng = random.Random(7)
+    for _ in range(20):
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4096))))
+    dangling = socket.create_connection((host, int(port)), timeout=10)
+    assert c.status()["server"]["listen"] == s.uri
+    # A client that stopped reading must not keep the server from stopping (SIGTERM, exit 0).
+    stalled = c.do_get({"stream": "ramp", "queue": 1})
+    stalled.read_chunk()
+    s.stop()
+    dangling.close()
 
 
 def test_a_thousand_concurrent_status_calls_are_all_answered(tmp_path):
