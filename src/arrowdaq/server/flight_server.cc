@@ -508,30 +508,52 @@ FlightServer::FlightServer(std::unique_ptr<Service> service) : service_(std::mov
 
 FlightServer::~FlightServer() { Shutdown(); }
 
-Result<std::unique_ptr<FlightServer>> FlightServer::Start(EnginePort& engine,
-                                                          ServerOptions options) {
+namespace {
+
+struct CheckedOptions {
+  std::optional<std::string> token;
+  std::vector<fl::CertKeyPair> certificates;
+  ListenPlan plan;
+};
+
+Result<CheckedOptions> CheckServerOptions(const ServerOptions& options) {
+  CheckedOptions checked;
   if (options.client_queue == 0 || options.client_queue > options.max_client_queue) {
     return Status::Invalid("client_queue must be 1..", options.max_client_queue, ", got ",
                            options.client_queue);
   }
-  std::optional<std::string> token;
+  if (options.client_queue_bytes <= 0) {
+    return Status::Invalid("client_queue_bytes must be > 0, got ", options.client_queue_bytes);
+  }
   if (!options.token_file.empty()) {
-    ARROW_ASSIGN_OR_RAISE(token, ReadTokenFile(options.token_file));
+    ARROW_ASSIGN_OR_RAISE(checked.token, ReadTokenFile(options.token_file));
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Status::Invalid("TLS needs both a certificate and a key (--tls-cert and --tls-key)");
   }
-  std::vector<fl::CertKeyPair> certificates;
   if (!options.tls_cert_file.empty()) {
     fl::CertKeyPair pair;
     ARROW_ASSIGN_OR_RAISE(pair.pem_cert, ReadPemFile(options.tls_cert_file, "TLS certificate"));
     ARROW_ASSIGN_OR_RAISE(pair.pem_key, ReadPemFile(options.tls_key_file, "TLS key"));
-    certificates.push_back(std::move(pair));
+    checked.certificates.push_back(std::move(pair));
   }
-  ARROW_ASSIGN_OR_RAISE(auto plan,
-                        PlanListen(options.listen, token.has_value(), !certificates.empty()));
+  ARROW_ASSIGN_OR_RAISE(checked.plan, PlanListen(options.listen, checked.token.has_value(),
+                                                 !checked.certificates.empty()));
+  return checked;
+}
+
+}  // namespace
+
+Status FlightServer::CheckOptions(const ServerOptions& options) {
+  return CheckServerOptions(options).status();
+}
+
+Result<std::unique_ptr<FlightServer>> FlightServer::Start(EnginePort& engine,
+                                                          ServerOptions options) {
+  ARROW_ASSIGN_OR_RAISE(auto checked, CheckServerOptions(options));
   auto service = std::make_unique<Service>(engine, std::move(options));
-  ARROW_RETURN_NOT_OK(service->Init(plan, std::move(token), std::move(certificates)));
+  ARROW_RETURN_NOT_OK(
+      service->Init(checked.plan, std::move(checked.token), std::move(checked.certificates)));
   return std::unique_ptr<FlightServer>(new FlightServer(std::move(service)));
 }
 

@@ -57,6 +57,9 @@ class FlightServer {
   /// URI, listening beyond loopback without a token, unreadable token or TLS files) -- exit
   /// code 2; IOError: the address cannot be bound -- exit code 1.
   static Result<std::unique_ptr<FlightServer>> Start(EnginePort& engine, ServerOptions options);
+  /// Make Start's checks without binding (for `arrowdaq validate` and before an engine starts):
+  /// the same Invalid errors.
+  [[nodiscard]] static Status CheckOptions(const ServerOptions& options);
   /// Shut down (see Shutdown).
   ~FlightServer();
   FlightServer(const FlightServer&) = delete;
