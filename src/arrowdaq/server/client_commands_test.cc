@@ -1,4 +1,4 @@
-// The CLI client commands against a real Flight server over FakeEngine (real sim instruments):
+// The CLI client commands against a real Flight server over the real engine (sim instruments):
 // what they print, their exit codes, the token from a file or the environment, and an
 // unreachable server.
 #include "arrowdaq/server/client_commands.h"
@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "arrowdaq/config/config.h"
-#include "arrowdaq/server/fake_engine.h"
+#include "arrowdaq/server/test_engine.h"
 #include "arrowdaq/server/flight_server.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/temp_dir.h"
@@ -32,17 +32,16 @@ class ClientCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     unsetenv("ARROWDAQ_TOKEN");
-    ASSERT_OK_AND_ASSIGN(auto config, config::ParseConfig(kConfig, "test.toml"));
-    ASSERT_OK_AND_ASSIGN(engine_, FakeEngine::Make(config, {.output_dir = dir_.Sub("runs")}));
+    ASSERT_OK_AND_ASSIGN(engine_, TestEngine::Make(kConfig, dir_.Sub("runs")));
   }
   void TearDown() override {
     unsetenv("ARROWDAQ_TOKEN");
     if (server_) server_->Shutdown();
-    engine_->Shutdown();
+    if (engine_) engine_->Shutdown();
   }
   void Start(ServerOptions options = {}) {
     options.listen = "grpc://127.0.0.1:0";
-    ASSERT_OK_AND_ASSIGN(server_, FlightServer::Start(*engine_, options));
+    ASSERT_OK_AND_ASSIGN(server_, FlightServer::Start(engine_->port(), options));
     client_.connect = server_->uri();
   }
   std::string TokenFile(const std::string& token) {
@@ -52,7 +51,7 @@ class ClientCommandsTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"client-commands"};
-  std::unique_ptr<FakeEngine> engine_;
+  std::unique_ptr<TestEngine> engine_;
   std::unique_ptr<FlightServer> server_;
   ClientOptions client_;
   std::ostringstream out_, err_;
@@ -90,7 +89,7 @@ TEST_F(ClientCommandsTest, RecordStartAndStop) {
       << err_.str();
   std::smatch m;
   const std::string started = out_.str();
-  ASSERT_TRUE(std::regex_search(started, m, std::regex(R"(recording (rec-\d+) started: (\S+))")))
+  ASSERT_TRUE(std::regex_search(started, m, std::regex(R"(recording (scan1-\S+) started: (\S+))")))
       << started;
   EXPECT_EQ(CmdRecordStop(client_, m[1], out_, err_), 0) << err_.str();
   EXPECT_NE(out_.str().find("recording " + m[1].str() + " stopped"), std::string::npos);

@@ -1,8 +1,7 @@
 // EnginePort: what the network server needs from the engine, and nothing else. The Flight
-// service (flight_server.h) calls only this interface; the long-lived acquisition engine
-// implements it (and FakeEngine, for the server's own tests, does too). Keeping the seam this
-// narrow lets the server be tested without recordings or processors, and keeps the one-way
-// layer rule: server/ uses the engine, never the other way.
+// service (flight_server.h) calls only this interface; EngineAdapter (engine_adapter.h)
+// implements it over the long-lived app::Engine. Keeping the seam this narrow keeps the
+// Flight code free of engine details.
 //
 // Everything a client sends has been parsed and checked for shape by the server before it
 // reaches the port (names are valid stream names, recording names cannot leave the output

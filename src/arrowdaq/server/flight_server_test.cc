@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arrowdaq/config/config.h"
-#include "arrowdaq/server/fake_engine.h"
+#include "arrowdaq/server/test_engine.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/temp_dir.h"
 
@@ -37,8 +37,7 @@ constexpr char kToken[] = "test-token-0123456789";
 class FlightServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(auto config, config::ParseConfig(kConfig, "test.toml"));
-    ASSERT_OK_AND_ASSIGN(engine_, FakeEngine::Make(config, {.output_dir = dir_.Sub("runs")}));
+    ASSERT_OK_AND_ASSIGN(engine_, TestEngine::Make(kConfig, dir_.Sub("runs")));
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
@@ -47,7 +46,7 @@ class FlightServerTest : public ::testing::Test {
 
   void StartServer(ServerOptions options = {}) {
     options.listen = "grpc://127.0.0.1:0";
-    ASSERT_OK_AND_ASSIGN(server_, FlightServer::Start(*engine_, options));
+    ASSERT_OK_AND_ASSIGN(server_, FlightServer::Start(engine_->port(), options));
     ASSERT_OK_AND_ASSIGN(auto location, fl::Location::Parse(server_->uri()));
     ASSERT_OK_AND_ASSIGN(client_, fl::FlightClient::Connect(location));
   }
@@ -68,7 +67,7 @@ class FlightServerTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"flight-server"};
-  std::unique_ptr<FakeEngine> engine_;
+  std::unique_ptr<TestEngine> engine_;
   std::unique_ptr<FlightServer> server_;
   std::unique_ptr<fl::FlightClient> client_;
 };
@@ -192,17 +191,17 @@ TEST_F(FlightServerTest, WithATokenEveryRpcNeedsIt) {
 }
 
 TEST_F(FlightServerTest, WithoutATokenOnlyLoopbackAndBadFilesAreUsageErrors) {
-  auto refused = FlightServer::Start(*engine_, {.listen = "grpc://0.0.0.0:0"});
+  auto refused = FlightServer::Start(engine_->port(), {.listen = "grpc://0.0.0.0:0"});
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(refused.status().IsInvalid());
   EXPECT_NE(refused.status().message().find("needs a token"), std::string::npos);
   auto no_file = FlightServer::Start(
-      *engine_, {.listen = "grpc://127.0.0.1:0", .token_file = dir_.Sub("missing")});
+      engine_->port(), {.listen = "grpc://127.0.0.1:0", .token_file = dir_.Sub("missing")});
   EXPECT_TRUE(no_file.status().IsInvalid()) << no_file.status().ToString();
   auto half_tls = FlightServer::Start(
-      *engine_, {.listen = "grpc://127.0.0.1:0", .tls_cert_file = dir_.Sub("cert.pem")});
+      engine_->port(), {.listen = "grpc://127.0.0.1:0", .tls_cert_file = dir_.Sub("cert.pem")});
   EXPECT_TRUE(half_tls.status().IsInvalid()) << half_tls.status().ToString();
-  ASSERT_OK_AND_ASSIGN(auto open, FlightServer::Start(*engine_, {.listen = "grpc://0.0.0.0:0",
+  ASSERT_OK_AND_ASSIGN(auto open, FlightServer::Start(engine_->port(), {.listen = "grpc://0.0.0.0:0",
                                                                   .token_file = WriteToken()}));
   EXPECT_GT(open->port(), 0);
 }
