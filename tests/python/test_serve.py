@@ -221,7 +221,8 @@ def test_server_table_and_refusals(tmp_path):
 def test_run_serve_exposes_the_run_live(tmp_path):
     cfg = lib.write_config(tmp_path, CONFIG)
     out = tmp_path / "out"
-    proc = subprocess.Popen([ARROWDAQ, "run", str(cfg), "--duration", "300s", "--output", str(out),
+    # The run is stopped by the test; its duration only bounds a failure's wait for the address.
+    proc = subprocess.Popen([ARROWDAQ, "run", str(cfg), "--duration", "60s", "--output", str(out),
                              "--listen", "grpc://127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
