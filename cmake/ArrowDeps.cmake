@@ -1,6 +1,9 @@
 # Arrow C++ (with Parquet): the system's when find_package finds it, otherwise the headers and
 # shared libraries shipped inside the pyarrow wheel in the project's .venv.
-# Either way the result is two targets: arrowdaq_arrow (arrow + compute) and arrowdaq_parquet.
+# Either way the result is two targets: arrowdaq_arrow (arrow + compute) and arrowdaq_parquet,
+# plus arrowdaq_flight (Arrow Flight RPC, for the server layer) when Flight is available: the
+# wheel always ships libarrow_flight (gRPC and protobuf linked into it, so its public headers
+# need neither); a system Arrow needs its ArrowFlight package. ARROWDAQ_HAVE_FLIGHT says which.
 set(ARROWDAQ_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
     "Python of the .venv: provides pyarrow (Arrow C++ when the system has none) and the test oracles")
 find_package(Arrow CONFIG QUIET)
@@ -14,6 +17,16 @@ if(Arrow_FOUND AND Parquet_FOUND)
     target_link_libraries(arrowdaq_arrow INTERFACE ArrowCompute::arrow_compute_shared)
   endif()
   target_link_libraries(arrowdaq_parquet INTERFACE Parquet::parquet_shared arrowdaq_arrow)
+  find_package(ArrowFlight CONFIG QUIET)
+  if(ArrowFlight_FOUND)
+    add_library(arrowdaq_flight INTERFACE)
+    target_link_libraries(arrowdaq_flight INTERFACE ArrowFlight::arrow_flight_shared arrowdaq_arrow)
+    set(ARROWDAQ_HAVE_FLIGHT ON)
+  else()
+    message(WARNING "The system's Arrow has no ArrowFlight package: the server layer "
+                    "(arrowdaq serve) is left out. Install Arrow Flight C++ or use the pyarrow wheel.")
+    set(ARROWDAQ_HAVE_FLIGHT OFF)
+  endif()
   return()
 endif()
 
@@ -52,3 +65,7 @@ if(EXISTS "${ARROW_WHEEL_LIBDIR}/libarrow_compute.so.${_so}")
   target_link_libraries(arrowdaq_arrow INTERFACE arrowdaq_wheel_compute)
 endif()
 target_link_libraries(arrowdaq_parquet INTERFACE arrowdaq_wheel_parquet arrowdaq_arrow)
+_arrowdaq_wheel_lib(arrowdaq_wheel_flight libarrow_flight.so.${_so})
+add_library(arrowdaq_flight INTERFACE)
+target_link_libraries(arrowdaq_flight INTERFACE arrowdaq_wheel_flight arrowdaq_arrow)
+set(ARROWDAQ_HAVE_FLIGHT ON)

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libasio-dev libhdf5-dev libhwy-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -28,6 +29,8 @@
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/pipeline/processor.h"
+#include "arrowdaq/server/client_commands.h"
+#include "arrowdaq/server/serve.h"
 #include "arrowdaq/storage/export.h"
 #include "arrowdaq/storage/inspect.h"
 #include "arrowdaq/telemetry/logging.h"
@@ -96,10 +99,33 @@ void LogPlan(const arrowdaq::app::RunPlan& plan, const arrowdaq::config::RunConf
   log->debug("storage: {} of {}; queue {} packets", formats, streams, plan.storage.capacity);
 }
 
+// Flags of `serve` (and `run --serve`) that override the config's [server] table.
+struct ServeFlags {
+  bool serve = false;  // run only: serve during the run
+  std::string listen, token_file, tls_cert, tls_key;
+};
+
+void ApplyServeFlags(const ServeFlags& flags, arrowdaq::server::ServeOptions* options) {
+  if (!flags.listen.empty()) options->server.listen = flags.listen;
+  if (!flags.token_file.empty()) options->server.token_file = flags.token_file;
+  if (!flags.tls_cert.empty()) options->server.tls_cert_file = flags.tls_cert;
+  if (!flags.tls_key.empty()) options->server.tls_key_file = flags.tls_key;
+}
+
+// Check the server's settings (listen address, token and TLS files) before anything starts;
+// with a [server] table the message points at it.
+arrowdaq::Status CheckServer(const arrowdaq::config::RunConfig& config,
+                             const arrowdaq::server::ServeOptions& options) {
+  arrowdaq::Status st = arrowdaq::server::FlightServer::CheckOptions(options.server);
+  if (st.ok() || !config.server) return st;
+  return arrowdaq::config::ErrorAt(config.server->where, "server", st.message());
+}
+
 struct RunArgs {
   std::string config_path;
   arrowdaq::config::RunOverrides overrides;
   std::vector<std::string> meta;  ///< --meta key=value, in order
+  ServeFlags serve;
 };
 
 int CmdRun(const RunArgs& args) {
@@ -140,6 +166,20 @@ int CmdRun(const RunArgs& args) {
   options.progress = &std::cerr;
   options.progress_fd = STDERR_FILENO;
   options.interactive = isatty(STDERR_FILENO) != 0;
+  // A Flight server during the run: --serve, --listen or a [server] table.
+  if (args.serve.serve || !args.serve.listen.empty() || config->server) {
+    server::ServeOptions serve;
+    server::ApplyConfig(*config, &serve);
+    ApplyServeFlags(args.serve, &serve);
+    serve.adapter.override_args = options.override_args;
+    if (Status st = CheckServer(*config, serve); !st.ok()) return Fail(kExitUsage, st);
+    options.attach = [serve](app::Engine& engine) -> Result<std::function<void()>> {
+      ARROW_ASSIGN_OR_RAISE(auto attached, server::AttachedServer::Attach(engine, serve));
+      std::cerr << "arrowdaq: serving on " << attached->uri() << std::endl;
+      std::shared_ptr<server::AttachedServer> shared = std::move(attached);
+      return std::function<void()>([shared] { shared->Detach("the run ended"); });
+    };
+  }
   auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
   if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
   app::SetStopTarget(
@@ -166,7 +206,77 @@ Command AddRun(CLI::App& app) {
   cmd->add_option("--meta", args->meta,
                   "Run metadata key=value (repeatable); adds to or overrides [run.metadata]")
       ->allow_extra_args(false);
+  cmd->add_flag("--serve", args->serve.serve,
+                "Serve the run's streams over Arrow Flight while it runs (docs/server.md)");
+  cmd->add_option("--listen", args->serve.listen,
+                  "Flight server address (implies --serve; default [server] listen, "
+                  "grpc://127.0.0.1:8815)");
+  cmd->add_option("--token-file", args->serve.token_file,
+                  "Flight server: file holding the bearer token clients must send");
   return {cmd, [args] { return CmdRun(*args); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq serve
+
+struct ServeArgs {
+  std::string config_path;
+  arrowdaq::config::RunOverrides overrides;
+  ServeFlags flags;
+};
+
+int CmdServe(const ServeArgs& args) {
+  using namespace arrowdaq;
+  // First: a signal during start-up stops the server as soon as it exists.
+  app::InstallStopSignals();
+  auto config = config::LoadConfigFile(args.config_path);
+  if (!config.ok()) return Fail(kExitUsage, config.status());
+  if (Status st = config::ApplyOverrides(args.overrides, &*config); !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
+  const bool level_given = config->run.key_where.count("log_level") != 0;
+  if (Status st = telemetry::SetupLogging(level_given ? config->run.log_level : "");
+      !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
+  server::ServeOptions options;
+  server::ApplyConfig(*config, &options);
+  ApplyServeFlags(args.flags, &options);
+  for (const auto& [flag, value] :
+       {std::pair{"--output", &args.overrides.output}, {"--log-level", &args.overrides.log_level}}) {
+    if (value->has_value()) options.adapter.override_args.insert(
+        options.adapter.override_args.end(), {flag, **value});
+  }
+  options.out = &std::cout;
+  if (Status st = CheckServer(*config, options); !st.ok()) return Fail(kExitUsage, st);
+  auto serve = server::Serve::Make(std::move(config).ValueUnsafe(), std::move(options));
+  if (!serve.ok()) return Fail(kExitUsage, serve.status());
+  app::SetStopTarget([](void* serve) { static_cast<server::Serve*>(serve)->RequestStop(); },
+                     serve->get());
+  Status st = (*serve)->Run();
+  app::SetStopTarget(nullptr, nullptr);
+  if (!st.ok()) return Fail(st.IsInvalid() ? kExitUsage : kExitFailure, st);
+  return kExitOk;
+}
+
+Command AddServe(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand(
+      "serve", "Run the instruments of CONFIG until stopped, served over Arrow Flight "
+               "(docs/server.md)");
+  cmd->add_option("config", args->config_path, "Configuration (TOML)")->required();
+  cmd->add_option("--listen", args->flags.listen,
+                  "grpc://HOST:PORT (default [server] listen, grpc://127.0.0.1:8815; port 0: any "
+                  "free port)");
+  cmd->add_option("--token-file", args->flags.token_file,
+                  "File holding the bearer token every client must send");
+  cmd->add_option("--tls-cert", args->flags.tls_cert, "PEM certificate chain: serve grpc+tls://");
+  cmd->add_option("--tls-key", args->flags.tls_key, "PEM private key (with --tls-cert)");
+  cmd->add_option("--output", args->overrides.output,
+                  "Recordings' output directory; overrides run.output");
+  cmd->add_option("--log-level", args->overrides.log_level,
+                  "trace, debug, info, warn, error or off; overrides run.log_level");
+  return {cmd, [args] { return CmdServe(*args); }};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,6 +289,11 @@ int CmdValidate(const std::string& path) {
   // The same checks as `run`, through the same function.
   auto plan = app::PlanRun(*config);
   if (!plan.ok()) return Fail(kExitUsage, plan.status());
+  if (config->server) {
+    server::ServeOptions serve;
+    server::ApplyConfig(*config, &serve);
+    if (Status st = CheckServer(*config, serve); !st.ok()) return Fail(kExitUsage, st);
+  }
   const auto n = plan->instruments.size();
   std::cout << path << ": ok (" << n << " instrument" << (n == 1 ? "" : "s") << ")\n";
   return kExitOk;
@@ -449,6 +564,7 @@ int Main(int argc, char** argv) {
 
   std::vector<Command> commands;
   commands.push_back(AddRun(app));
+  commands.push_back(AddServe(app));
   commands.push_back(AddValidate(app));
   commands.push_back(AddDrivers(app));
   commands.push_back(AddProcessors(app));
@@ -456,6 +572,8 @@ int Main(int argc, char** argv) {
   commands.push_back(AddExport(app));
   commands.push_back(AddProbe(app));
   commands.push_back(AddHelp(app));
+  // status, record start|stop, send, watch: clients of a running server (docs/server.md).
+  auto client = arrowdaq::server::ClientCli::Add(app);
 
   try {
     app.parse(argc, argv);
@@ -468,6 +586,11 @@ int Main(int argc, char** argv) {
   for (const auto& command : commands) {
     if (*command.app) return command.run();
   }
+  // A signal ends `watch` cleanly (stop_signals calls this; storing an atomic is safe there).
+  static std::atomic<bool> client_stop{false};
+  arrowdaq::app::InstallStopSignals();
+  arrowdaq::app::SetStopTarget([](void*) { client_stop.store(true); }, nullptr);
+  if (auto code = client->Run(std::cout, std::cerr, &client_stop)) return *code;
   std::cerr << "arrowdaq: a command is required\n" << app.help();
   return kExitUsage;
 }

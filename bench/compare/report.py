@@ -277,6 +277,44 @@ def build_table(res):
             add(measurement, f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
                 _si(disk_dd, "B/s") + " disk", f"{bps / disk_dd:.2f}", "≥ 0.80 of disk",
                 bps / disk_dd >= 0.8, note)
+
+    # arrowdaq serve (issue 15): DoGet throughput vs pyarrow's own Flight server and memcpy.
+    fl = peers.get("flight") or {}
+    tp = fl.get("throughput") or {}
+    for rows_n in (1000, 10000, 100000):
+        for n in (1, 4):
+            measurement = f"Flight DoGet, {rows_n} rows/batch, {n} client(s), vs pyarrow's server"
+            ours, peer = tp.get(f"arrowdaq_{rows_n}_{n}"), tp.get(f"pyarrow_{rows_n}_{n}")
+            if not ours or not peer or not peer.get("bytes_per_s"):
+                unmeasured(measurement, "≥ 0.9x", ["flight"],
+                           errors.get("flight") or "the Flight benchmark did not run")
+                continue
+            ratio = ours["bytes_per_s"] / peer["bytes_per_s"]
+            note = (f"{ours['batches_per_client']} batches per client from the replay ring; "
+                    f"{ours['bytes_per_s'] / memcpy:.3f} of memcpy" if memcpy else "")
+            add(measurement, _si(ours["bytes_per_s"], "B/s"), _si(peer["bytes_per_s"], "B/s"),
+                f"{ratio:.2f}", "≥ 0.9x", ratio >= 0.9, note)
+    lat = fl.get("latency") or {}
+    for rate in ("1000", "100000"):
+        r = lat.get(rate)
+        measurement = f"Flight latency sample -> client, {int(rate)} Hz, batch 100 (p50 / p99)"
+        if not r:
+            unmeasured(measurement, "", ["flight"],
+                       errors.get("flight") or "the Flight benchmark did not run")
+            continue
+        add(measurement, f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms", "", "", "",
+            note=f"{r['batches']} batches; a batch exists once its last sample is taken")
+    served = (peers.get("max_rate_served") or {}).get("best")
+    alone = (peers.get("max_rate") or {}).get("best")
+    measurement = "max zero-loss HDF5 rate with two live Flight clients / without"
+    if not served or not alone:
+        unmeasured(measurement, "≥ 0.9", ["flight_maxrate", "maxrate"],
+                   errors.get("flight_maxrate") or errors.get("maxrate")
+                   or "no passing trial in one of the two searches")
+    else:
+        ratio = served["samples_per_s_target"] / alone["samples_per_s_target"]
+        add(measurement, _si(served["samples_per_s_target"], "S/s"),
+            _si(alone["samples_per_s_target"], "S/s"), f"{ratio:.2f}", "≥ 0.9", ratio >= 0.9)
     return rows
 
 

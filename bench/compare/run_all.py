@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import fir_vs_scipy  # noqa: E402
+import flight_serve  # noqa: E402
 import gbench  # noqa: E402
 import limits  # noqa: E402
 import peer_bluesky  # noqa: E402
@@ -75,7 +76,8 @@ def main():
     ap.add_argument("--render", metavar="JSON", default=None,
                     help="only rebuild latest.md and latest.png from a results JSON")
     ap.add_argument("--skip", default="", help="comma list of steps to skip: "
-                    "limits,fir,runtime,caf,pipeline,storage,peers,bluesky,maxrate")
+                    "limits,fir,runtime,caf,pipeline,storage,peers,bluesky,maxrate,flight,"
+                    "flight_maxrate")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -174,6 +176,27 @@ def main():
                                             "channels": runs.CHANNELS}
             except Exception as e:
                 failed("maxrate", e)
+        if "flight" not in skip:
+            log("arrowdaq serve: DoGet throughput (1 and 4 clients) vs pyarrow's Flight server, "
+                "latency at 1 kHz and 100 kHz ...")
+            try:
+                res["peers"]["flight"] = {
+                    "throughput": flight_serve.throughput(app, work, SIZES, log=log,
+                                                          ring_bytes=(64 if quick else 128) << 20),
+                    "latency": flight_serve.latency(app, work, seconds=3.0 if quick else 10.0,
+                                                    log=log)}
+            except Exception as e:
+                failed("flight", e)
+        if "flight_maxrate" not in skip and "maxrate" not in skip:
+            log(f"maximum sustainable rate to HDF5 with two live Flight clients ({trial_s:g} s "
+                "trials) ...")
+            try:
+                best, trials = runs.max_sustainable_rate(app, work, trial_s, log,
+                                                         bisections=2 if quick else 3,
+                                                         run=flight_serve.run_once_served)
+                res["peers"]["max_rate_served"] = {"best": best, "trials": trials}
+            except Exception as e:
+                failed("flight_maxrate", e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

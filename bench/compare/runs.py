@@ -94,10 +94,11 @@ def throughput(binary, base_dir, seconds, channels=2, batch_size=10000):
             "channels": channels, "batch_size": batch_size, "memory": s.get("memory", {})}
 
 
-def trial(binary, base_dir, total_samples_per_s, seconds, log):
+def trial(binary, base_dir, total_samples_per_s, seconds, log, run=None):
+    """One trial; `run` replaces run_once (same arguments), e.g. a run with Flight clients."""
     rate = total_samples_per_s / (INSTRUMENTS * CHANNELS)
     batch = int(min(1_000_000, max(100, rate / 50)))  # ~50 batches/s per instrument
-    s = run_once(binary, base_dir, INSTRUMENTS, rate, batch, CHANNELS, seconds)
+    s = (run or run_once)(binary, base_dir, INSTRUMENTS, rate, batch, CHANNELS, seconds)
     streams = s.get("streams", [])
     duration = s.get("duration_s", 0.0)
     target = rate * duration
@@ -119,14 +120,14 @@ def trial(binary, base_dir, total_samples_per_s, seconds, log):
     return result
 
 
-def max_sustainable_rate(binary, base_dir, seconds, log, start=2e6, bisections=3):
+def max_sustainable_rate(binary, base_dir, seconds, log, start=2e6, bisections=3, run=None):
     """Double from `start` until a trial fails, then bisect; return the best passing trial and
-    every trial."""
+    every trial. `run` replaces run_once in every trial."""
     trials = []
     lo, hi = None, None
     s = start
     while hi is None:
-        r = trial(binary, base_dir, s, seconds, log)
+        r = trial(binary, base_dir, s, seconds, log, run)
         trials.append(r)
         if r["ok"]:
             lo = r
@@ -144,7 +145,7 @@ def max_sustainable_rate(binary, base_dir, seconds, log, start=2e6, bisections=3
         a, b = lo["samples_per_s_target"], hi
         for _ in range(bisections):
             m = (a + b) / 2
-            r = trial(binary, base_dir, m, seconds, log)
+            r = trial(binary, base_dir, m, seconds, log, run)
             trials.append(r)
             if r["ok"]:
                 lo, a = r, m

@@ -62,6 +62,13 @@ def complete_results():
             "max_rate": {"instruments": 4, "channels": 4, "best": {
                 "samples_per_s_target": 4e7, "bytes": 3.5e9, "duration_s": 10.0,
                 "closed_s": 10.2, "durable_s": 10.5}},
+            "max_rate_served": {"best": {"samples_per_s_target": 3.8e7}},
+            "flight": {
+                "throughput": {f"{who}_{rows}_{n}": {"bytes_per_s": 5e8, "batches_per_client": 10}
+                               for who in ("arrowdaq", "pyarrow") for rows in (1000, 10000, 100000)
+                               for n in (1, 4)},
+                "latency": {"1000": {"p50_ms": 1.0, "p99_ms": 2.0, "batches": 30},
+                            "100000": {"p50_ms": 0.3, "p99_ms": 9.0, "batches": 3000}}},
         },
     }
 
@@ -80,7 +87,7 @@ def missed_line(res):
 def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
-    assert len(g) == 22
+    assert len(g) == 29
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
@@ -155,6 +162,21 @@ def test_the_max_rate_counts_the_time_until_the_files_are_on_disk():
     assert goals(res)[key]["met"] == "**no**" and goals(res)[key]["ratio"] == "0.73"
     del best["durable_s"]  # a trial without that time measured nothing comparable
     assert goals(res)[key]["met"] == "**no**"
+
+
+def test_flight_serving_goals_are_ratios_to_pyarrow_and_to_the_unserved_rate():
+    res = complete_results()
+    res["peers"]["flight"]["throughput"]["arrowdaq_100000_4"]["bytes_per_s"] = 4.4e8  # 0.88x
+    res["peers"]["max_rate_served"]["best"]["samples_per_s_target"] = 3.5e7  # 0.875
+    g = goals(res)
+    assert g["Flight DoGet, 100000 rows/batch, 4 client(s), vs pyarrow's server"]["met"] == "**no**"
+    assert g["Flight DoGet, 10000 rows/batch, 4 client(s), vs pyarrow's server"]["met"] == "yes"
+    assert g["max zero-loss HDF5 rate with two live Flight clients / without"]["met"] == "**no**"
+    del res["peers"]["flight"]
+    res["errors"]["flight"] = "arrowdaq serve did not start"
+    g = goals(res)
+    flight = [r for k, r in g.items() if k.startswith("Flight DoGet")]
+    assert len(flight) == 6 and all(r["met"] == "**no**" and "did not start" in r["note"] for r in flight)
 
 
 def test_a_skipped_step_is_shown_as_skipped_not_met_and_not_missed():

@@ -81,6 +81,9 @@ Status Acquisition::Start() {
     }
   };
   ARROW_ASSIGN_OR_RAISE(recording_, engine_->StartRecording(std::move(ro)));
+  if (options_.attach) {
+    ARROW_ASSIGN_OR_RAISE(detach_, options_.attach(*engine_));
+  }
   return engine_->StartAcquisition();
 }
 
@@ -126,6 +129,10 @@ void Acquisition::WaitForEnd() {
 Status Acquisition::Run() {
   Status st = Start();
   if (st.ok()) WaitForEnd();
+  if (detach_) {
+    detach_();
+    detach_ = nullptr;
+  }
   if (engine_) engine_->Stop();
   if (st.ok() && failed_.load()) {
     std::lock_guard lock(mutex_);

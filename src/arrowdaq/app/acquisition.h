@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,10 @@ struct AcquisitionOptions {
   /// "operator=ana"}), recorded in overrides.toml, run.h5 and summary.json so the run can be
   /// reproduced from its own directory. (`--meta` values are already in config.run.metadata.)
   std::vector<std::string> override_args;
+  /// Told once the engine is prepared, its instruments connected and the recording started,
+  /// just before acquisition starts (`arrowdaq run --serve` attaches its Flight server here);
+  /// an error ends the run. What it returns is called once, just before the engine stops.
+  std::function<Result<std::function<void()>>(Engine&)> attach;
 };
 
 class Acquisition {
@@ -73,6 +78,7 @@ class Acquisition {
   RunSummary summary_;
   std::unique_ptr<Engine> engine_;
   std::shared_ptr<Recording> recording_;
+  std::function<void()> detach_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> failed_{false};
   std::mutex mutex_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "arrowdaq/core/clock.h"
+#include "arrowdaq/core/options.h"
 #include "arrowdaq/core/schema.h"
 #include "arrowdaq/instruments/driver.h"
 
@@ -13,7 +14,10 @@ namespace arrowdaq::app {
 using SteadyClock = std::chrono::steady_clock;
 
 Engine::Engine(config::RunConfig config, EngineOptions options)
-    : config_(std::move(config)), options_(std::move(options)), events_(options_.events) {}
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      events_(options_.events),
+      instruments_(config_.instruments) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -33,31 +37,16 @@ Status Engine::Prepare() {
   pipeline::ManagerOptions mo;
   mo.on_fault = [this](const std::string& instrument, const Status& st) {
     // The fault itself is already an event (on_event); here only its consequence is decided.
-    for (const auto& inst : config_.instruments) {
-      if (inst.name == instrument && inst.stop_run_on_failure) {
-        Fatal(st.WithMessage("instrument '", instrument,
-                             "' failed and its on_failure is stop_run: ", st.message()));
-      }
+    auto inst = FindInstrument(instrument);
+    if (inst && inst->stop_run_on_failure) {
+      Fatal(st.WithMessage("instrument '", instrument,
+                           "' failed and its on_failure is stop_run: ", st.message()));
     }
   };
   mo.on_event = [this](RunEvent e) { events_.Record(std::move(e)); };
   manager_ = std::make_unique<pipeline::InstrumentManager>(*system_, mo);
 
-  for (const auto& inst : config_.instruments) {
-    ARROW_ASSIGN_OR_RAISE(const auto* info,
-                          instruments::DriverRegistry::Default().Find(inst.driver));
-    pipeline::InstrumentRegistration reg;
-    reg.name = inst.name;
-    reg.driver = inst.driver;
-    reg.resource = inst.resource.empty() ? info->default_resource : inst.resource;
-    reg.reconnect_attempts = inst.reconnect_attempts;
-    reg.reconnect_backoff =
-        std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
-    reg.make_driver = [driver = inst.driver, options = inst.PlainOptions()] {
-      return instruments::DriverRegistry::Default().Create(driver, options);
-    };
-    ARROW_RETURN_NOT_OK(manager_->RegisterInstrument(std::move(reg)));
-  }
+  for (const auto& inst : config_.instruments) ARROW_RETURN_NOT_OK(Register(inst));
 
   auto& router = manager_->router();
   for (const auto& proc : config_.processors) {  // dependency order (Acquisition::Make)
@@ -110,8 +99,8 @@ Status Engine::StartAcquisition() {
   for (const auto& name : connected_) {
     Status st = manager_->StartAcquisition(name);
     if (st.ok()) continue;
-    const auto* inst = FindInstrument(name);
-    if (inst->stop_run_on_failure) {
+    const auto inst = FindInstrument(name);
+    if (inst && inst->stop_run_on_failure) {
       return st.WithMessage(st.message(), " (its on_failure is stop_run)");
     }
     not_started_.emplace_back(name, st);
@@ -143,11 +132,113 @@ std::map<std::string, double> Engine::RequestedRates() const {
   return rates;
 }
 
-const config::InstrumentConfig* Engine::FindInstrument(const std::string& name) const {
-  for (const auto& inst : config_.instruments) {
-    if (inst.name == name) return &inst;
+std::optional<config::InstrumentConfig> Engine::FindInstrument(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& inst : instruments_) {
+    if (inst.name == name) return inst;
   }
-  return nullptr;
+  return std::nullopt;
+}
+
+Status Engine::Register(const config::InstrumentConfig& inst) {
+  ARROW_ASSIGN_OR_RAISE(const auto* info,
+                        instruments::DriverRegistry::Default().Find(inst.driver));
+  pipeline::InstrumentRegistration reg;
+  reg.name = inst.name;
+  reg.driver = inst.driver;
+  reg.resource = inst.resource.empty() ? info->default_resource : inst.resource;
+  reg.reconnect_attempts = inst.reconnect_attempts;
+  reg.reconnect_backoff =
+      std::chrono::duration_cast<std::chrono::milliseconds>(inst.reconnect_backoff);
+  reg.make_driver = [driver = inst.driver, options = inst.PlainOptions()] {
+    return instruments::DriverRegistry::Default().Create(driver, options);
+  };
+  return manager_->RegisterInstrument(std::move(reg));
+}
+
+Result<std::string> Engine::SendCommand(const std::string& instrument,
+                                        const std::string& command) {
+  if (!manager_) return Status::Invalid("the engine is not prepared");
+  return manager_->SendCommand(instrument, command);
+}
+
+Status Engine::ConnectInstrument(const std::string& instrument) {
+  if (!manager_) return Status::Invalid("the engine is not prepared");
+  if (stopping_.load()) return Status::Invalid("the engine is stopping");
+  ARROW_RETURN_NOT_OK(manager_->ConnectInstrument(instrument));
+  return manager_->StartAcquisition(instrument);
+}
+
+Status Engine::DisconnectInstrument(const std::string& instrument) {
+  if (!manager_) return Status::Invalid("the engine is not prepared");
+  ARROW_RETURN_NOT_OK(manager_->StopAcquisition(instrument));
+  return manager_->DisconnectInstrument(instrument);
+}
+
+Status Engine::AddInstrument(config::InstrumentConfig inst) {
+  if (!manager_) return Status::Invalid("the engine is not prepared");
+  if (stopping_.load()) return Status::Invalid("the engine is stopping");
+  const std::string key = "instruments." + inst.name;
+  if (!config::IsValidStreamName(inst.name)) {
+    return config::ErrorAt(inst.where, key,
+                           "an instrument name has only letters, digits, '_', '.' and '-'");
+  }
+  if (router().FindStream(inst.name).ok()) {
+    return Status::AlreadyExists("a stream named '", inst.name, "' exists already");
+  }
+  // The checks a config file's instrument table gets (PlanRun: driver, options, resource,
+  // [limits]), on a config of this one instrument under the engine's limits.
+  config::RunConfig alone;
+  alone.path = inst.where.file;
+  alone.instruments = {inst};
+  alone.limits = config_.limits;
+  ARROW_RETURN_NOT_OK(PlanRun(alone).status());
+  ARROW_RETURN_NOT_OK(Register(inst));
+  {
+    std::lock_guard lock(mutex_);
+    instruments_.push_back(inst);
+  }
+  Status st = ConnectInstrument(inst.name);
+  if (!st.ok()) {
+    (void)manager_->UnregisterInstrument(inst.name);
+    std::lock_guard lock(mutex_);
+    std::erase_if(instruments_, [&](const auto& i) { return i.name == inst.name; });
+    return st;
+  }
+  events_.Record({WallClockNanos(), inst.name, "info", "instrument added (" + inst.driver + ")"});
+  return Status::OK();
+}
+
+Status Engine::RemoveInstrument(const std::string& instrument) {
+  if (!manager_) return Status::Invalid("the engine is not prepared");
+  if (stopping_.load()) return Status::Invalid("the engine is stopping");
+  if (!FindInstrument(instrument)) {
+    std::string known;
+    for (const auto& name : InstrumentNames()) known += (known.empty() ? "" : ", ") + name;
+    return Status::KeyError("no instrument '", instrument, "' (instruments: ",
+                            known.empty() ? "none" : known, ")");
+  }
+  for (const auto& proc : config_.processors) {
+    if (proc.input == instrument) {
+      return Status::Invalid("instrument '", instrument, "' feeds processor '", proc.output,
+                             "'; it cannot be removed while the engine runs");
+    }
+  }
+  for (const auto& recording : Recordings()) {
+    if (recording->stopped()) continue;
+    const auto& names = recording->stream_names();
+    if (std::find(names.begin(), names.end(), instrument) != names.end()) {
+      return Status::Invalid("instrument '", instrument, "' is being recorded by ",
+                             recording->id(), "; stop that recording first");
+    }
+  }
+  ARROW_RETURN_NOT_OK(manager_->UnregisterInstrument(instrument));
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(instruments_, [&](const auto& i) { return i.name == instrument; });
+  }
+  events_.Record({WallClockNanos(), instrument, "info", "instrument removed"});
+  return Status::OK();
 }
 
 void Engine::RetryInBackground(const config::InstrumentConfig& inst, const Status& cause) {
@@ -206,8 +297,7 @@ void Engine::Stop() {
   for (auto& t : retries) t.join();
   if (manager_) {
     // One instant for every instrument stream: later batches are not published.
-    std::vector<std::string> names;
-    for (const auto& inst : config_.instruments) names.push_back(inst.name);
+    const std::vector<std::string> names = InstrumentNames();
     if (Status st = manager_->router().SealStreams(names); !st.ok()) {
       events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
     }
@@ -290,7 +380,8 @@ std::vector<InstrumentState> Engine::Instruments() {
 
 std::vector<std::string> Engine::InstrumentNames() const {
   std::vector<std::string> names;
-  for (const auto& inst : config_.instruments) names.push_back(inst.name);
+  std::lock_guard lock(mutex_);
+  for (const auto& inst : instruments_) names.push_back(inst.name);
   return names;
 }
 

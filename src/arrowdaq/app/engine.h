@@ -16,8 +16,13 @@
 //             parallel, drain the processors inputs first, stop open recordings, close the
 //             live subscriptions. The time it takes does not grow with the instrument count.
 //
+// At run time (after StartAcquisition, `arrowdaq serve`): instruments are added (validated like
+// a config table), removed, connected, disconnected and sent commands; the engine's instrument
+// list follows (Stop seals the streams of the instruments it has then).
+//
 // Threading: Make/Prepare/ConnectInstruments/StartAcquisition/Stop from one owning thread. The control calls
-// (commands, connect, status, recordings) from any plain thread, never an executor thread.
+// (commands, connect, add/remove, status, recordings) from any plain thread, never an executor
+// thread.
 // `on_fatal` is called on an instrument's or the housekeeping thread.
 #pragma once
 
@@ -28,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,7 +99,22 @@ class Engine {
   /// Return every recording started on this engine, oldest first.
   std::vector<std::shared_ptr<Recording>> Recordings() const;
 
-  /// The instruments with their state, in config order.
+  /// Send one command to an instrument and return its reply ("" when it has none).
+  [[nodiscard]] Result<std::string> SendCommand(const std::string& instrument,
+                                                const std::string& command);
+  /// Connect an instrument and start its acquisition.
+  [[nodiscard]] Status ConnectInstrument(const std::string& instrument);
+  /// Stop an instrument's acquisition and disconnect it; its stream stays (idle).
+  [[nodiscard]] Status DisconnectInstrument(const std::string& instrument);
+  /// Check `instrument` as a config file's instrument table is checked (driver, options,
+  /// resource; errors `file:line:column: instruments.<name>.<key>: ...`), register it, connect
+  /// it and start its acquisition. AlreadyExists when the name is a stream already.
+  [[nodiscard]] Status AddInstrument(config::InstrumentConfig instrument);
+  /// Stop an instrument and forget it and its stream. Refused (Invalid) while a processor reads
+  /// its stream or an open recording records it.
+  [[nodiscard]] Status RemoveInstrument(const std::string& instrument);
+
+  /// The instruments with their state, in config order (added ones last).
   std::vector<InstrumentState> Instruments();
   /// Instrument names whose acquisition has started (or is retried in the background).
   std::vector<std::string> InstrumentNames() const;
@@ -117,7 +138,8 @@ class Engine {
  private:
   Engine(config::RunConfig config, EngineOptions options);
   void RetryInBackground(const config::InstrumentConfig& instrument, const Status& cause);
-  const config::InstrumentConfig* FindInstrument(const std::string& name) const;
+  std::optional<config::InstrumentConfig> FindInstrument(const std::string& name) const;
+  Status Register(const config::InstrumentConfig& instrument);
   void Fatal(const Status& status);
 
   config::RunConfig config_;
@@ -141,6 +163,8 @@ class Engine {
   // Instruments that failed at start-up (on_failure = "continue") and have not started since,
   // with the last reason: they count as failed in the final statuses (a degraded run).
   std::map<std::string, std::string> never_started_;
+  // The instruments now: config_.instruments, then those added at run time, less those removed.
+  std::vector<config::InstrumentConfig> instruments_;
   std::vector<std::thread> retry_threads_;
   RateWatch rate_watch_;  // used by Tick only
   std::atomic<bool> acquiring_{false};

@@ -479,6 +479,7 @@ class Builder {
   Status ReadStorage(const TomlValue& v, StorageConfig* out) const;
   Status ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const;
   Status ReadLimits(const TomlValue& v, LimitsConfig* out) const;
+  Status ReadServer(const TomlValue& v, ServerConfig* out) const;
 
   // Check that every listed stream exists ("*" alone means all).
   Status CheckStreamRefs(const StringList& streams, const std::string& path,
@@ -881,6 +882,26 @@ Status Builder::ReadLimits(const TomlValue& v, LimitsConfig* out) const {
   return Status::OK();
 }
 
+Status Builder::ReadServer(const TomlValue& v, ServerConfig* out) const {
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "server", *FindTable("server"), out));
+  for (auto [key, field] : {std::pair{"listen", &out->listen},
+                            {"token_file", &out->token_file},
+                            {"tls_cert", &out->tls_cert},
+                            {"tls_key", &out->tls_key}}) {
+    if (!t.Has(key)) continue;
+    *field = t.String(key);
+    if (field->empty()) return Expected(*t.given.at(key), Path("server", key), "a non-empty string");
+  }
+  if (out->tls_cert.empty() != out->tls_key.empty()) {
+    return Error(v, "server", "tls_cert and tls_key go together: give both or neither");
+  }
+  if (t.Has("replay_seconds")) out->replay_seconds = t.durations.at("replay_seconds");
+  if (t.Has("replay_bytes")) out->replay_bytes = t.sizes.at("replay_bytes");
+  if (t.Has("client_queue")) out->client_queue = static_cast<std::size_t>(t.Int("client_queue"));
+  if (t.Has("client_queue_bytes")) out->client_queue_bytes = t.sizes.at("client_queue_bytes");
+  return Status::OK();
+}
+
 Status Builder::CheckStreamRefs(const StringList& streams, const std::string& path,
                                 const std::set<std::string>& known) const {
   std::size_t index = 0;
@@ -937,6 +958,10 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
     ARROW_RETURN_NOT_OK(ReadStorage(*x, &*config.storage));
   }
   if (const auto* x = Find(root, "limits")) ARROW_RETURN_NOT_OK(ReadLimits(*x, &config.limits));
+  if (const auto* x = Find(root, "server")) {
+    config.server.emplace();
+    ARROW_RETURN_NOT_OK(ReadServer(*x, &*config.server));
+  }
 
   // Stream names: instruments, then processor outputs; all unique.
   std::map<std::string, SourceLocation> defined;
@@ -1157,6 +1182,42 @@ std::vector<TableSpec> MakeConfigTables() {
         {.name = "stream_queue_bytes",
          .default_value = std::string("4GiB"),
          .description = "most bytes of one stream that may wait in queues at once",
+         .kind = OptionKind::kByteSize}}});
+  tables.push_back(
+      {"server",
+       false,
+       {{.name = "listen",
+         .default_value = std::string("grpc://127.0.0.1:8815"),
+         .description = "where the Flight server listens (grpc://HOST:PORT, grpc+tls://, "
+                        "grpc+unix:///path); beyond loopback only with a token"},
+        {.name = "token_file",
+         .default_value = std::string(""),
+         .description = "file holding the bearer token every call must carry",
+         .kind = OptionKind::kPath},
+        {.name = "tls_cert",
+         .default_value = std::string(""),
+         .description = "PEM certificate chain: serve grpc+tls:// (with tls_key)",
+         .kind = OptionKind::kPath},
+        {.name = "tls_key",
+         .default_value = std::string(""),
+         .description = "PEM private key (with tls_cert)",
+         .kind = OptionKind::kPath},
+        duration("replay_seconds", "10s",
+                 "sample time each stream's replay ring keeps (0: no replay)", false),
+        {.name = "replay_bytes",
+         .default_value = std::string("64MiB"),
+         .description = "Arrow buffer bytes each stream's replay ring keeps at most",
+         .min = 0,
+         .kind = OptionKind::kByteSize},
+        {.name = "client_queue",
+         .default_value = std::int64_t{64},
+         .description = "live packets queued per streaming client before its oldest is dropped",
+         .min = 1,
+         .max = static_cast<double>(kMaxClientQueue)},
+        {.name = "client_queue_bytes",
+         .default_value = std::string("64MiB"),
+         .description = "Arrow buffer bytes queued per streaming client at most",
+         .min = 1,
          .kind = OptionKind::kByteSize}}});
   return tables;
 }

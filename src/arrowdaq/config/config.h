@@ -109,6 +109,24 @@ struct StorageConfig : Located {
   std::chrono::nanoseconds hdf5_roll_interval{0};
 };
 
+/// Largest `[server] client_queue`.
+inline constexpr std::size_t kMaxClientQueue = 4096;
+
+/// Describe the `[server]` table: the Flight server of `arrowdaq serve` and `run --serve`
+/// (docs/server.md). Its presence makes `arrowdaq run` serve too.
+struct ServerConfig : Located {
+  std::string listen = "grpc://127.0.0.1:8815";
+  std::string token_file;  ///< "" none (then only loopback or a unix socket is allowed)
+  std::string tls_cert;    ///< PEM files; both or neither
+  std::string tls_key;
+  /// Replay ring per stream: sample time kept, and Arrow buffer bytes kept at most.
+  std::chrono::nanoseconds replay_seconds = std::chrono::seconds(10);
+  std::int64_t replay_bytes = std::int64_t{64} << 20;
+  /// Live packets, and Arrow buffer bytes, queued per DoGet client before the oldest drop.
+  std::size_t client_queue = 64;
+  std::int64_t client_queue_bytes = std::int64_t{64} << 20;
+};
+
 /// Describe one `[[processors]]` entry: a derived stream computed from `input`.
 struct ProcessorConfig : Located {
   std::string kind;
@@ -152,11 +170,12 @@ struct RunConfig {
   std::optional<StorageConfig> storage;  ///< nullopt when there is no [storage] table
   std::vector<ProcessorConfig> processors;  ///< in file order
   LimitsConfig limits;                      ///< [limits] or its defaults
+  std::optional<ServerConfig> server;       ///< nullopt when there is no [server] table
 };
 
 /// Describe one table a config file may hold, for the parser, the CLI and the documentation
 /// test. `name` is as documented: "run", "instruments.<name>", "subscriptions" (an array of
-/// tables, [[subscriptions]]), "storage", "processors", "limits".
+/// tables, [[subscriptions]]), "storage", "processors", "limits", "server".
 struct TableSpec {
   std::string name;
   bool array_of_tables = false;

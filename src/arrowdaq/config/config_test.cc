@@ -201,7 +201,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, limits, processors, run, storage, subscriptions");
+              "at the top level: instruments, limits, processors, run, server, storage, subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
@@ -348,6 +348,30 @@ TEST(ConfigTest, ByteSizes) {
               "demo.toml:4:15: limits.batch_bytes: expected a byte size");
 }
 
+TEST(ConfigTest, ServerTableIsChecked) {
+  ASSERT_OK_AND_ASSIGN(RunConfig config,
+                       ParseConfig("[instruments.a]\ndriver = \"x\"\n[server]\n"
+                                   "listen = \"grpc://0.0.0.0:9000\"\ntoken_file = \"t\"\n"
+                                   "replay_seconds = \"2s\"\nreplay_bytes = \"1MiB\"\n"
+                                   "client_queue = 8\nclient_queue_bytes = 4096\n",
+                                   "demo.toml"));
+  ASSERT_TRUE(config.server.has_value());
+  EXPECT_EQ(config.server->listen, "grpc://0.0.0.0:9000");
+  EXPECT_EQ(config.server->token_file, "t");
+  EXPECT_EQ(config.server->replay_seconds, std::chrono::seconds(2));
+  EXPECT_EQ(config.server->replay_bytes, 1 << 20);
+  EXPECT_EQ(config.server->client_queue, 8u);
+  EXPECT_EQ(config.server->client_queue_bytes, 4096);
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[server]\nclient_queue = 5000\n",
+              "demo.toml:4:16: server.client_queue: expected an integer");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[server]\nlisten = \"\"\n",
+              "demo.toml:4:10: server.listen: expected a non-empty string");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[server]\ntls_cert = \"c.pem\"\n",
+              "demo.toml:3:1: server: tls_cert and tls_key go together");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[server]\nlistne = \"x\"\n",
+              "demo.toml:4:10: server.listne: unknown key (did you mean \"listen\"?)");
+}
+
 TEST(ConfigTest, SubscriptionKindIsAClosedSet) {
   ExpectError("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\nname = \"m\"\n"
               "streams = [\"a\"]\nkind = \"gui\"\n",
@@ -375,7 +399,7 @@ TEST(ConfigTest, EveryGivenKeyKeepsItsLocation) {
 TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   ASSERT_OK_AND_ASSIGN(RunConfig minimal,
                        ParseConfig("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\n"
-                                   "name = \"m\"\nstreams = [\"*\"]\n[storage]\n",
+                                   "name = \"m\"\nstreams = [\"*\"]\n[storage]\n[server]\n",
                                    "demo.toml"));
   const auto text_of = [](const OptionSpec& spec) {
     return std::visit(
@@ -448,6 +472,20 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
       if (id == "limits.stream_queue_bytes") {
         EXPECT_EQ(minimal.limits.stream_queue_bytes, ParseByteSize(d).ValueOrDie());
       }
+      const auto& server = *minimal.server;
+      if (id == "server.listen") { EXPECT_EQ(server.listen, d); }
+      if (id == "server.token_file" || id == "server.tls_cert" || id == "server.tls_key") {
+        EXPECT_EQ(d, "");
+        EXPECT_TRUE(server.token_file.empty() && server.tls_cert.empty() && server.tls_key.empty());
+      }
+      if (id == "server.replay_seconds") { EXPECT_EQ(server.replay_seconds, duration(d)); }
+      if (id == "server.replay_bytes") {
+        EXPECT_EQ(server.replay_bytes, ParseByteSize(d).ValueOrDie());
+      }
+      if (id == "server.client_queue") { EXPECT_EQ(std::to_string(server.client_queue), d); }
+      if (id == "server.client_queue_bytes") {
+        EXPECT_EQ(server.client_queue_bytes, ParseByteSize(d).ValueOrDie());
+      }
     }
   }
   // A default-constructed StorageConfig (a file without [storage]) is the declared one too.
@@ -455,7 +493,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 27u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 35u) << "a key was added: hold its default to the struct here";
 }
 
 TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {

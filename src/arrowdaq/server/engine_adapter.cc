@@ -1,0 +1,393 @@
+#include "arrowdaq/server/engine_adapter.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include "arrowdaq/app/run_report.h"
+#include "arrowdaq/app/run_summary.h"
+#include "arrowdaq/core/clock.h"
+#include "arrowdaq/core/schema.h"
+#include "arrowdaq/storage/writer_factory.h"
+
+namespace arrowdaq::server {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct EngineAdapter::Entry {
+  std::shared_ptr<app::Recording> recording;
+  std::string name;
+  std::vector<std::string> formats;
+  std::optional<SteadyClock::time_point> deadline;
+
+  std::mutex mutex;  // guards error, finished, result
+  std::string error;  // the first storage error
+  bool finished = false;
+  Status result;
+  std::mutex finish_mutex;  // held by the thread finishing it
+};
+
+EngineAdapter::EngineAdapter(app::Engine& engine, EngineAdapterOptions options)
+    : engine_(engine), options_(std::move(options)), started_(SteadyClock::now()) {}
+
+Result<std::unique_ptr<EngineAdapter>> EngineAdapter::Make(app::Engine& engine,
+                                                           EngineAdapterOptions options) {
+  std::unique_ptr<EngineAdapter> adapter(new EngineAdapter(engine, std::move(options)));
+  ARROW_ASSIGN_OR_RAISE(adapter->feed_,
+                        pipeline::LiveFeed::Make(engine.router(), adapter->options_.feed));
+  adapter->timer_ = std::thread([a = adapter.get()] { a->RunTimer(); });
+  return adapter;
+}
+
+EngineAdapter::~EngineAdapter() { Shutdown(); }
+
+void EngineAdapter::Shutdown(const std::string& reason) {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    entries = entries_;
+  }
+  changed_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  for (auto& e : entries) (void)Finish(*e, reason);
+  feed_->Stop();
+}
+
+void EngineAdapter::RunTimer() {
+  std::unique_lock lock(mutex_);
+  while (!shut_down_) {
+    std::optional<SteadyClock::time_point> next;
+    std::shared_ptr<Entry> due;
+    const auto now = SteadyClock::now();
+    for (const auto& e : entries_) {
+      if (!e->deadline || e->recording->stopped()) continue;
+      if (*e->deadline <= now) {
+        due = e;
+        break;
+      }
+      if (!next || *e->deadline < *next) next = e->deadline;
+    }
+    if (due) {
+      due->deadline.reset();
+      lock.unlock();
+      (void)Finish(*due, "");
+      lock.lock();
+      continue;
+    }
+    if (next) {
+      changed_.wait_until(lock, *next);
+    } else {
+      changed_.wait(lock);
+    }
+  }
+}
+
+namespace {
+
+InstrumentState StateOfStream(const std::string& name,
+                              const std::vector<app::InstrumentState>& instruments,
+                              const config::RunConfig& config, int depth = 0) {
+  for (const auto& i : instruments) {
+    if (i.status.name == name) return StateOf(i.status);
+  }
+  if (depth > 64) return InstrumentState::kDisconnected;
+  for (const auto& p : config.processors) {
+    if (p.output == name) return StateOfStream(p.input, instruments, config, depth + 1);
+  }
+  return InstrumentState::kDisconnected;
+}
+
+// Move every location of a parsed table up by `lines` (the header line put before it).
+void ShiftLines(config::SourceLocation* where, int lines) {
+  where->line = std::max(1, where->line - lines);
+}
+
+// "origin:L:C: ..." -> "origin:L-1:C: ..." (never below 1).
+std::string ShiftMessage(const std::string& message, const std::string& origin) {
+  if (message.rfind(origin + ":", 0) != 0) return message;
+  int line = 0, column = 0, consumed = 0;
+  if (std::sscanf(message.c_str() + origin.size(), ":%d:%d:%n", &line, &column, &consumed) < 2 ||
+      consumed == 0) {
+    return message;
+  }
+  return origin + ":" + std::to_string(std::max(1, line - 1)) + ":" + std::to_string(column) +
+         ":" + message.substr(origin.size() + static_cast<std::size_t>(consumed));
+}
+
+}  // namespace
+
+std::vector<StreamDescription> EngineAdapter::ListStreams() {
+  const auto instruments = engine_.Instruments();
+  const auto& config = engine_.config();
+  std::map<std::string, std::uint64_t> dropped;
+  for (const auto& m : engine_.monitors()) {
+    for (const auto& [stream, st] : m->subscription()->Stats()) dropped[stream] += st.dropped;
+  }
+  auto& router = engine_.router();
+  std::vector<StreamDescription> out;
+  for (const auto& s : router.Stats()) {
+    auto info = router.FindStream(s.name);
+    if (!info.ok()) continue;  // removed meanwhile
+    StreamDescription d;
+    d.name = s.name;
+    d.schema = (*info)->schema;
+    d.kind = StreamKind::kInstrument;
+    d.source = s.name;
+    for (const auto& i : instruments) {
+      if (i.status.name == s.name) {
+        d.driver = i.status.driver;
+        d.overrun_samples = i.status.overrun_samples;
+      }
+    }
+    for (const auto& p : config.processors) {
+      if (p.output == s.name) {
+        d.kind = StreamKind::kDerived;
+        d.source = p.input;
+        d.driver = p.kind;
+      }
+    }
+    d.state = StateOfStream(s.name, instruments, config);
+    if (auto rate = StreamRate(*d.schema); rate.ok()) d.nominal_rate_hz = *rate;
+    if (s.rows > 1 && s.last_timestamp_ns > s.first_timestamp_ns) {
+      d.measured_rate_hz = static_cast<double>(s.rows - 1) * 1e9 /
+                           static_cast<double>(s.last_timestamp_ns - s.first_timestamp_ns);
+    }
+    d.packets = s.packets;
+    d.rows = s.rows;
+    d.bytes = s.bytes;
+    d.next_sequence = s.next_sequence;
+    d.first_timestamp_ns = s.first_timestamp_ns;
+    d.last_timestamp_ns = s.last_timestamp_ns;
+    if (auto it = dropped.find(s.name); it != dropped.end()) d.dropped = it->second;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<StreamDescription> EngineAdapter::DescribeStream(const std::string& name) {
+  ARROW_RETURN_NOT_OK(engine_.router().FindStream(name));  // the error lists the streams
+  for (auto& d : ListStreams()) {
+    if (d.name == name) return std::move(d);
+  }
+  return Status::KeyError("no stream named '", name, "'");
+}
+
+Result<std::shared_ptr<pipeline::LiveSubscription>> EngineAdapter::Subscribe(
+    pipeline::LiveSubscriptionOptions options) {
+  return feed_->Subscribe(std::move(options));
+}
+
+RecordingInfo EngineAdapter::Snapshot(const Entry& e) const {
+  RecordingInfo info;
+  info.id = e.recording->id();
+  info.name = e.name;
+  info.directory = e.recording->directory().string();
+  info.streams = e.recording->stream_names();
+  info.formats = e.formats;
+  info.started_ns = e.recording->start_wall_ns();
+  info.stopped_ns = e.recording->stop_wall_ns();
+  for (const auto& [stream, r] : e.recording->received()) info.rows[stream] = r.rows;
+  std::lock_guard lock(const_cast<std::mutex&>(e.mutex));
+  info.error = e.error;
+  info.state = !e.error.empty()            ? RecordingState::kFailed
+               : e.recording->stopped()    ? RecordingState::kStopped
+                                           : RecordingState::kRecording;
+  return info;
+}
+
+EngineStatus EngineAdapter::GetStatus() {
+  EngineStatus status;
+  for (auto& i : engine_.Instruments()) status.instruments.push_back(std::move(i.status));
+  status.streams = ListStreams();
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+  }
+  for (const auto& e : entries) status.recordings.push_back(Snapshot(*e));
+  status.uptime = SteadyClock::now() - started_;
+  status.memory = telemetry::SampleMemory();
+  status.replay = feed_->Stats();
+  return status;
+}
+
+std::vector<RunEvent> EngineAdapter::RecentEvents(std::size_t limit) {
+  auto events = engine_.events().Events();
+  limit = std::min(limit, options_.max_events);
+  if (events.size() > limit) {
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(limit));
+  }
+  return events;
+}
+
+Result<RecordingInfo> EngineAdapter::StartRecording(const RecordingRequest& request) {
+  ARROW_RETURN_NOT_OK(CheckRecordingName(request.name));
+  for (const auto& f : request.formats) {
+    if (auto format = storage::ParseStorageFormat(f); !format.ok()) {
+      return Status::Invalid("format '", f, "': ", format.status().message());
+    }
+  }
+  for (const auto& s : request.streams) ARROW_RETURN_NOT_OK(engine_.router().FindStream(s));
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return Status::Invalid("the server is shutting down");
+  }
+  auto entry = std::make_shared<Entry>();
+  entry->name = request.name;
+  app::RecordingOptions ro;
+  ro.name = request.name;
+  ro.output_dir = options_.output_dir;
+  ro.storage = options_.storage;
+  if (!request.streams.empty()) ro.storage.streams = request.streams;
+  if (!request.formats.empty()) ro.storage.formats = request.formats;
+  entry->formats = ro.storage.formats;
+  ro.config_text = options_.config_text;
+  ro.metadata = options_.metadata;
+  ro.override_args = options_.override_args;
+  std::weak_ptr<Entry> weak = entry;
+  ro.on_error = [weak](const Status& st) {
+    if (auto e = weak.lock()) {
+      std::lock_guard lock(e->mutex);
+      if (e->error.empty()) e->error = "storage: " + st.message();
+    }
+  };
+  app::Engine* engine = &engine_;
+  ro.on_disk = [weak, engine](const storage::DiskCheck& check) {
+    engine->events().Record({WallClockNanos(), "", "info", check.message});
+    if (check.verdict != storage::DiskVerdict::kStop) return;
+    if (auto e = weak.lock()) {
+      std::lock_guard lock(e->mutex);
+      if (e->error.empty()) e->error = check.message;
+    }
+  };
+  ARROW_ASSIGN_OR_RAISE(entry->recording, engine_.StartRecording(std::move(ro)));
+  if (request.duration) entry->deadline = SteadyClock::now() + *request.duration;
+  engine_.events().Record({WallClockNanos(), "", "info",
+                           "recording " + entry->recording->id() + " started in " +
+                               entry->recording->directory().string()});
+  bool late = false;
+  {
+    std::lock_guard lock(mutex_);
+    late = shut_down_;  // Shutdown began meanwhile and will not see this one
+    if (!late) entries_.push_back(entry);
+  }
+  if (late) {
+    (void)Finish(*entry, "server stopped (signal)");
+    return Status::Invalid("the server is shutting down");
+  }
+  changed_.notify_all();
+  return Snapshot(*entry);
+}
+
+Status EngineAdapter::Finish(Entry& e, const std::string& reason) {
+  std::lock_guard finishing(e.finish_mutex);
+  {
+    std::lock_guard lock(e.mutex);
+    if (e.finished) return e.result;
+  }
+  Status st = e.recording->Stop();
+  const double duration_s =
+      e.recording->stop_wall_ns() > e.recording->start_wall_ns()
+          ? static_cast<double>(e.recording->stop_wall_ns() - e.recording->start_wall_ns()) / 1e9
+          : 0.0;
+  app::RunSummary summary = app::SummarizeRecording(engine_, *e.recording, duration_s);
+  std::string error;
+  {
+    std::lock_guard lock(e.mutex);
+    error = e.error;
+  }
+  if (!st.ok() || !error.empty()) {
+    summary.outcome = "failed";
+    summary.error = !error.empty() ? error : st.ToString();
+  } else if (!reason.empty()) {
+    summary.outcome = "stopped";
+    summary.stop_reason = reason;
+  }
+  summary.metadata = options_.metadata;
+  summary.override_args = options_.override_args;
+  app::ReleaseSpace((e.recording->directory() / app::kSummaryReserve).string());
+  Status written = app::WriteSummaryJson(
+      summary, (e.recording->directory() / "summary.json").string());
+  if (st.ok()) st = written;
+  engine_.events().Record({WallClockNanos(), "", "info",
+                           "recording " + e.recording->id() + " stopped" +
+                               (reason.empty() ? std::string() : ": " + reason)});
+  std::lock_guard lock(e.mutex);
+  if (!st.ok() && e.error.empty()) e.error = st.ToString();
+  e.finished = true;
+  e.result = st;
+  return st;
+}
+
+Result<RecordingInfo> EngineAdapter::StopRecording(const std::string& id) {
+  std::shared_ptr<Entry> found;
+  std::string known;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : entries_) {
+      if (e->recording->id() == id) found = e;
+      known += (known.empty() ? "" : ", ") + e->recording->id();
+    }
+  }
+  if (!found) {
+    return Status::KeyError("no recording with id '", id, "' (recordings: ",
+                            known.empty() ? "none" : known, ")");
+  }
+  {
+    std::lock_guard lock(found->mutex);
+    if (found->finished || found->recording->stopped()) {
+      return Status::Invalid("recording ", id, " is already stopped");
+    }
+  }
+  Status st = Finish(*found, "");
+  if (!st.ok()) return st.WithMessage("recording ", id, ": ", st.message());
+  return Snapshot(*found);
+}
+
+Result<std::string> EngineAdapter::SendCommand(const std::string& instrument,
+                                               const std::string& command) {
+  return engine_.SendCommand(instrument, command);
+}
+
+Status EngineAdapter::ConnectInstrument(const std::string& instrument) {
+  return engine_.ConnectInstrument(instrument);
+}
+
+Status EngineAdapter::DisconnectInstrument(const std::string& instrument) {
+  return engine_.DisconnectInstrument(instrument);
+}
+
+Status EngineAdapter::AddInstrument(const InstrumentTable& table) {
+  if (!config::IsValidStreamName(table.name)) {
+    return Status::Invalid("instrument name '", table.name,
+                           "': only letters, digits, '_', '.' and '-' are allowed");
+  }
+  // The table as it stands in a config file, under its header; locations are then moved up
+  // one line so that they count the table's own lines.
+  const std::string text = "[instruments." + table.name + "]\n" + table.toml;
+  auto parsed = config::ParseConfig(text, table.origin);
+  if (!parsed.ok()) {
+    return parsed.status().WithMessage(ShiftMessage(parsed.status().message(), table.origin));
+  }
+  const config::RunOptions defaults;
+  if (parsed->instruments.size() != 1 || parsed->instruments[0].name != table.name ||
+      !parsed->processors.empty() || !parsed->subscriptions.empty() || parsed->storage ||
+      parsed->run.output_dir != defaults.output_dir || parsed->run.name != defaults.name ||
+      parsed->run.duration != defaults.duration || !parsed->run.metadata.empty() ||
+      parsed->run.log_level != defaults.log_level) {
+    return Status::Invalid(table.origin, ": the table must describe one instrument, '",
+                           table.name, "', and nothing else (no other [table] headers)");
+  }
+  config::InstrumentConfig inst = std::move(parsed->instruments[0]);
+  ShiftLines(&inst.where, 1);
+  for (auto& [key, opt] : inst.options) ShiftLines(&opt.where, 1);
+  return engine_.AddInstrument(std::move(inst));
+}
+
+Status EngineAdapter::RemoveInstrument(const std::string& instrument) {
+  return engine_.RemoveInstrument(instrument);
+}
+
+}  // namespace arrowdaq::server
