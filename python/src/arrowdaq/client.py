@@ -206,10 +206,11 @@ class Client:
         :class:`~arrowdaq.errors.GapWarning` (default) or ``"ignore"``; the counts are in
         :attr:`Subscription.dropped` and :attr:`Subscription.gaps` either way.
         ``queue``: packets the server queues for this client (1..4096, server default 64).
-        ``timeout``: seconds to wait for each batch (default: forever).
+        ``timeout``: a deadline in seconds for the whole subscription (default none): when it
+        passes, the next read raises :class:`~arrowdaq.errors.ArrowdaqTimeoutError`.
         """
         return Subscription(self, stream, start, seconds=seconds, on_gap=on_gap, queue=queue,
-                            timeout=timeout)
+                            grpc_timeout=timeout)
 
     def read(self, stream: str, seconds: float = 2.0, *, timeout: Optional[float] = None,
              on_gap: GapPolicy = "raise") -> pa.Table:
@@ -339,8 +340,8 @@ class Subscription:
 
     def __init__(self, client: Client, stream: Union[str, Sequence[str]], start: Start = "live", *,
                  seconds: Optional[float] = None, on_gap: GapPolicy = "warn",
-                 queue: Optional[int] = None, timeout: Optional[float] = None,
-                 grpc_timeout: Optional[float] = None, what: str = "subscribe") -> None:
+                 queue: Optional[int] = None, grpc_timeout: Optional[float] = None,
+                 what: str = "subscribe") -> None:
         if on_gap not in _GAP_POLICIES:
             raise ValueError(f"{what}: on_gap must be one of {_GAP_POLICIES}, got {on_gap!r}")
         client._check_open()
@@ -367,7 +368,6 @@ class Subscription:
         self._client = client
         self._what = what
         self.on_gap = on_gap
-        self.timeout = timeout
         self.last_sequence: Optional[int] = None
         self.last: Optional[BatchInfo] = None
         self._last_by_stream: Dict[str, int] = {}

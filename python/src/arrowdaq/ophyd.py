@@ -118,7 +118,7 @@ class StreamDetector(Device):
         deadline = time.monotonic() + self.timeout + float(self.dwell_seconds.get())
         period_ns = 0
         with self.client.subscribe(self.stream, "live", on_gap="raise",
-                                   timeout=self.timeout) as sub:
+                                   timeout=max(0.001, deadline - time.monotonic())) as sub:
             for info, batch in sub.with_info():
                 if batch.num_rows == 0:
                     continue
