@@ -9,6 +9,10 @@ import json
 import math
 import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,8 +29,6 @@ import arrowdaq
 import arrowdaq_testlib as lib
 from arrowdaq.ophyd import CommandSignal, stream_detector, stream_detectors
 
-FIXTURE = os.environ.get("ARROWDAQ_FLIGHT_FIXTURE_BIN", "flight_fixture")
-SERVER_COMMAND = [FIXTURE]  # see test_client.py
 
 CONFIG = """
 [instruments.noise]
@@ -50,7 +52,7 @@ def formula(stream, n, c):
 @pytest.fixture
 def server(tmp_path):
     cfg = lib.write_config(tmp_path, CONFIG, name="serve.toml")
-    s = arrowdaq.start_server(cfg, command=SERVER_COMMAND, output=tmp_path / "runs")
+    s = arrowdaq.start_server(cfg, binary=lib.ARROWDAQ, output=tmp_path / "runs")
     yield s
     assert s.stop() == 0, s.log
 
@@ -182,3 +184,19 @@ def test_command_signal_sends_and_fails_with_the_instrument_error(daq):
     with pytest.raises(arrowdaq.InstrumentError, match=r"send 'sine' 'BOGUS'.*Undefined header"):
         status.wait(30)
     assert idn.describe()["sine_idn"]["source"].endswith("/sine")
+
+
+def test_the_example_script_counts_five_events(server):
+    script = Path(os.environ.get("ARROWDAQ_SOURCE_DIR", Path(__file__).parents[2])) / "examples" / "python" / "bluesky_count.py"
+    r = subprocess.run([sys.executable, str(script), server.uri, "sine"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [l.split(":")[0] for l in lines[:5]] == [f"event {i}" for i in range(1, 6)]
+    assert all(re.search(r"sine_ch0=\S+ \(100 samples, packets \d+\.\.\d+\)$", l) for l in lines[:5]), lines
+    assert re.fullmatch(r"run [0-9a-f-]{36}", lines[5])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, str(script), f"grpc://127.0.0.1:{port}"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and f"no arrowdaq server reachable at grpc://127.0.0.1:{port}" in r.stderr

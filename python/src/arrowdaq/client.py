@@ -398,6 +398,7 @@ class Subscription:
         info = BatchInfo(stream=meta.get("stream", self.stream), sequence=int(meta.get("sequence", -1)),
                          dropped=int(meta.get("dropped", 0)))
         prev = self._last_by_stream.get(info.stream)
+        prev_dropped = self._dropped_by_stream.get(info.stream, 0)
         self._last_by_stream[info.stream] = info.sequence
         self._dropped_by_stream[info.stream] = info.dropped
         self.dropped = sum(self._dropped_by_stream.values())
@@ -405,12 +406,19 @@ class Subscription:
         self.last = info
         self.batches += 1
         self.rows += chunk.data.num_rows
+        # A gap: the sequence jumped, or (first batch) the server says packets were lost
+        # before it (the client's queue overflowed before it read anything).
+        expected = None
         if prev is not None and info.sequence != prev + 1:
-            self.gaps.append((prev + 1, info.sequence))
+            expected = prev + 1
+        elif prev is None and info.dropped > prev_dropped:
+            expected = info.sequence - (info.dropped - prev_dropped)
+        if expected is not None:
+            self.gaps.append((expected, info.sequence))
             if self.on_gap == "raise":
-                raise GapError(info.stream, prev + 1, info.sequence, info.dropped)
+                raise GapError(info.stream, expected, info.sequence, info.dropped, chunk.data, info)
             if self.on_gap == "warn":
-                warnings.warn(E.gap_message(info.stream, prev + 1, info.sequence, info.dropped),
+                warnings.warn(E.gap_message(info.stream, expected, info.sequence, info.dropped),
                               GapWarning, stacklevel=3)
         return info, chunk.data
 
@@ -460,8 +468,8 @@ class Subscription:
 class Recording:
     """A recording on the server (``client.record(...)``).
 
-    ``id`` (the server's recording id, e.g. ``rec-1``), ``run_id`` (the run directory's name),
-    ``directory`` (a ``Path`` on the server's machine), ``state`` (``recording``, ``stopped``,
+    ``id`` (the server's recording id, e.g. ``scan1-20240101T120000Z``; also ``run_id`` in its
+    summary.json), ``directory`` (a ``Path`` on the server's machine), ``state`` (``recording``, ``stopped``,
     ``failed``), ``streams``, ``formats``. :meth:`stop` stops it (a second stop raises
     :class:`~arrowdaq.errors.RecordingStateError`); as a context manager it is stopped on exit
     unless it already ended. :meth:`summary` once stopped; :meth:`open` reads the run.
@@ -476,7 +484,7 @@ class Recording:
         self.id: str = state["id"]
         self.name: str = state.get("name", "")
         self.directory = Path(state["directory"])
-        self.run_id: str = self.directory.name
+        self.run_id: str = self.id
         self.state: str = state.get("state", "")
         self.streams: List[str] = list(state.get("streams", []))
         self.formats: List[str] = list(state.get("formats", []))
@@ -515,18 +523,24 @@ class Recording:
             time.sleep(poll)
         return self
 
-    def summary(self) -> Dict[str, Any]:
-        """The run's ``summary.json`` when the run directory is readable from here (same
-        machine or shared disk), else the server's final state of the recording. Only once
-        stopped: :class:`~arrowdaq.errors.RecordingStateError` while recording."""
+    def summary(self, timeout: float = 30.0) -> Dict[str, Any]:
+        """The run's ``summary.json`` when the run directory is on this machine (or a shared
+        disk; waits up to `timeout` s for the server to write it), else the server's final state
+        of the recording. Only once stopped: :class:`~arrowdaq.errors.RecordingStateError` while
+        recording."""
         if self.state == "recording":
             self.refresh()
         if self.state == "recording":
             raise E.RecordingStateError(f"recording '{self.id}' is still running: stop it first")
+        if not self.directory.is_dir():
+            return dict(self.info)
         path = self.directory / "summary.json"
-        if path.is_file():
-            return dict(json.loads(path.read_text()))
-        return dict(self.info)
+        deadline = time.monotonic() + timeout
+        while not path.is_file():
+            if time.monotonic() > deadline:
+                raise E.ArrowdaqTimeoutError(f"{path}: not written within {timeout} s of the stop")
+            time.sleep(0.05)
+        return dict(json.loads(path.read_text()))
 
     def open(self, format: Optional[str] = None) -> "Any":
         """The finished run (:func:`arrowdaq.open_run` on :attr:`directory`)."""

@@ -95,10 +95,15 @@ class GapError(ArrowdaqError):
 
     ``stream``, ``expected`` (the sequence number that should have come), ``received`` (the one
     that came), ``missing`` (how many packets were lost in this gap) and ``dropped`` (the
-    server's running total of packets this client lost on the stream).
+    server's running total of packets this client lost on the stream); ``batch`` and ``info``
+    are the batch that revealed the gap and its BatchInfo (it is not lost: it comes with the
+    error, and iterating on continues after it).
     """
 
-    def __init__(self, stream: str, expected: int, received: int, dropped: int) -> None:
+    def __init__(self, stream: str, expected: int, received: int, dropped: int,
+                 batch: object = None, info: object = None) -> None:
+        self.batch = batch
+        self.info = info
         self.stream = stream
         self.expected = expected
         self.received = received
@@ -147,7 +152,7 @@ def translate(exc: BaseException, uri: str, *, what: str = "", kind: str = "") -
             return ServerUnreachableError(f"{prefix}no arrowdaq server reachable at {uri}: {msg}",
                                           server_message=msg)
         return ServerUnavailableError(f"{prefix}{msg}", server_message=msg)
-    if isinstance(exc, pa.ArrowException) and re.search(r"\balready (exists|registered|taken)|\bis taken\b", msg):
+    if isinstance(exc, pa.ArrowException) and re.search(r"\balready (exists|registered|taken)|\bexists already\b|\bis taken\b", msg):
         msg = re.sub(r"^(Unknown|Already exists|AlreadyExists): ", "", msg)
         return AlreadyExistsError(f"{prefix}{msg}", server_message=msg)
     if isinstance(exc, pa.ArrowKeyError):

@@ -38,8 +38,14 @@ class LocalServer:
             raise ArrowdaqError(f"cannot start {self.command[0]}: {e}") from None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(timeout) or self.uri is None:
-            code = self.process.poll()
+        ready = self._ready.wait(timeout)
+        if self.uri is None:
+            code = None
+            if ready:  # its output ended without the line: it is exiting
+                try:
+                    code = self.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    pass
             if code is None:
                 self.process.kill()
                 self.process.wait()
