@@ -1,9 +1,9 @@
 """The Bluesky bridge (arrowdaq.ophyd) with a real RunEngine against a real server process.
 
 Documents are validated by event_model; each event's values are recomputed independently: the
-packets the event names (first_sequence..last_sequence) are fetched again from the server's
-replay ring with raw pyarrow.flight, checked against the simulator's formula, and averaged
-with numpy.
+packets the event names (first_sequence..last_sequence) are read from the run.h5 of a recording
+made during the plan (h5py) or fetched again from the server's replay ring (raw
+pyarrow.flight), checked against the simulator's formula, and averaged with numpy.
 """
 import json
 import math
@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ driver = "sim.sine"
 options = { rate_hz = 1000.0, batch_size = 20, channels = 1, frequency_hz = 3.0, amplitude = 2.0 }
 """
 BATCH = {"noise": 50, "sine": 20}
+CHANNELS = {"noise": ["ch0", "ch1"], "sine": ["ch0"]}
 RATE = {"noise": 2000.0, "sine": 1000.0}
 
 
@@ -61,6 +63,14 @@ def server(tmp_path):
 def daq(server):
     with arrowdaq.Client(server.uri) as c:
         yield c
+
+
+def wait_for_sequence(daq, stream, seq, timeout=60):
+    """Until the stream has published packet `seq` (a recording then holds every earlier one)."""
+    deadline = time.monotonic() + timeout
+    while daq.stream(stream).next_sequence <= seq:
+        assert time.monotonic() < deadline, f"{stream} did not reach sequence {seq}"
+        time.sleep(0.02)
 
 
 def run_plan(plan):
@@ -95,9 +105,8 @@ def ring_packets(uri, stream):
     return packets
 
 
-def check_events(uri, stream, events, det_name, channels, rows_per_event):
+def check_events(packets, stream, events, det_name, channels, rows_per_event):
     """Each event's mean/std/count/timestamp recomputed from the packets it names."""
-    packets = ring_packets(uri, stream)
     prev_last = -1
     for ev in events:
         data, ts = ev["data"], ev["timestamps"]
@@ -118,9 +127,29 @@ def check_events(uri, stream, events, det_name, channels, rows_per_event):
         assert ts[f"{det_name}_{channels[0]}"] == t_last
 
 
-def test_count_five_events_are_window_means_of_the_stream(daq, server):
+def stored_packets(rec, stream):
+    """The packets of `stream` a recording stored, by sequence, read from run.h5 with h5py."""
+    summary = rec.summary()
+    (info,) = [s for s in summary["streams"] if s["name"] == stream]
+    ts, columns = lib.read_hdf5_stream(rec.directory, stream, len(CHANNELS[stream]))
+    assert len(ts) == (info["last_sequence"] - info["first_sequence"] + 1) * BATCH[stream]
+    packets = {}
+    for i, seq in enumerate(range(info["first_sequence"], info["last_sequence"] + 1)):
+        rows = slice(i * BATCH[stream], (i + 1) * BATCH[stream])
+        packets[seq] = pa.record_batch([pa.array(ts[rows]).cast(pa.timestamp("ns", tz="UTC"))] +
+                                       [pa.array(c[rows]) for c in columns],
+                                       names=["timestamp"] + CHANNELS[stream])
+    return packets
+
+
+def test_count_five_events_are_window_means_of_the_stored_samples(daq, server):
+    """The samples each event averaged are the ones a recording running at the same time
+    stored in run.h5 (read with h5py): means, stds, counts and timestamps agree."""
     det = stream_detector(daq, "noise", dwell_rows=120)   # 2.4 packets: windows span packets
-    docs = run_plan(count([det], 5))
+    with daq.record("bluesky", streams=["noise"], formats=["hdf5"]) as rec:
+        docs = run_plan(count([det], 5))
+        wait_for_sequence(daq, "noise", max(d["data"]["noise_last_sequence"] for n, d in docs if n == "event") + 1)
+    packets = stored_packets(rec, "noise")
     names = [n for n, _ in docs]
     assert names == ["start", "descriptor"] + ["event"] * 5 + ["stop"]
     desc = docs[1][1]["data_keys"]
@@ -132,7 +161,7 @@ def test_count_five_events_are_window_means_of_the_stream(daq, server):
     assert docs[-1][1]["exit_status"] == "success" and docs[-1][1]["num_events"] == {"primary": 5}
     assert set(det.hints["fields"]) == {"noise_ch0", "noise_ch1"}
     events = [d for n, d in docs if n == "event"]
-    check_events(server.uri, "noise", events, "noise", ["ch0", "ch1"], 120)
+    check_events(packets, "noise", events, "noise", ["ch0", "ch1"], 120)
     config = docs[1][1]["configuration"]["noise"]["data"]
     assert config["noise_dwell_rows"] == 120
 
@@ -144,7 +173,7 @@ def test_a_1d_scan_with_an_ophyd_sim_motor(daq, server):
     events = [d for n, d in docs if n == "event"]
     assert len(events) == 11
     assert [e["data"]["motor"] for e in events] == pytest.approx(list(np.linspace(0, 1, 11)))
-    check_events(server.uri, "sine", events, "sine", ["ch0"], 50)
+    check_events(ring_packets(server.uri, "sine"), "sine", events, "sine", ["ch0"], 50)
     assert docs[-1][1]["exit_status"] == "success"
 
 
@@ -155,7 +184,7 @@ def test_one_device_per_stream_and_the_default_window_is_one_batch(daq, server):
     events = [d for n, d in docs if n == "event"]
     for e in events:
         assert e["data"]["sine_first_sequence"] == e["data"]["sine_last_sequence"]
-    check_events(server.uri, "sine", events, "sine", ["ch0"], BATCH["sine"])
+    check_events(ring_packets(server.uri, "sine"), "sine", events, "sine", ["ch0"], BATCH["sine"])
     with pytest.raises(ValueError, match="no numeric channel"):
         stream_detector(daq, "noise", channels=["ch9"])
     with pytest.raises(arrowdaq.UnknownStreamError):

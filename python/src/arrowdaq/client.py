@@ -508,7 +508,7 @@ class Recording:
             final = self._client.action("stop_recording", {"id": self.id}, kind="recording")
         except E.InvalidRequestError as e:
             if "already stopped" in str(e) or "not recording" in str(e):
-                raise E.RecordingStateError(f"recording '{self.id}' ({self.run_id}): {e.server_message}",
+                raise E.RecordingStateError(f"stop recording '{self.id}': {e.server_message}",
                                             server_message=e.server_message) from None
             raise
         self._update(final)
