@@ -151,6 +151,8 @@ def test_token_from_argument_or_environment_and_a_wrong_one_is_refused(tmp_path,
         assert isinstance(e.value, PermissionError)
         with pytest.raises(arrowdaq.AuthenticationError, match="refused the token"):
             arrowdaq.Client(s.uri, token="wrong-token-0123456789")
+        with pytest.raises(arrowdaq.InvalidRequestError, match="token: expected printable ASCII"):
+            arrowdaq.Client(s.uri, token="two\nlines")
         with arrowdaq.Client(s.uri, token=TOKEN) as c:
             assert [i["name"] for i in c.instruments()] == ["ramp", "noise", "sine", "burst"]
         monkeypatch.setenv("ARROWDAQ_TOKEN", TOKEN)
@@ -228,8 +230,9 @@ def test_read_without_a_replay_ring_waits_for_live_samples(tmp_path):
 def test_read_errors(daq):
     with pytest.raises(arrowdaq.UnknownStreamError, match="nope"):
         daq.read("nope")
-    with pytest.raises(ValueError, match="seconds must be > 0"):
-        daq.read("ramp", seconds=0)
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="seconds must be a finite number > 0"):
+            daq.read("ramp", seconds=bad)
     daq.disconnect_instrument("sine")  # nothing more comes: the read times out, never hangs
     with pytest.raises(arrowdaq.ArrowdaqTimeoutError):
         daq.read("sine", seconds=60.0, timeout=2.0)
@@ -275,6 +278,10 @@ def test_subscribe_replay_and_resume_from_a_sequence_without_gap_or_duplicate(da
         daq.subscribe("sine", 999999999).read_batch()
     with pytest.raises(ValueError, match="start must be"):
         daq.subscribe("sine", "yesterday")
+    # A streamed call's refusal is the server's message alone, without gRPC's context.
+    with pytest.raises(arrowdaq.InvalidRequestError) as e:
+        daq.subscribe("sine", queue=0).read_batch()
+    assert str(e.value) == "subscribe 'sine': ticket: field 'queue': must be 1..4096, got 0"
     with pytest.raises(arrowdaq.UnknownStreamError, match="nope"):
         daq.subscribe("nope").read_batch()
 

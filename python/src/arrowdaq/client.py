@@ -8,7 +8,9 @@ on without copies: ``table.to_pandas()`` and ``polars.from_arrow(table)`` conver
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -96,6 +98,9 @@ class Client:
                  timeout: float = 10.0, tls_root_certs: Optional[bytes] = None) -> None:
         if token is None:
             token = os.environ.get("ARROWDAQ_TOKEN") or None
+        if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token.strip()):
+            raise E.InvalidRequestError("token: expected printable ASCII characters without spaces "
+                                        "(the server's token file's content)")
         self.uri = uri
         self.timeout = float(timeout)
         headers = [(b"authorization", b"Bearer " + token.strip().encode())] if token else []
@@ -224,8 +229,8 @@ class Client:
         :class:`~arrowdaq.errors.GapError` (``on_gap="warn"``/``"ignore"`` keep what came).
         ``timeout``: seconds for the whole call (default ``seconds + 30``).
         """
-        if not seconds > 0:
-            raise ValueError(f"read: seconds must be > 0, got {seconds!r}")
+        if not (seconds > 0 and math.isfinite(seconds)):
+            raise ValueError(f"read: seconds must be a finite number > 0, got {seconds!r}")
         info = self.stream(stream)
         want_ns = int(round(seconds * 1e9))
         last_needed = info.next_sequence - 1
@@ -381,7 +386,7 @@ class Subscription:
             self._reader = client._flight.do_get(fl.Ticket(json.dumps(ticket).encode()),
                                                  options=client._options(grpc_timeout))
         except Exception as e:
-            raise client._error(e, f"{what} '{self.stream}'", "stream") from None
+            raise client._error(e, f"{what} {self.stream!r}", "stream") from None
 
     def _next(self) -> Tuple[BatchInfo, pa.RecordBatch]:
         if self._closed:
@@ -393,7 +398,7 @@ class Subscription:
             raise
         except Exception as e:
             self._closed = True
-            raise self._client._error(e, f"{self._what} '{self.stream}'", "stream") from None
+            raise self._client._error(e, f"{self._what} {self.stream!r}", "stream") from None
         meta = json.loads(chunk.app_metadata.to_pybytes()) if chunk.app_metadata else {}
         info = BatchInfo(stream=meta.get("stream", self.stream), sequence=int(meta.get("sequence", -1)),
                          dropped=int(meta.get("dropped", 0)))

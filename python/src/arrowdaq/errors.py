@@ -124,14 +124,18 @@ def gap_message(stream: str, expected: int, received: int, dropped: int) -> str:
 
 # pyarrow's Flight errors read "Flight returned <code> error, with message: <message>. gRPC
 # client debug context: ..." (or ". Client context: ..." / ". Detail: ..."); keep <message>.
+# Streamed calls (DoGet) raise the message itself followed by the same contexts.
 _FLIGHT_MESSAGE = re.compile(r"with message: (.*?)(?:\. gRPC client debug context:|\. Client context:|\. Detail:|$)", re.S)
+_CONTEXT = re.compile(r"\. (?:gRPC client debug context|Client context|Detail):", re.S)
 
 
 def server_message(exc: BaseException) -> str:
     """The server's message inside a pyarrow Flight exception (the whole text if none found)."""
     text = str(exc)
     m = _FLIGHT_MESSAGE.search(text)
-    return (m.group(1) if m else text).strip()
+    if m:
+        return m.group(1).strip()
+    return _CONTEXT.split(text, maxsplit=1)[0].strip()
 
 
 def translate(exc: BaseException, uri: str, *, what: str = "", kind: str = "") -> ArrowdaqError:
@@ -141,7 +145,7 @@ def translate(exc: BaseException, uri: str, *, what: str = "", kind: str = "") -
     refers to ("stream", "instrument", "recording") so the right subclass is raised.
     """
     msg = server_message(exc)
-    prefix = f"{what}: " if what else ""
+    prefix = f"{what}: " if what and not msg.startswith(f"{what}: ") else ""
     if isinstance(exc, fl.FlightUnauthenticatedError):
         return AuthenticationError(f"{prefix}the server at {uri} refused the token ({msg}); "
                                    f"pass token= or set ARROWDAQ_TOKEN", server_message=msg)
