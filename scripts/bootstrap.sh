@@ -18,9 +18,10 @@ APT_PACKAGES=(
 # runs with (docs/file-format.md, tested snippet by snippet).
 PYARROW_VERSION=26.0.1
 # The Python client (python/, issue 16) is installed editable; its Bluesky bridge, example
-# notebook and their tests need ophyd, bluesky, event-model, nbclient, ipykernel and matplotlib.
+# notebook and their tests need ophyd, bluesky, event-model, nbclient, ipykernel and matplotlib;
+# mypy checks its type annotations.
 PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest silx polars duckdb xarray
-             h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib)
+             h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib mypy)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -40,7 +41,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest, silx, polars, duckdb, xarray
-import h5netcdf, pandas, ophyd, bluesky, event_model, nbclient, nbformat, ipykernel, matplotlib
+import h5netcdf, pandas, ophyd, bluesky, event_model, nbclient, nbformat, ipykernel, matplotlib, mypy
 assert pyarrow.__version__ == '${PYARROW_VERSION}', pyarrow.__version__" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"

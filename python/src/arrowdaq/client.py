@@ -142,7 +142,8 @@ class Client:
             raise self._error(e, name, kind) from None
         if len(results) != 1:
             raise E.ArrowdaqError(f"{name}: expected one result from {self.uri}, got {len(results)}")
-        return json.loads(results[0].body.to_pybytes())
+        answer: Dict[str, Any] = json.loads(results[0].body.to_pybytes())
+        return answer
 
     def _check_open(self) -> None:
         if self._closed:
@@ -237,24 +238,26 @@ class Client:
         deadline = time.monotonic() + (seconds + 30.0 if timeout is None else timeout)
         batches: List[pa.RecordBatch] = []
         first_ts: Optional[int] = None
+        done = False
         with Subscription(self, stream, "replay", seconds=seconds, on_gap=on_gap,
                           grpc_timeout=max(0.001, deadline - time.monotonic()), what="read") as sub:
-            for batch in sub:
+            for info_, batch in sub.with_info():
                 if batch.num_rows == 0:
                     continue
                 batches.append(batch)
                 ts = batch.column(0).cast(pa.int64())
                 if first_ts is None:
-                    first_ts = ts[0].as_py()
-                last_ts = ts[-1].as_py()
-                if sub.last_sequence >= last_needed and last_ts - first_ts >= want_ns - _period_ns(info):
+                    first_ts = int(ts[0].as_py())
+                last_ts = int(ts[-1].as_py())
+                if info_.sequence >= last_needed and last_ts - first_ts >= want_ns - _period_ns(info):
+                    done = True
                     break
                 if time.monotonic() > deadline:
                     break
             else:
                 raise E.StreamEndedError(f"read '{stream}': the stream ended after {len(batches)} "
                                          f"batch(es), before {seconds} s of samples arrived")
-        if time.monotonic() > deadline and (not batches or sub.last_sequence < last_needed):
+        if not done:
             raise E.ArrowdaqTimeoutError(f"read '{stream}': {seconds} s of samples did not arrive "
                                          f"within the timeout")
         table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else info.schema.empty_table()

@@ -258,7 +258,7 @@ class CommandSignal(Signal):
 
     def describe(self) -> Dict[str, Dict[str, Any]]:
         value = super().get()
-        d = {"source": self.source, "dtype": "number" if isinstance(value, (int, float)) else "string",
+        d: Dict[str, Any] = {"source": self.source, "dtype": "number" if isinstance(value, (int, float)) else "string",
              "shape": []}
         if self._units:
             d["units"] = self._units

@@ -65,7 +65,8 @@ class Run:
             if "events" not in f:
                 return []
             ev = f["events"][:]
-        dec = lambda b: b.rstrip(b"\0").decode("utf-8", "replace")  # noqa: E731
+        def dec(b: bytes) -> str:
+            return b.rstrip(b"\0").decode("utf-8", "replace")
         return [{"time_ns": int(e["time"]), "stream": dec(e["stream"]), "kind": dec(e["kind"]),
                  "message": dec(e["message"])} for e in ev]
 

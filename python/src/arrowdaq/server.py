@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from .errors import ArrowdaqError, ArrowdaqTimeoutError
 
@@ -25,7 +25,7 @@ class LocalServer:
     :attr:`log` (its output so far), :meth:`client`, :meth:`stop`. A context manager."""
 
     def __init__(self, command: Sequence[str], timeout: float = 60.0,
-                 env: Optional[dict] = None) -> None:
+                 env: Optional[Dict[str, str]] = None) -> None:
         self.command = [str(c) for c in command]
         self._lines: List[str] = []
         self._ready = threading.Event()
