@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.flight as fl
 
@@ -220,7 +221,8 @@ class Client:
 
     def read(self, stream: str, seconds: float = 2.0, *, timeout: Optional[float] = None,
              on_gap: GapPolicy = "raise") -> pa.Table:
-        """The newest `seconds` of `stream` as one ``pyarrow.Table``.
+        """The newest `seconds` of `stream` as one ``pyarrow.Table`` (one chunk per packet, no
+        copy of the received data; ``combine_chunks()`` makes contiguous columns).
 
         Takes what the replay ring holds and, when it holds less than `seconds` of sample time
         (a stream that just started, replay turned off), waits for live samples until it does.
@@ -260,13 +262,18 @@ class Client:
         if not done:
             raise E.ArrowdaqTimeoutError(f"read '{stream}': {seconds} s of samples did not arrive "
                                          f"within the timeout")
-        table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else info.schema.empty_table()
-        if table.num_rows:
-            import pyarrow.compute as pc
-            ts = table.column(0).cast(pa.int64())
-            t_end = pc.max(ts).as_py()
-            table = table.filter(pc.greater(ts, t_end - want_ns))
-        return table.combine_chunks() if table.num_columns else table
+        table = pa.Table.from_batches(batches, schema=batches[0].schema)
+        # Keep the rows in (t_end - seconds, t_end]: timestamps increase, so that is a slice
+        # from the first row after the cut (found in the first batches; no data is copied).
+        cut = int(batches[-1].column(0).cast(pa.int64())[-1].as_py()) - want_ns
+        offset = 0
+        for batch in batches:
+            ts_np = batch.column(0).cast(pa.int64()).to_numpy()
+            if ts_np[-1] > cut:
+                offset += int(np.searchsorted(ts_np, cut, side="right"))
+                break
+            offset += len(ts_np)
+        return table.slice(offset)
 
     # -- control ----------------------------------------------------------------------------
 
