@@ -15,7 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyarrow as pa
@@ -54,8 +54,7 @@ class StreamInfo:
         return [n for n in self.schema.names if n != "timestamp"]
 
 
-@dataclass(frozen=True)
-class BatchInfo:
+class BatchInfo(NamedTuple):
     """The server's app_metadata of one batch: its stream, sequence number and the running
     count of this stream's packets this client lost before it."""
     stream: str
@@ -410,13 +409,13 @@ class Subscription:
             self._closed = True
             raise self._client._error(e, f"{self._what} {self.stream!r}", "stream") from None
         meta = json.loads(chunk.app_metadata.to_pybytes()) if chunk.app_metadata else {}
-        info = BatchInfo(stream=meta.get("stream", self.stream), sequence=int(meta.get("sequence", -1)),
-                         dropped=int(meta.get("dropped", 0)))
+        info = BatchInfo(meta.get("stream", self.stream), int(meta.get("sequence", -1)),
+                         int(meta.get("dropped", 0)))
         prev = self._last_by_stream.get(info.stream)
         prev_dropped = self._dropped_by_stream.get(info.stream, 0)
         self._last_by_stream[info.stream] = info.sequence
         self._dropped_by_stream[info.stream] = info.dropped
-        self.dropped = sum(self._dropped_by_stream.values())
+        self.dropped += info.dropped - prev_dropped
         self.last_sequence = info.sequence
         self.last = info
         self.batches += 1
