@@ -17,8 +17,11 @@ APT_PACKAGES=(
 # version is a commit that changes this line. The rest are the test oracles: the tools users open
 # runs with (docs/file-format.md, tested snippet by snippet).
 PYARROW_VERSION=26.0.1
+# The Python client (python/, issue 16) is installed editable; its Bluesky bridge, example
+# notebook and their tests need ophyd, bluesky, event-model, nbclient, ipykernel and matplotlib;
+# mypy checks its type annotations.
 PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest silx polars duckdb xarray
-             h5netcdf pandas)
+             h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib mypy)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -38,9 +41,15 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest, silx, polars, duckdb, xarray
-import h5netcdf, pandas
+import h5netcdf, pandas, ophyd, bluesky, event_model, nbclient, nbformat, ipykernel, matplotlib, mypy
 assert pyarrow.__version__ == '${PYARROW_VERSION}', pyarrow.__version__" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"
+fi
+# The arrowdaq Python package from this checkout (editable: python/src is imported directly).
+if ! .venv/bin/python -c "import arrowdaq, pathlib, sys
+sys.exit(pathlib.Path(arrowdaq.__file__).resolve().parents[2] != pathlib.Path('python').resolve())" 2>/dev/null; then
+  echo "bootstrap: installing the arrowdaq Python package from ./python (editable)"
+  .venv/bin/pip install --quiet -e ./python
 fi
 echo "bootstrap: ok (pyarrow $(.venv/bin/python -c 'import pyarrow; print(pyarrow.__version__)'))"
