@@ -108,3 +108,25 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/plugin-driver
         PATTERN "build" EXCLUDE PATTERN "__pycache__" EXCLUDE)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/tools/sim/ DESTINATION ${CMAKE_INSTALL_DATADIR}/arrowdaq/sim
         FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
+
+# The Debian package (make package): arrowdaq_<version>_amd64.deb installing into /usr. Its
+# shared-library dependencies (HDF5, spdlog, fmt, libstdc++, ...) are computed from the
+# binaries by dpkg-shlibdeps; the bundled Arrow in <libdir>/arrowdaq is private to the package.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME arrowdaq)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR "arrowdaq")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "data acquisition engine: instruments in TOML, Arrow streams, HDF5/Arrow/Parquet/CSV files")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "arrowdaq developers <arrowdaq@localhost>")
+set(CPACK_DEBIAN_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
+    "${CMAKE_CURRENT_BINARY_DIR}/_CPack_Packages/Linux/DEB/arrowdaq-${PROJECT_VERSION}-Linux/usr/${ARROWDAQ_INSTALL_PRIVATE_LIBDIR}")
+# The simulators are Python 3 (standard library); the SDK needs a compiler, CMake and, for a
+# driver's tests, GoogleTest.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "g++, cmake, libgtest-dev, libgmock-dev")
+include(CPack)

@@ -69,3 +69,27 @@ def check_tm2_run(run_dir: Path, rate=200.0, batch=20):
     steps = np.diff(stamps.astype(np.int64))
     assert np.all(np.abs(steps - 1e9 / rate) <= 1), "timestamps are not start + k / rate"
     return n
+
+
+DRIVERS_DOC = SOURCE / "docs" / "drivers.md"
+
+
+def doc_blocks(lang, marker=None):
+    """The ```lang blocks of docs/drivers.md (only those after `<!-- test: marker -->` when
+    marker is given)."""
+    import re
+    text = DRIVERS_DOC.read_text()
+    if marker is not None:
+        pattern = r"<!-- test: " + re.escape(marker) + r" -->\n```" + lang + r"\n(.*?)```"
+    else:
+        pattern = r"```" + lang + r"\n(.*?)```"
+    return re.findall(pattern, text, flags=re.S)
+
+
+def doc_run_config(plugin_rel, resource):
+    """docs/drivers.md's `run` config with the simulator's resource (and the plugin's path)."""
+    (block,) = doc_blocks("toml", "run")
+    assert 'paths = ["acme-tm2/build/acme_tm2.so"]' in block
+    assert 'resource = "TCPIP::127.0.0.1::5025::SOCKET"' in block
+    return (block.replace("acme-tm2/build/acme_tm2.so", plugin_rel)
+            .replace("TCPIP::127.0.0.1::5025::SOCKET", resource))

@@ -152,3 +152,30 @@ def test_two_plugins_with_one_driver_name_are_refused_naming_both(tmp_path):
     m = re.fullmatch(pattern, r.stderr.strip())
     assert m, r.stderr
     assert m.groups() == (str(cfg), GOOD, os.path.realpath(GOOD), str(other.resolve()))
+
+
+def test_drivers_doc_quotes_the_example_verbatim():
+    # Every C++ and CMake excerpt of docs/drivers.md is text of examples/plugin-driver: the
+    # page cannot drift from the code the tests build.
+    from plugin_checks import SOURCE, doc_blocks
+    example = SOURCE / "examples" / "plugin-driver"
+    sources = {p.name: p.read_text() for p in example.iterdir() if p.is_file()}
+    blocks = doc_blocks("cpp") + doc_blocks("cmake")
+    assert len(blocks) >= 6
+    for block in blocks:
+        assert any(block in text for text in sources.values()), f"not in the example:\n{block}"
+
+
+def test_drivers_doc_run_config_acquires(tmp_path):
+    # docs/drivers.md's config, as written but for the simulator's port, with the plugin where
+    # the page builds it.
+    from plugin_checks import doc_run_config
+    build = tmp_path / "acme-tm2" / "build"
+    build.mkdir(parents=True)
+    (build / "acme_tm2.so").symlink_to(GOOD)
+    with Tm2Simulator() as sim:
+        cfg = write_config(tmp_path, doc_run_config("acme-tm2/build/acme_tm2.so", sim.resource),
+                           name="tm2.toml")
+        r = run(["run", "tm2.toml", "--duration", "1s"], cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    assert check_tm2_run(only_run_dir(tmp_path / "runs")) >= 60
