@@ -74,7 +74,7 @@ def test_plugin_path_variable_feeds_validate_and_names_itself(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["wrong_abi", "no_entry", "not_a_library", "missing",
-                                  "throwing_list", "clash", "no_drivers"])
+                                  "throwing_list", "clash", "no_drivers", "fifo"])
 def test_bad_plugins_are_refused_at_validate(tmp_path, case):
     if case == "not_a_library":
         path = tmp_path / "notes.so"
@@ -82,6 +82,9 @@ def test_bad_plugins_are_refused_at_validate(tmp_path, case):
         path = str(path)
     elif case == "missing":
         path = str(tmp_path / "nowhere" / "acme.so")
+    elif case == "fifo":  # opening it would block the loader forever
+        path = str(tmp_path / "pipe.so")
+        os.mkfifo(path)
     else:
         path = bad(case)
     cfg, r = validate(tmp_path, config_with(path))
@@ -99,6 +102,7 @@ def test_bad_plugins_are_refused_at_validate(tmp_path, case):
         "throwing_list": "listing its drivers threw cannot list drivers today",
         "clash": "driver 'sim.sine' is already registered (built-in)",
         "no_drivers": "lists no drivers",
+        "fifo": "not a regular file, so not a shared library",
     }[case]
     assert expected in err, err
     # Refused as a whole: a clashing plugin registers none of its drivers.

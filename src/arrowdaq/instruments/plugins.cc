@@ -210,8 +210,9 @@ Result<PluginInfo> LoadPlugin(const std::string& path, DriverRegistry& registry)
   std::error_code ec;
   const fs::path canonical = fs::canonical(path, ec);
   if (ec) return Status::Invalid(path, ": no such file (", ec.message(), ")");
-  if (fs::is_directory(canonical, ec)) {
-    return Status::Invalid(path, ": is a directory, not a shared library");
+  // A FIFO or a device would make the loader block or read forever.
+  if (!fs::is_regular_file(canonical, ec)) {
+    return Status::Invalid(path, ": not a regular file, so not a shared library");
   }
   std::lock_guard lock(g_mutex);
   for (const auto& loaded : *g_loaded) {
