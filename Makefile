@@ -1,5 +1,5 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
-.PHONY: all bootstrap build-release build-dev demo test test-tsan fuzz bench compare clean soak
+.PHONY: all bootstrap build-release build-dev demo test test-tsan test-install install package test-package fuzz bench compare clean soak
 JOBS ?= 2
 DURATION ?= 5s
 SOAK_DURATION ?= 3600
@@ -17,6 +17,26 @@ build-dev: bootstrap
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
+# Install the release build: make install PREFIX=/opt/arrowdaq (a relocatable tree; the
+# layout and the driver SDK: docs/drivers.md).
+PREFIX ?= /usr/local
+install: build-release
+	cmake --install build/release --prefix $(PREFIX)
+
+# The installed tree, moved, run with a clean environment; the example plugin built against it
+# and loaded (tests/install/test_install.py).
+test-install: build-release
+	.venv/bin/python -m pytest -q -rs -p no:cacheprovider tests/install
+
+# The Debian package: build/release/arrowdaq_<version>_amd64.deb (CPack; dependencies from
+# dpkg-shlibdeps). test-package installs it with apt-get, runs the installed demo, removes it;
+# it needs root, and `make test` runs it only as root (scripts/test-package.sh).
+package: build-release
+	cd build/release && cpack -G DEB
+
+test-package: package
+	./scripts/test-package.sh build/release
+
 demo: build-release
 	./build/release/apps/arrowdaq/arrowdaq run examples/demo.toml --duration $(DURATION) --output runs
 
@@ -28,6 +48,9 @@ test: build-dev
 	ctest --preset dev -j $(JOBS)
 	./fuzz/run.sh regress
 	@$(MAKE) --no-print-directory test-tsan
+	@$(MAKE) --no-print-directory test-install
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-package; \
+	else echo "SKIPPED test-package: installing a .deb needs root"; fi
 
 # Open-ended fuzzing, FUZZ_SECONDS per target (default 10 minutes), random seeds; findings are
 # minimised into build/fuzz/findings/<target>/ and the target exits 1 (see fuzz/run.sh).

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git dpkg-dev file
   libasio-dev libhdf5-dev libhwy-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev

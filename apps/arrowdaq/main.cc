@@ -15,6 +15,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -319,10 +320,21 @@ void PrintOptions(const std::vector<arrowdaq::OptionSpec>& options) {
   }
 }
 
-int CmdDrivers() {
+int CmdDrivers(const std::string& config_path) {
   using namespace arrowdaq;
+  // Plugins from ARROWDAQ_PLUGIN_PATH, and from the config's [plugins] when one is given.
+  std::optional<config::RunConfig> config;
+  if (!config_path.empty()) {
+    auto loaded = config::LoadConfigFile(config_path);
+    if (!loaded.ok()) return Fail(kExitUsage, loaded.status());
+    config = std::move(*loaded);
+  }
+  if (Status st = app::LoadPlugins(config ? &*config : nullptr); !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
   for (const auto* d : instruments::DriverRegistry::Default().List()) {
     std::cout << d->name << " - " << d->description << '\n';
+    std::cout << "  origin: " << (d->origin.empty() ? "built-in" : d->origin) << '\n';
     if (!d->default_resource.empty()) std::cout << "  resource: " << d->default_resource << '\n';
     PrintOptions(d->options);
   }
@@ -330,8 +342,11 @@ int CmdDrivers() {
 }
 
 Command AddDrivers(CLI::App& app) {
-  auto* cmd = app.add_subcommand("drivers", "List every driver with its options and defaults");
-  return {cmd, [] { return CmdDrivers(); }};
+  auto config = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("drivers", "List every driver with its options and defaults "
+                                            "(plugins: ARROWDAQ_PLUGIN_PATH, --config)");
+  cmd->add_option("--config", *config, "Also load the plugins this config's [plugins] names");
+  return {cmd, [config] { return CmdDrivers(*config); }};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <filesystem>
@@ -14,6 +15,7 @@
 
 #include "arrowdaq/hardware/resource.h"
 #include "arrowdaq/instruments/driver.h"
+#include "arrowdaq/instruments/plugins.h"
 #include "arrowdaq/pipeline/processor.h"
 
 namespace arrowdaq::app {
@@ -366,8 +368,36 @@ std::vector<config::ProcessorConfig> RunPlan::ProcessorConfigs() const {
   return out;
 }
 
+Status LoadPlugins(const config::RunConfig* config) {
+  auto& registry = instruments::DriverRegistry::Default();
+  const auto load_all = [&registry](const std::string& path) -> Status {
+    ARROW_ASSIGN_OR_RAISE(const auto files, instruments::ExpandPluginPath(path));
+    for (const auto& file : files) {
+      ARROW_RETURN_NOT_OK(instruments::LoadPlugin(file, registry).status());
+    }
+    return Status::OK();
+  };
+  if (const char* env = std::getenv(kPluginPathVariable); env != nullptr) {
+    for (const auto& path : instruments::SplitPluginPathList(env)) {
+      if (Status st = load_all(path); !st.ok()) {
+        return Status::Invalid(kPluginPathVariable, ": ", st.message());
+      }
+    }
+  }
+  if (config == nullptr) return Status::OK();
+  const auto paths = config->PluginPaths();
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const auto& [path, where] = paths[i];
+    if (Status st = load_all(path); !st.ok()) {
+      return ErrorAt(where, "plugins.paths[" + std::to_string(i) + "]", st.message());
+    }
+  }
+  return Status::OK();
+}
+
 Result<RunPlan> PlanRun(const config::RunConfig& config) {
   RunPlan plan;
+  ARROW_RETURN_NOT_OK(LoadPlugins(&config));
   ARROW_RETURN_NOT_OK(CheckOutputPath(config.run));
 
   std::map<std::string, std::shared_ptr<const StreamInfo>> streams;

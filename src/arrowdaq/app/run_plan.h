@@ -8,8 +8,11 @@
 // as strict as run. Errors are Status::Invalid `file:line:column: key: message`, pointing at the
 // value at fault (a driver's range error at the option's value, not at the table).
 //
-// PlanRun builds each driver and processor to ask it its schema and throws it away; it touches
-// neither the disk nor the network nor any hardware. Pure over its input; any thread.
+// PlanRun first loads the driver plugins the run names (LoadPlugins: ARROWDAQ_PLUGIN_PATH and
+// `[plugins] paths`) into the process's driver registry; a plugin that cannot be loaded is an
+// error at its `plugins.paths[i]` (or naming ARROWDAQ_PLUGIN_PATH). Then it builds each driver
+// and processor to ask it its schema and throws it away; it touches neither the disk (beyond
+// opening plugins) nor the network nor any hardware. Any thread.
 #pragma once
 
 #include <memory>
@@ -71,6 +74,16 @@ struct RunPlan {
   /// Return the processors' configs in dependency order.
   [[nodiscard]] std::vector<config::ProcessorConfig> ProcessorConfigs() const;
 };
+
+/// The environment variable naming plugins to load in every run (':'-separated files or
+/// directories of `*.so` files).
+inline constexpr const char* kPluginPathVariable = "ARROWDAQ_PLUGIN_PATH";
+
+/// Load the plugins ARROWDAQ_PLUGIN_PATH names and, when `config` is given, those its
+/// `[plugins] paths` name, into DriverRegistry::Default(). Errors are Status::Invalid naming
+/// the file, prefixed with where it was named (`file:line:column: plugins.paths[0]: ` or
+/// `ARROWDAQ_PLUGIN_PATH: `). Loading a plugin twice is harmless.
+[[nodiscard]] Status LoadPlugins(const config::RunConfig* config);
 
 /// Check `config` as strictly as a run would and return what the run will build.
 [[nodiscard]] Result<RunPlan> PlanRun(const config::RunConfig& config);

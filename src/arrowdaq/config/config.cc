@@ -480,6 +480,7 @@ class Builder {
   Status ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const;
   Status ReadLimits(const TomlValue& v, LimitsConfig* out) const;
   Status ReadServer(const TomlValue& v, ServerConfig* out) const;
+  Status ReadPlugins(const TomlValue& v, PluginsConfig* out) const;
 
   // Check that every listed stream exists ("*" alone means all).
   Status CheckStreamRefs(const StringList& streams, const std::string& path,
@@ -902,6 +903,21 @@ Status Builder::ReadServer(const TomlValue& v, ServerConfig* out) const {
   return Status::OK();
 }
 
+Status Builder::ReadPlugins(const TomlValue& v, PluginsConfig* out) const {
+  ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(v, "plugins", *FindTable("plugins"), out));
+  if (!t.Has("paths")) return Status::OK();
+  std::size_t index = 0;
+  for (const auto& [path, where] : t.lists.at("paths")) {
+    if (path.empty()) {
+      return Expected(*where, "plugins.paths[" + std::to_string(index) + "]",
+                      "a path to a plugin (a shared library) or a directory of plugins");
+    }
+    out->paths.push_back(path);
+    ++index;
+  }
+  return Status::OK();
+}
+
 Status Builder::CheckStreamRefs(const StringList& streams, const std::string& path,
                                 const std::set<std::string>& known) const {
   std::size_t index = 0;
@@ -935,6 +951,7 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
   }
   config.run.where = SourceLocation{file_, 1, 1};
   config.limits.where = SourceLocation{file_, 1, 1};
+  config.plugins.where = SourceLocation{file_, 1, 1};
 
   if (const auto* x = Find(root, "run")) ARROW_RETURN_NOT_OK(ReadRun(*x, &config.run));
   const auto* instruments = Find(root, "instruments");
@@ -961,6 +978,9 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
   if (const auto* x = Find(root, "server")) {
     config.server.emplace();
     ARROW_RETURN_NOT_OK(ReadServer(*x, &*config.server));
+  }
+  if (const auto* x = Find(root, "plugins")) {
+    ARROW_RETURN_NOT_OK(ReadPlugins(*x, &config.plugins));
   }
 
   // Stream names: instruments, then processor outputs; all unique.
@@ -1219,6 +1239,14 @@ std::vector<TableSpec> MakeConfigTables() {
          .description = "Arrow buffer bytes queued per streaming client at most",
          .min = 1,
          .kind = OptionKind::kByteSize}}});
+  tables.push_back(
+      {"plugins",
+       false,
+       {{.name = "paths",
+         .default_value = std::string("[]"),
+         .description = "driver plugins to load: shared libraries, or directories of them "
+                        "(relative to the config file's directory)",
+         .kind = OptionKind::kStringList}}});
   return tables;
 }
 
@@ -1228,6 +1256,17 @@ std::vector<TableSpec> MakeConfigTables() {
 // Public API
 
 std::string KeyPath(const std::string& parent, std::string_view key) { return Path(parent, key); }
+
+std::vector<std::pair<std::string, SourceLocation>> RunConfig::PluginPaths() const {
+  std::vector<std::pair<std::string, SourceLocation>> out;
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+  for (std::size_t i = 0; i < plugins.paths.size(); ++i) {
+    const std::filesystem::path p(plugins.paths[i]);
+    out.emplace_back(p.is_absolute() ? p.string() : (base / p).string(),
+                     plugins.At("paths[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
 
 const std::vector<TableSpec>& ConfigTables() {
   static const auto* tables = new std::vector<TableSpec>(MakeConfigTables());

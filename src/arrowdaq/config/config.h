@@ -160,6 +160,13 @@ struct LimitsConfig : Located {
   std::int64_t stream_queue_bytes = std::int64_t{4} << 30;
 };
 
+/// Describe the `[plugins]` table: driver plugins to load before the run is planned.
+struct PluginsConfig : Located {
+  /// Shared libraries, or directories of them (their `*.so` files), as written; a relative
+  /// path is relative to the config file's directory (see PluginPaths).
+  std::vector<std::string> paths;
+};
+
 /// Hold a whole parsed and validated config file.
 struct RunConfig {
   std::string path;  ///< the file name given to the parser (used in every location)
@@ -171,11 +178,16 @@ struct RunConfig {
   std::vector<ProcessorConfig> processors;  ///< in file order
   LimitsConfig limits;                      ///< [limits] or its defaults
   std::optional<ServerConfig> server;       ///< nullopt when there is no [server] table
+  PluginsConfig plugins;                    ///< [plugins] or none
+
+  /// Return plugins.paths with relative paths resolved against the config file's directory,
+  /// each with its location ("paths[1]").
+  [[nodiscard]] std::vector<std::pair<std::string, SourceLocation>> PluginPaths() const;
 };
 
 /// Describe one table a config file may hold, for the parser, the CLI and the documentation
 /// test. `name` is as documented: "run", "instruments.<name>", "subscriptions" (an array of
-/// tables, [[subscriptions]]), "storage", "processors", "limits", "server".
+/// tables, [[subscriptions]]), "storage", "processors", "limits", "server", "plugins".
 struct TableSpec {
   std::string name;
   bool array_of_tables = false;

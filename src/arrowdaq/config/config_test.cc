@@ -197,11 +197,50 @@ options = { rate_hz = [1, 2] }
               "demo.toml:1:7: run: expected a table, got an integer (3)");
 }
 
+TEST(ConfigTest, PluginPathsAreReadWithLocationsAndResolvedAgainstTheConfigsDirectory) {
+  ASSERT_OK_AND_ASSIGN(
+      RunConfig config,
+      ParseConfig("[instruments.a]\ndriver = \"x\"\n[plugins]\npaths = [\"acme.so\", "
+                  "\"/opt/lab/plugins\", \"../shared\"]\n",
+                  "/home/lab/configs/demo.toml"));
+  EXPECT_EQ(config.plugins.paths,
+            (std::vector<std::string>{"acme.so", "/opt/lab/plugins", "../shared"}));
+  const auto paths = config.PluginPaths();
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_EQ(paths[0].first, "/home/lab/configs/acme.so");
+  EXPECT_EQ(paths[1].first, "/opt/lab/plugins");
+  EXPECT_EQ(paths[2].first, "/home/lab/configs/../shared");
+  EXPECT_EQ(paths[1].second.ToString(), "/home/lab/configs/demo.toml:4:21");
+  // A config named without a directory: paths stay relative to the working directory.
+  ASSERT_OK_AND_ASSIGN(config, ParseConfig("[instruments.a]\ndriver = \"x\"\n[plugins]\n"
+                                           "paths = [\"p/acme.so\"]\n",
+                                           "demo.toml"));
+  EXPECT_EQ(config.PluginPaths().at(0).first, "p/acme.so");
+  // No [plugins], or no paths: nothing to load.
+  ASSERT_OK_AND_ASSIGN(config, ParseConfig("[instruments.a]\ndriver = \"x\"\n[plugins]\n",
+                                           "demo.toml"));
+  EXPECT_TRUE(config.PluginPaths().empty());
+
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[plugins]\npaths = \"acme.so\"\n",
+              "demo.toml:4:9: plugins.paths: expected an array of strings");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[plugins]\npaths = [\"a.so\", \"\"]\n",
+              "demo.toml:4:18: plugins.paths[1]: expected a path to a plugin (a shared library) "
+              "or a directory of plugins");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[plugins]\npaths = [\"a.so\", 3]\n",
+              "demo.toml:4:18: plugins.paths[1]: expected a string");
+  ExpectError("[instruments.a]\ndriver = \"x\"\n[plugins]\npath = [\"a.so\"]\n",
+              "demo.toml:4:8: plugins.path: unknown key (did you mean \"paths\"?); allowed keys "
+              "here: paths");
+  ExpectError("plugins = [\"a.so\"]\n[instruments.a]\ndriver = \"x\"\n",
+              "demo.toml:1:11: plugins: expected a table");
+}
+
 TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, limits, processors, run, server, storage, subscriptions");
+              "at the top level: instruments, limits, plugins, processors, run, server, storage, "
+              "subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
@@ -486,6 +525,10 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
       if (id == "server.client_queue_bytes") {
         EXPECT_EQ(server.client_queue_bytes, ParseByteSize(d).ValueOrDie());
       }
+      if (id == "plugins.paths") {
+        EXPECT_EQ(d, "[]");
+        EXPECT_TRUE(minimal.plugins.paths.empty());
+      }
     }
   }
   // A default-constructed StorageConfig (a file without [storage]) is the declared one too.
@@ -493,7 +536,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 35u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 36u) << "a key was added: hold its default to the struct here";
 }
 
 TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {

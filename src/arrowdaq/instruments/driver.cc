@@ -44,6 +44,14 @@ DriverRegistry& DriverRegistry::Default() {
 }
 
 Status DriverRegistry::Register(DriverInfo info) {
+  std::vector<DriverInfo> one;
+  one.push_back(std::move(info));
+  return RegisterAll(std::move(one));
+}
+
+namespace {
+
+Status CheckComplete(const DriverInfo& info) {
   if (info.name.empty()) return Status::Invalid("cannot register a driver without a name");
   if (!info.factory) {
     return Status::Invalid("cannot register driver '", info.name, "': it has no factory");
@@ -55,13 +63,27 @@ Status DriverRegistry::Register(DriverInfo info) {
                              "' is empty or declared twice");
     }
   }
-  std::unique_lock lock(mutex_);
-  for (const auto& d : drivers_) {
-    if (d->name == info.name) {
-      return Status::Invalid("driver '", info.name, "' is already registered");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DriverRegistry::RegisterAll(std::vector<DriverInfo> infos) {
+  std::set<std::string> names;
+  for (const auto& info : infos) {
+    ARROW_RETURN_NOT_OK(CheckComplete(info));
+    if (!names.insert(info.name).second) {
+      return Status::Invalid("driver '", info.name, "' is declared twice");
     }
   }
-  drivers_.push_back(std::make_unique<DriverInfo>(std::move(info)));
+  std::unique_lock lock(mutex_);
+  for (const auto& d : drivers_) {
+    if (names.count(d->name) != 0) {
+      return Status::Invalid("driver '", d->name, "' is already registered (",
+                             d->origin.empty() ? std::string("built-in") : d->origin, ")");
+    }
+  }
+  for (auto& info : infos) drivers_.push_back(std::make_unique<DriverInfo>(std::move(info)));
   return Status::OK();
 }
 

@@ -81,6 +81,9 @@ struct DriverInfo {
   std::string default_resource;  ///< "SIM::sine"; "" when the user must give one
   std::vector<OptionSpec> options;
   DriverFactory factory;
+  /// Where the driver comes from: "" for a built-in driver, "plugin <name> <version> (<path>)"
+  /// for one loaded from a plugin (set by the loader, plugins.h).
+  std::string origin;
 };
 
 class DriverRegistry {
@@ -90,6 +93,9 @@ class DriverRegistry {
 
   /// Add a driver; fails when the name is taken or the info is incomplete.
   Status Register(DriverInfo info);
+  /// Add several drivers, all or none: fails, adding nothing, when any name is taken (the
+  /// error says by what) or repeated, or any info is incomplete.
+  Status RegisterAll(std::vector<DriverInfo> infos);
   /// Find a driver by name; the error lists the known names.
   Result<const DriverInfo*> Find(const std::string& name) const;
   /// Return every driver, sorted by name.

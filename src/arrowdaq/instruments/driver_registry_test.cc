@@ -132,6 +132,28 @@ TEST(DriverRegistry, RegisterRefusesDuplicatesAndIncompleteInfo) {
   EXPECT_EQ(registry.List().size(), 3u);
 }
 
+TEST(DriverRegistry, RegisterAllAddsAllOrNoneAndNamesWhatHoldsAName) {
+  DriverRegistry registry;
+  ASSERT_OK(RegisterSimDrivers(registry));
+  DriverInfo info;
+  info.factory = [](const ResolvedOptions&) -> Result<std::unique_ptr<InstrumentDriver>> {
+    return Status::NotImplemented("");
+  };
+  info.origin = "plugin acme 1.0 (/opt/acme.so)";
+  auto fresh = info, clash = info;
+  fresh.name = "acme.fresh";
+  clash.name = "sim.sine";
+  Status st = registry.RegisterAll({fresh, clash});
+  EXPECT_EQ(st.message(), "driver 'sim.sine' is already registered (built-in)");
+  EXPECT_FALSE(registry.Find("acme.fresh").ok()) << "nothing of a refused list is added";
+  EXPECT_EQ(registry.RegisterAll({fresh, fresh}).message(), "driver 'acme.fresh' is declared twice");
+  ASSERT_OK(registry.RegisterAll({fresh}));
+  ASSERT_OK_AND_ASSIGN(const DriverInfo* found, registry.Find("acme.fresh"));
+  EXPECT_EQ(found->origin, "plugin acme 1.0 (/opt/acme.so)");
+  EXPECT_EQ(registry.Register(fresh).message(),
+            "driver 'acme.fresh' is already registered (plugin acme 1.0 (/opt/acme.so))");
+}
+
 TEST(DriverRegistry, DefaultIsSafeToUseFromManyThreads) {
   std::vector<std::thread> threads;
   std::vector<std::size_t> sizes(8);
