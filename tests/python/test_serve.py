@@ -195,7 +195,8 @@ def test_add_instrument_errors_count_the_tables_own_lines(server):
     rec = c.action("start_recording", {"name": "busy", "streams": ["sine"]})
     with pytest.raises(pa.ArrowInvalid, match=r"being recorded"):
         c.action("remove_instrument", {"instrument": "sine"})
-    c.action("stop_recording", {"id": rec["id"]})
+    # The name stands for the recording while exactly one open recording has it.
+    assert c.action("stop_recording", {"id": "busy"})["id"] == rec["id"]
     c.action("remove_instrument", {"instrument": "sine"})
 
 
@@ -284,8 +285,9 @@ def test_cli_clients_against_a_live_server(tmp_path):
                            capture_output=True, text=True, timeout=120, env=env)
         assert r.returncode == 0, r.stderr
         assert re.search(r"ramp: .* rows/s, 0 dropped", r.stdout), r.stdout
-        r = subprocess.run([ARROWDAQ, "record", "stop", run_id, *conn], capture_output=True, text=True,
-                           timeout=60, env=env)
+        # Stopped by the name it was started with (the one open recording of that name).
+        r = subprocess.run([ARROWDAQ, "record", "stop", "clirun", *conn], capture_output=True,
+                           text=True, timeout=60, env=env)
         assert r.returncode == 0, r.stderr
         rows = int(re.search(r"ramp: (\d+) rows", r.stdout).group(1))
         ts, (values,) = lib.read_parquet_stream(run_dir, "ramp", 1)

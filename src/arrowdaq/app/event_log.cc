@@ -80,8 +80,10 @@ void EventLog::Flush() {
 
 void EventLog::Send(RunEvent event) {
   if (options_.log) {
-    telemetry::GetLogger("run")->warn("{}{}{}: {}", event.stream, event.stream.empty() ? "" : " ",
-                                      event.kind, event.message);
+    // An "info" event (a recording started, an instrument back) is no warning.
+    const auto level = event.kind == "info" ? spdlog::level::info : spdlog::level::warn;
+    telemetry::GetLogger("run")->log(level, "{}{}{}: {}", event.stream,
+                                     event.stream.empty() ? "" : " ", event.kind, event.message);
   }
   for (const auto& [id, listener] : listeners_) listener(event);
   if (first_.size() < options_.keep_first) {

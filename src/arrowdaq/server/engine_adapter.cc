@@ -330,6 +330,20 @@ Result<RecordingInfo> EngineAdapter::StopRecording(const std::string& id) {
       if (e->recording->id() == id) found = e;
       known += (known.empty() ? "" : ", ") + e->recording->id();
     }
+    // A name stands for its recording while exactly one open recording has it ("record stop
+    // scan1" after "record start scan1").
+    if (!found) {
+      std::vector<std::shared_ptr<Entry>> open;
+      for (const auto& e : entries_) {
+        std::lock_guard entry_lock(e->mutex);
+        if (e->name == id && !e->finished && !e->recording->stopped()) open.push_back(e);
+      }
+      if (open.size() == 1) found = open.front();
+      if (open.size() > 1) {
+        return Status::Invalid("recording name '", id, "' is open ", open.size(),
+                               " times: give the id (recordings: ", known, ")");
+      }
+    }
   }
   if (!found) {
     return Status::KeyError("no recording with id '", id, "' (recordings: ",
@@ -338,11 +352,11 @@ Result<RecordingInfo> EngineAdapter::StopRecording(const std::string& id) {
   {
     std::lock_guard lock(found->mutex);
     if (found->finished || found->recording->stopped()) {
-      return Status::Invalid("recording ", id, " is already stopped");
+      return Status::Invalid("recording ", found->recording->id(), " is already stopped");
     }
   }
   Status st = Finish(*found, "");
-  if (!st.ok()) return st.WithMessage("recording ", id, ": ", st.message());
+  if (!st.ok()) return st.WithMessage("recording ", found->recording->id(), ": ", st.message());
   return Snapshot(*found);
 }
 
