@@ -1,0 +1,92 @@
+#include "arrowdaq/kafka/client.h"
+
+namespace arrowdaq::kafka {
+
+void HandleDeleter::operator()(rd_kafka_t* rk) const noexcept {
+  if (rk != nullptr) rd_kafka_destroy(rk);
+}
+void ConfDeleter::operator()(rd_kafka_conf_t* conf) const noexcept {
+  if (conf != nullptr) rd_kafka_conf_destroy(conf);
+}
+void MessageDeleter::operator()(rd_kafka_message_t* message) const noexcept {
+  if (message != nullptr) rd_kafka_message_destroy(message);
+}
+void PartitionListDeleter::operator()(rd_kafka_topic_partition_list_t* list) const noexcept {
+  if (list != nullptr) rd_kafka_topic_partition_list_destroy(list);
+}
+void HeadersDeleter::operator()(rd_kafka_headers_t* headers) const noexcept {
+  if (headers != nullptr) rd_kafka_headers_destroy(headers);
+}
+void MetadataDeleter::operator()(const rd_kafka_metadata_t* metadata) const noexcept {
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+}
+
+std::string LibraryVersion() { return rd_kafka_version_str(); }
+
+Status ErrorStatus(rd_kafka_resp_err_t err, const std::string& context) {
+  return Status::IOError(context, ": ", rd_kafka_err2name(err), " (", rd_kafka_err2str(err), ")");
+}
+
+Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char err[512] = {};
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) !=
+      RD_KAFKA_CONF_OK) {
+    return Status::Invalid("librdkafka: ", err);
+  }
+  return Status::OK();
+}
+
+Result<UniqueConf> MakeConf(const Settings& settings) {
+  UniqueConf conf(rd_kafka_conf_new());
+  for (const auto& [name, value] : settings) {
+    ARROW_RETURN_NOT_OK(SetProperty(conf.get(), name, value));
+  }
+  return conf;
+}
+
+Result<UniqueHandle> MakeClient(rd_kafka_type_t type, UniqueConf conf) {
+  char err[512] = {};
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof(err));
+  if (rk == nullptr) {
+    return Status::Invalid("librdkafka: cannot create the ",
+                           type == RD_KAFKA_PRODUCER ? "producer" : "consumer", ": ", err);
+  }
+  (void)conf.release();  // owned by rk now
+  return UniqueHandle(rk);
+}
+
+Result<int> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (rkt == nullptr) {
+    return ErrorStatus(rd_kafka_last_error(), "topic '" + topic + "'");
+  }
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &raw, timeout_ms);
+  rd_kafka_topic_destroy(rkt);
+  UniqueMetadata metadata(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return ErrorStatus(err, "metadata of topic '" + topic + "'");
+  }
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const auto& t = metadata->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return ErrorStatus(t.err, "metadata of topic '" + topic + "'");
+    }
+    return t.partition_cnt;
+  }
+  return Status::IOError("metadata of topic '", topic, "': the cluster did not list it");
+}
+
+bool HeaderValue(const rd_kafka_headers_t* headers, const char* name, std::string* out) {
+  if (headers == nullptr) return false;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return false;
+  }
+  out->assign(value == nullptr ? "" : static_cast<const char*>(value), value == nullptr ? 0 : size);
+  return true;
+}
+
+}  // namespace arrowdaq::kafka
