@@ -1,0 +1,30 @@
+// Sinks setup: turns the config's `[[sinks]]` entries into running sinks (sinks/), and checks
+// them before a run as far as that is possible without the network: the kind's keys against
+// its declared options, their ranges, every producer setting against librdkafka's own
+// configuration (unknown names and bad values refused), and each recorded stream's topic
+// name. Errors are `file:line:column: sinks[i].key: message`.
+//
+// Pure functions over the config; any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrowdaq/config/config.h"
+#include "arrowdaq/core/run_event.h"
+#include "arrowdaq/core/status.h"
+#include "arrowdaq/sinks/sink.h"
+
+namespace arrowdaq::app {
+
+/// Check every sink of `config`; `streams` are the run's stream names.
+[[nodiscard]] Status CheckSinks(const config::RunConfig& config,
+                                const std::vector<std::string>& streams);
+
+/// Build the sinks of `config` (not started); `on_event` receives their failures.
+[[nodiscard]] Result<std::vector<std::unique_ptr<sinks::Sink>>> MakeSinks(
+    const config::RunConfig& config, std::function<void(RunEvent)> on_event);
+
+}  // namespace arrowdaq::app
