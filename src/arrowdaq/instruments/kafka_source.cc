@@ -14,6 +14,7 @@
 
 #include "arrowdaq/kafka/client.h"
 #include "arrowdaq/kafka/message_format.h"
+#include "arrowdaq/telemetry/logging.h"
 
 namespace arrowdaq::instruments {
 
@@ -440,6 +441,14 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
 // ----------------------------------------------------------------------------------------
 // The driver.
 
+std::string OneLine(const arrow::Schema& schema) {
+  std::string out;
+  for (const auto& field : schema.fields()) {
+    out += (out.empty() ? "" : ", ") + field->name() + ": " + field->type()->ToString();
+  }
+  return out;
+}
+
 class KafkaSourceDriver : public InstrumentDriver {
  public:
   KafkaSourceDriver(SourceOptions options, OriginSchema origin)
@@ -486,8 +495,8 @@ class KafkaSourceDriver : public InstrumentDriver {
     if (decoded->batch == nullptr) return Bad("a schema without a batch" + where);
     const auto& batch = decoded->batch;
     if (!batch->schema()->Equals(*origin_.schema, /*check_metadata=*/false)) {
-      return Bad("schema change: the batch has columns " + batch->schema()->ToString(false) +
-                 " where the stream has " + origin_.schema->ToString(false) + "; " +
+      return Bad("schema change: the batch has columns (" + OneLine(*batch->schema()) +
+                 ") where the stream has (" + OneLine(*origin_.schema) + "); " +
                  std::to_string(batch->num_rows()) + " row(s) dropped" + where);
     }
     // Sequence numbers, per origin session.
@@ -529,7 +538,13 @@ class KafkaSourceDriver : public InstrumentDriver {
     Event("bad_message", message + "; message skipped");
     return nullptr;
   }
+  // Every problem goes to the log as it happens (the run's event log coalesces repeats of
+  // one kind within a second, keeping exact counts but only the last message).
   void Event(const char* kind, std::string message) {
+    if (std::string_view(kind) != "info") {
+      telemetry::GetLogger("kafka")->warn("{}/{}: {}: {}", options_.node, options_.stream, kind,
+                                          message);
+    }
     events_.push_back({kind, std::move(message)});
   }
 

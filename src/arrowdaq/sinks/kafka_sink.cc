@@ -112,10 +112,14 @@ Status ApplyKafkaSinkOptions(const ResolvedOptions& options, KafkaSinkOptions* o
     return Status::Invalid("option 'node': '", out->node,
                            "' is not a name of letters, digits, '.', '_', '-' (at most 100)");
   }
-  ARROW_RETURN_NOT_OK(TopicFor(out->topic, out->node, "x").status());
+  if (auto topic = TopicFor(out->topic, out->node, "stream"); !topic.ok()) {
+    return Status::Invalid("option 'topic': ", topic.status().message());
+  }
   out->schema_topic = options.GetString("schema_topic");
   if (!out->schema_topic.empty()) {
-    ARROW_RETURN_NOT_OK(TopicFor(out->schema_topic, out->node, "x").status());
+    if (auto topic = TopicFor(out->schema_topic, out->node, "stream"); !topic.ok()) {
+      return Status::Invalid("option 'schema_topic': ", topic.status().message());
+    }
   }
   const double flush = options.GetDouble("flush_timeout");
   if (!std::isfinite(flush) || flush < 0 || flush > 86400) {
