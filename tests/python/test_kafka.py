@@ -98,10 +98,23 @@ options = {{ brokers = "{brokers}", topic = "arrowdaq.{s}", node = "nodeA", stre
     return text
 
 
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftover_nodes():
+    """A failed test leaves no arrowdaq process behind."""
+    yield
+    while _started:
+        _started.pop().kill()
+
+
 def start_node(tmp_path: Path, name, config_text, duration="600s"):
     d = tmp_path / name
     d.mkdir()
-    return Running(d, config_text, duration=duration)
+    r = Running(d, config_text, duration=duration)
+    _started.append(r)
+    return r
 
 
 def stop_node(node, sig=signal.SIGTERM):
