@@ -27,7 +27,9 @@ namespace arrowdaq::sinks {
 /// Figures of one destination (a topic).
 struct DestinationStats {
   std::string name;
-  std::uint64_t produced = 0;   ///< messages handed to the client library
+  /// Messages given to the client library, accepted or refused: at the end, produced =
+  /// delivered + failed.
+  std::uint64_t produced = 0;
   std::uint64_t delivered = 0;  ///< acknowledged by the destination
   std::uint64_t failed = 0;     ///< refused, or not delivered by the stop's deadline
   std::uint64_t rows_delivered = 0;
