@@ -524,3 +524,73 @@ options = {{ brokers = "{cluster.brokers}", topic = "arrowdaq.nothing", node = "
     r = subprocess.run([ARROWDAQ, "validate", str(cfg)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r
     assert "no schema for stream 'nothing' of node 'nobody'" in r.stderr, r.stderr
+
+
+# --- Where a source starts ------------------------------------------------------------------
+
+
+def hand_made_origin(cluster, topic, node="h", stream="s"):
+    """A schema in the schema topic and a function that sends batch `seq` (10 rows, values
+    seq*10.., first sample at seq seconds after 2026-01-01, the Kafka timestamp the same)."""
+    cluster.cmd(f"topic {topic} 1 3")
+    schema = pa.schema([pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
+                        pa.field("ch0", pa.float64(), nullable=False)])
+    schema_msg = schema.serialize().to_pybytes()
+    f = fnv1a64(schema_msg)
+    t0_ns = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+
+    def h(seq):
+        return [("arrowdaq.format", b"1"), ("arrowdaq.node", node.encode()),
+                ("arrowdaq.stream", stream.encode()), ("arrowdaq.session", b"00000000000000bb"),
+                ("arrowdaq.seq", str(seq).encode()), ("arrowdaq.schema", f.encode())]
+
+    p = Producer({"bootstrap.servers": cluster.brokers})
+    p.produce("arrowdaq.schemas", key=f"{node}/{stream}".encode(), value=schema_msg,
+              headers=h(0) + [("arrowdaq.topic", topic.encode())])
+
+    def send(seqs):
+        for seq in seqs:
+            ts = pa.array(t0_ns + seq * 10**9 + np.arange(10) * 1000, pa.timestamp("ns", tz="UTC"))
+            v = pa.array(np.arange(seq * 10, seq * 10 + 10, dtype=np.float64))
+            batch = pa.record_batch([ts, v], schema=schema).serialize().to_pybytes()
+            p.produce(topic, key=stream.encode(), value=(schema_msg if seq == 0 else b"") + batch,
+                      headers=h(seq), timestamp=(t0_ns + seq * 10**9) // 10**6)
+        assert p.flush(60) == 0
+    return send
+
+
+def source_config(cluster, topic, start):
+    return f"""
+[run]
+progress_interval = "100ms"
+[instruments.x]
+driver = "kafka"
+options = {{ brokers = "{cluster.brokers}", topic = "{topic}", node = "h", stream = "s", start = "{start}" }}
+"""
+
+
+def test_start_at_a_time_begins_at_the_first_batch_at_or_after_it(cluster, tmp_path):
+    send = hand_made_origin(cluster, "start.time")
+    send(range(10))
+    b = start_node(tmp_path, "b", source_config(cluster, "start.time", "2026-01-01T00:00:06Z"))
+    b.wait_rows({"x": 40}, timeout=180)  # batches 6..9
+    b_dir, sb = stop_node(b)
+    _, (v,), _, _ = read_h5(b_dir, "x", 1)
+    np.testing.assert_array_equal(v, np.arange(60, 100, dtype=np.float64))
+    assert not events_of(sb, "gap", "duplicate", "bad_message"), sb["events"]
+    assert any("joined origin h/s at sequence 6" in e["message"] for e in events_of(sb, "info"))
+
+
+def test_start_latest_takes_only_what_comes_after_the_start(cluster, tmp_path):
+    send = hand_made_origin(cluster, "start.latest")
+    send(range(5))
+    b = start_node(tmp_path, "b", source_config(cluster, "start.latest", "latest"))
+    # Progress lines come once acquisition has started, after the source connected and took
+    # the topic's end as its start: what is sent from then on is received.
+    with b._changed:
+        assert b._changed.wait_for(lambda: any(s == "x" for _, s, _ in b.progress), 180)
+    send(range(5, 8))
+    b.wait_rows({"x": 30}, timeout=180)
+    b_dir, sb = stop_node(b)
+    _, (v,), _, _ = read_h5(b_dir, "x", 1)
+    np.testing.assert_array_equal(v, np.arange(50, 80, dtype=np.float64))

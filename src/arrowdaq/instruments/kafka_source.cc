@@ -333,6 +333,7 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
     }
     kafka::UniquePartitionList list(rd_kafka_topic_partition_list_new(*partitions));
     // After a reconnect, go on where this consumer left off.
+    // (Messages older than a start time stay skipped after a reconnect too.)
     const StartAt start = resumed_ ? StartAt::kCommitted : options_.start;
     for (int p = 0; p < *partitions; ++p) {
       auto* tp = rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
@@ -343,9 +344,19 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
         case StartAt::kEarliest:
           tp->offset = RD_KAFKA_OFFSET_BEGINNING;
           break;
-        case StartAt::kLatest:
-          tp->offset = RD_KAFKA_OFFSET_END;
+        case StartAt::kLatest: {
+          // The end now, not when the fetcher gets round to asking: a message sent after
+          // Connect returned is never skipped.
+          std::int64_t lo = 0, hi = 0;
+          const auto err = rd_kafka_query_watermark_offsets(
+              consumer_.get(), options_.topic.c_str(), p, &lo, &hi, timeout_ms);
+          if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            consumer_.reset();
+            return kafka::ErrorStatus(err, "the end offsets of " + options_.topic);
+          }
+          tp->offset = hi;
           break;
+        }
         case StartAt::kTime:
           tp->offset = options_.start_ms;
           break;
@@ -357,10 +368,13 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
         consumer_.reset();
         return kafka::ErrorStatus(err, "offsets for the start time in " + options_.topic);
       }
-      // A partition with no message at or after the time starts at its end.
+      // A broker that found no message at or after the time (or cannot search by time, as
+      // librdkafka's mock cluster) answers -1: read from the beginning and skip what is
+      // older, so the result is the same either way.
       for (int i = 0; i < list->cnt; ++i) {
-        if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+        if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
       }
+      skip_before_ms_ = options_.start_ms;
     }
     if (auto err = rd_kafka_assign(consumer_.get(), list.get());
         err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -402,6 +416,17 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
       last_error_ = rd_kafka_message_errstr(m.get());
       return std::make_shared<arrow::Buffer>(nullptr, 0);  // librdkafka retries by itself
     }
+    if (skip_before_ms_ > 0) {
+      rd_kafka_timestamp_type_t type;
+      const std::int64_t ts = rd_kafka_message_timestamp(m.get(), &type);
+      if (ts >= 0 && ts < skip_before_ms_) {
+        // Before the start time: skipped, and its offset may be committed.
+        previous_partition_ = m->partition;
+        previous_offset_ = m->offset;
+        has_previous_ = true;
+        return std::make_shared<arrow::Buffer>(nullptr, 0);
+      }
+    }
     current_.topic = rd_kafka_topic_name(m->rkt);
     current_.partition = m->partition;
     current_.offset = m->offset;
@@ -431,6 +456,7 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
   SourceOptions options_;
   kafka::UniqueHandle consumer_;
   bool resumed_ = false;
+  std::int64_t skip_before_ms_ = 0;  // start = a time: messages older are skipped
   CurrentMessage current_;
   bool has_previous_ = false;
   int previous_partition_ = 0;

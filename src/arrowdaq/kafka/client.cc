@@ -1,5 +1,9 @@
 #include "arrowdaq/kafka/client.h"
 
+#include <cerrno>
+#include <cstdint>
+#include <new>
+
 namespace arrowdaq::kafka {
 
 void HandleDeleter::operator()(rd_kafka_t* rk) const noexcept {
@@ -90,3 +94,37 @@ bool HeaderValue(const rd_kafka_headers_t* headers, const char* name, std::strin
 }
 
 }  // namespace arrowdaq::kafka
+
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer builds only. librdkafka starts its threads with C11 thrd_create, which glibc
+// (2.34+) implements without going through pthread_create, so GCC 12's TSan never learns of
+// them and crashes in its allocator on their first malloc. This definition in the executable
+// takes precedence over glibc's for librdkafka (symbol interposition) and starts the thread
+// through pthread_create, which TSan intercepts; thrd_join/thrd_detach of glibc work on it
+// unchanged (thrd_t is pthread_t). Release and ASan builds use glibc's own.
+#include <pthread.h>
+#include <threads.h>
+
+namespace {
+struct ThreadStart {
+  thrd_start_t func;
+  void* arg;
+};
+void* RunThreadStart(void* p) {
+  const ThreadStart start = *static_cast<ThreadStart*>(p);
+  delete static_cast<ThreadStart*>(p);
+  return reinterpret_cast<void*>(static_cast<std::intptr_t>(start.func(start.arg)));
+}
+}  // namespace
+
+extern "C" int thrd_create(thrd_t* thr, thrd_start_t func, void* arg) {
+  auto* start = new (std::nothrow) ThreadStart{func, arg};
+  if (start == nullptr) return thrd_nomem;
+  const int err = pthread_create(thr, nullptr, &RunThreadStart, start);
+  if (err != 0) {
+    delete start;
+    return err == ENOMEM || err == EAGAIN ? thrd_nomem : thrd_error;
+  }
+  return thrd_success;
+}
+#endif
