@@ -310,6 +310,8 @@ struct CurrentMessage {
 
 class KafkaConsumerHardware : public hardware::InstrumentHardware {
  public:
+  static constexpr auto kCloseTimeout = std::chrono::seconds(5);
+
   explicit KafkaConsumerHardware(SourceOptions options) : options_(std::move(options)) {}
   ~KafkaConsumerHardware() override { (void)Disconnect(); }
 
@@ -323,6 +325,10 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
                                     {"auto.offset.reset", "earliest"},
                                     {"fetch.wait.max.ms", "10"},
                                     {"enable.partition.eof", "false"},
+                                    // Partitions are assigned, never subscribed: no group
+                                    // membership to keep alive, and this also bounds how long
+                                    // closing waits for a coordinator that is gone.
+                                    {"session.timeout.ms", "5000"},
                                     {"client.id", "arrowdaq-source"}}));
     ARROW_ASSIGN_OR_RAISE(consumer_, kafka::MakeClient(RD_KAFKA_CONSUMER, std::move(conf)));
     const int timeout_ms = static_cast<int>(std::max<std::int64_t>(timeout.count(), 1000));
@@ -385,12 +391,32 @@ class KafkaConsumerHardware : public hardware::InstrumentHardware {
     return Status::OK();
   }
 
+  // Commit the stored offsets and leave, within kCloseTimeout: with the cluster gone a
+  // synchronous commit and rd_kafka_consumer_close wait for the group coordinator for a minute
+  // and more, and a stop must not. Past the bound the handle is destroyed without closing (the
+  // last offsets may then not be committed: a restart with start = "committed" reads those
+  // batches again).
   Status Disconnect() override {
     if (!consumer_) return Status::OK();
     StorePrevious();
-    (void)rd_kafka_commit(consumer_.get(), nullptr, 0);
-    (void)rd_kafka_consumer_close(consumer_.get());
-    consumer_.reset();
+    (void)rd_kafka_commit(consumer_.get(), nullptr, 1);  // async
+    bool closed = false;
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer_.get());
+    if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(consumer_.get(), queue)) {
+      rd_kafka_error_destroy(error);
+    } else {
+      const auto until = std::chrono::steady_clock::now() + kCloseTimeout;
+      while (rd_kafka_consumer_closed(consumer_.get()) == 0 &&
+             std::chrono::steady_clock::now() < until) {
+        if (rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 100)) {
+          rd_kafka_event_destroy(event);
+        }
+      }
+      closed = rd_kafka_consumer_closed(consumer_.get()) != 0;
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_destroy_flags(consumer_.release(),
+                           closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     return Status::OK();
   }
 

@@ -4,7 +4,26 @@
 #include <cstdint>
 #include <new>
 
+#include "arrowdaq/telemetry/logging.h"
+
 namespace arrowdaq::kafka {
+
+namespace {
+
+// librdkafka's own log lines (connection refused, commit failed, ...) go to the "kafka"
+// logger, so they follow the run's log level and pattern instead of librdkafka's raw
+// "%4|...|FAC|..." lines on stderr. Called on librdkafka's threads; spdlog is thread-safe.
+void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
+  auto logger = telemetry::GetLogger("kafka");
+  const char* name = rk != nullptr ? rd_kafka_name(rk) : "librdkafka";
+  const auto spd = level <= 3   ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  logger->log(spd, "{} {}: {}", name, facility, buf);
+}
+
+}  // namespace
 
 void HandleDeleter::operator()(rd_kafka_t* rk) const noexcept {
   if (rk != nullptr) rd_kafka_destroy(rk);
@@ -42,6 +61,7 @@ Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::st
 
 Result<UniqueConf> MakeConf(const Settings& settings) {
   UniqueConf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &LogToSpdlog);
   for (const auto& [name, value] : settings) {
     ARROW_RETURN_NOT_OK(SetProperty(conf.get(), name, value));
   }
