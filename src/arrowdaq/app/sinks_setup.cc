@@ -54,6 +54,21 @@ Status CheckSinks(const config::RunConfig& config, const std::vector<std::string
   for (std::size_t i = 0; i < config.sinks.size(); ++i) {
     const auto& cfg = config.sinks[i];
     ARROW_ASSIGN_OR_RAISE(auto options, KafkaOptionsOf(cfg, i));
+    if (Status st = sinks::CheckProducerSettings(options); !st.ok()) {
+      // Point at the setting librdkafka names (`acks`), else at the first one.
+      auto at = cfg.producer.begin();
+      for (auto it = cfg.producer.begin(); it != cfg.producer.end(); ++it) {
+        if (st.message().find("`" + it->first + "`") != std::string::npos) {
+          at = it;
+          break;
+        }
+      }
+      if (at == cfg.producer.end()) {
+        return config::ErrorAt(cfg.where, SinkPath(i) + ".producer", st.message());
+      }
+      return config::ErrorAt(at->second.where, SinkPath(i) + ".producer." + at->first,
+                             st.message());
+    }
     const bool all = std::find(cfg.streams.begin(), cfg.streams.end(), "*") != cfg.streams.end();
     for (const auto& stream : streams) {
       if (!all && std::find(cfg.streams.begin(), cfg.streams.end(), stream) == cfg.streams.end()) {

@@ -136,10 +136,16 @@ std::string Fingerprint(const uint8_t* data, int64_t size) {
 
 Result<std::shared_ptr<arrow::Buffer>> EncodeValue(const arrow::RecordBatch& batch,
                                                    const arrow::Buffer* schema_message) {
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create(4096));
-  if (schema_message != nullptr) ARROW_RETURN_NOT_OK(out->Write(schema_message->data(), schema_message->size()));
-  ARROW_RETURN_NOT_OK(arrow::ipc::SerializeRecordBatch(
-      batch, arrow::ipc::IpcWriteOptions::Defaults(), out.get()));
+  const auto options = arrow::ipc::IpcWriteOptions::Defaults();
+  // The usual case, a batch alone: Arrow sizes it first and writes it into one allocation
+  // (one copy of the data, no growing buffer).
+  if (schema_message == nullptr) return arrow::ipc::SerializeRecordBatch(batch, options);
+  std::int64_t body = 0;
+  ARROW_RETURN_NOT_OK(arrow::ipc::GetRecordBatchSize(batch, options, &body));
+  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create(
+                                      schema_message->size() + body + 4096));
+  ARROW_RETURN_NOT_OK(out->Write(schema_message->data(), schema_message->size()));
+  ARROW_RETURN_NOT_OK(arrow::ipc::SerializeRecordBatch(batch, options, out.get()));
   return out->Finish();
 }
 

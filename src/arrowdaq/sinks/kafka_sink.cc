@@ -130,8 +130,43 @@ Status ApplyKafkaSinkOptions(const ResolvedOptions& options, KafkaSinkOptions* o
 }
 
 Status CheckProducerProperty(const std::string& name, const std::string& value) {
+  if (name == "transactional.id") {
+    return Status::Invalid("not supported: the sink is an idempotent producer, not a "
+                           "transactional one (remove transactional.id)");
+  }
   ARROW_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf({}));
   return kafka::SetProperty(conf.get(), name, value);
+}
+
+namespace {
+
+// The producer's settings: the sink's defaults, then the user's (later wins).
+kafka::Settings ProducerSettings(const KafkaSinkOptions& options) {
+  kafka::Settings settings = {{"bootstrap.servers", options.brokers},
+                              {"enable.idempotence", "true"},
+                              {"acks", "all"},
+                              {"client.id", "arrowdaq-" + options.node}};
+  settings.insert(settings.end(), options.producer.begin(), options.producer.end());
+  return settings;
+}
+
+}  // namespace
+
+Status CheckProducerSettings(const KafkaSinkOptions& options) {
+  for (const auto& [name, value] : options.producer) {
+    ARROW_RETURN_NOT_OK(CheckProducerProperty(name, value));
+  }
+  kafka::Settings settings = ProducerSettings(options);
+  // A client that connects nowhere and logs nothing: only the configuration is checked.
+  settings.emplace_back("bootstrap.servers", "");
+  settings.emplace_back("log_level", "0");
+  ARROW_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf(settings));
+  auto client = kafka::MakeClient(RD_KAFKA_PRODUCER, std::move(conf));
+  if (!client.ok()) {
+    return Status::Invalid("librdkafka refuses the producer settings together: ",
+                           client.status().message());
+  }
+  return Status::OK();
 }
 
 KafkaSink::KafkaSink(KafkaSinkOptions options)
@@ -143,12 +178,7 @@ KafkaSink::~KafkaSink() { Stop(); }
 
 Status KafkaSink::Start(pipeline::StreamRouter& router) {
   if (options_.brokers.empty()) return Status::Invalid("kafka sink: no brokers given");
-  kafka::Settings settings = {{"bootstrap.servers", options_.brokers},
-                              {"enable.idempotence", "true"},
-                              {"acks", "all"},
-                              {"client.id", "arrowdaq-" + options_.node}};
-  settings.insert(settings.end(), options_.producer.begin(), options_.producer.end());
-  ARROW_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf(settings));
+  ARROW_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf(ProducerSettings(options_)));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaSink::OnDelivery);
   ARROW_ASSIGN_OR_RAISE(producer_, kafka::MakeClient(RD_KAFKA_PRODUCER, std::move(conf)));
   // Every topic this sink will write must be a valid name before anything is sent.
@@ -239,7 +269,12 @@ Status KafkaSink::SendSchema(StreamState& state) {
 void KafkaSink::Loop() {
   while (true) {
     rd_kafka_poll(producer_.get(), 0);  // delivery reports, on this thread
-    auto packet = subscription_->Next(SteadyClock::now() + std::chrono::milliseconds(100));
+    // While messages are in flight, come back for their delivery reports within a couple of
+    // milliseconds even when no packet arrives (the figures and the end of a burst wait for
+    // them); otherwise idle up to 100 ms.
+    const auto wait = rd_kafka_outq_len(producer_.get()) > 0 ? std::chrono::milliseconds(2)
+                                                             : std::chrono::milliseconds(100);
+    auto packet = subscription_->Next(SteadyClock::now() + wait);
     if (packet) {
       {
         std::lock_guard lock(mutex_);

@@ -67,6 +67,12 @@ const std::vector<OptionSpec>& KafkaSinkOptionSpecs();
 /// message when the name is unknown or the value is refused).
 [[nodiscard]] Status CheckProducerProperty(const std::string& name, const std::string& value);
 
+/// Check the producer settings together, as Start applies them (the sink's defaults, then
+/// `options.producer`), by creating a client that connects nowhere and destroying it:
+/// librdkafka refuses some combinations only then (`acks` other than all with idempotence,
+/// a transactional.id). Also refuses settings the sink cannot work with.
+[[nodiscard]] Status CheckProducerSettings(const KafkaSinkOptions& options);
+
 /// Return the topic of `stream` under `topic_template`; an error when the result is not a
 /// valid Kafka topic name (1 to 249 of [A-Za-z0-9._-], not "." or "..").
 [[nodiscard]] Result<std::string> TopicFor(const std::string& topic_template,
