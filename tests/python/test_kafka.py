@@ -601,6 +601,28 @@ node = "n"
     assert f"{cfg}{expected}" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("key, value, expected", [
+    ("topic", '"a/b"', "option 'topic': 'a/b' is not a valid Kafka topic name"),
+    ("schema_topic", '"' + "t" * 250 + '"', "option 'schema_topic': 'ttt"),
+    ("stream", '"x/y"', "option 'stream': 'x/y' is not a name of letters"),
+    ("node", '""', "option 'node': required"),
+    ("start", '"yesterday"', "option 'start': expected committed, earliest, latest or a UTC time"),
+    ("start", '"2026-13-45T00:00:00Z"', "option 'start': '2026-13-45T00:00:00Z' is not a UTC time"),
+    ("schema_timeout", "1e300", "option 'schema_timeout': expected 0 to 3600 s, got 1e+300"),
+])
+def test_source_option_errors_are_refused_at_validate(tmp_path, key, value, expected):
+    """Refused from the options alone, before any broker is asked (there is none)."""
+    options = {"brokers": '"127.0.0.1:1"', "topic": '"t"', "node": '"n"', "stream": '"s"',
+               "schema_timeout": "30.0"}
+    options[key] = value
+    cfg = tmp_path / "b.toml"
+    cfg.write_text("[instruments.x]\ndriver = \"kafka\"\noptions = { " +
+                   ", ".join(f"{k} = {v}" for k, v in options.items()) + " }\n")
+    r = subprocess.run([ARROWDAQ, "validate", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r
+    assert expected in r.stderr, r.stderr
+
+
 def test_source_without_a_running_origin_fails_at_start_naming_the_stream(cluster, tmp_path):
     cfg = tmp_path / "b.toml"
     cfg.write_text(f"""[instruments.x]

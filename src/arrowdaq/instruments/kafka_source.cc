@@ -87,9 +87,24 @@ Result<SourceOptions> OptionsOf(const ResolvedOptions& options) {
                                    {"stream", &o.stream}}) {
     if (value->empty()) return Status::Invalid("option '", key, "': required");
   }
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"node", &o.node},
+                                   {"stream", &o.stream}}) {
+    if (!kafka::IsValidHeaderName(*value)) {
+      return Status::Invalid("option '", key, "': '", *value,
+                             "' is not a name of letters, digits, '.', '_', '-' (1 to 200)");
+    }
+  }
   o.group = options.GetString("group");
   if (o.group.empty()) o.group = "arrowdaq." + o.node + "." + o.stream;
   o.schema_topic = options.GetString("schema_topic");
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"topic", &o.topic},
+                                   {"schema_topic", &o.schema_topic}}) {
+    if (!kafka::IsValidTopicName(*value)) {
+      return Status::Invalid("option '", key, "': '", *value,
+                             "' is not a valid Kafka topic name: 1 to 249 characters of "
+                             "letters, digits, '.', '_', '-'");
+    }
+  }
   const std::string start = options.GetString("start");
   if (start == "committed") {
     o.start = StartAt::kCommitted;
@@ -103,7 +118,9 @@ Result<SourceOptions> OptionsOf(const ResolvedOptions& options) {
   }
   const double timeout = options.GetDouble("schema_timeout");
   if (!std::isfinite(timeout) || timeout < 0 || timeout > 3600) {
-    return Status::Invalid("option 'schema_timeout': expected 0 to 3600 s, got ", timeout);
+    char shown[32];
+    std::snprintf(shown, sizeof(shown), "%g", timeout);
+    return Status::Invalid("option 'schema_timeout': expected 0 to 3600 s, got ", shown);
   }
   o.schema_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000));
   return o;

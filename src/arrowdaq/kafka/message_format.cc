@@ -24,6 +24,20 @@ bool IsName(const std::string& s) {
   });
 }
 
+}  // namespace
+
+bool IsValidHeaderName(const std::string& name) { return IsName(name); }
+
+bool IsValidTopicName(const std::string& topic) {
+  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
+  return std::all_of(topic.begin(), topic.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+namespace {
+
 bool IsHex16(const std::string& s) {
   return s.size() == 16 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

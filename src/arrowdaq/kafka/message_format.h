@@ -67,6 +67,14 @@ HeaderList MakeHeaders(const MessageHeaders& headers);
 /// fields of 16 hex digits, a decimal sequence number that fits 63 bits.
 [[nodiscard]] Result<MessageHeaders> ParseHeaders(const HeaderList& headers);
 
+/// Return whether `name` is a valid node or stream name in the headers: 1 to 200 bytes of
+/// [A-Za-z0-9_.-].
+[[nodiscard]] bool IsValidHeaderName(const std::string& name);
+
+/// Return whether `topic` is a valid Kafka topic name: 1 to 249 characters of [A-Za-z0-9._-],
+/// not "." or "..".
+[[nodiscard]] bool IsValidTopicName(const std::string& topic);
+
 /// Return a new random session id (16 hex digits).
 std::string NewSessionId();
 

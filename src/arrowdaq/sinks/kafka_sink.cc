@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/kafka/message_format.h"
@@ -91,8 +92,7 @@ Result<std::string> TopicFor(const std::string& topic_template, const std::strin
                              const std::string& stream) {
   const std::string topic =
       ReplaceAll(ReplaceAll(topic_template, "<stream>", stream), "<node>", node);
-  if (topic.empty() || topic.size() > 249 || topic == "." || topic == ".." ||
-      !std::all_of(topic.begin(), topic.end(), IsTopicChar)) {
+  if (!kafka::IsValidTopicName(topic)) {
     return Status::Invalid("topic '", topic, "' (from the template '", topic_template,
                            "') is not a valid Kafka topic name: 1 to 249 characters of "
                            "letters, digits, '.', '_', '-'");
@@ -123,7 +123,9 @@ Status ApplyKafkaSinkOptions(const ResolvedOptions& options, KafkaSinkOptions* o
   }
   const double flush = options.GetDouble("flush_timeout");
   if (!std::isfinite(flush) || flush < 0 || flush > 86400) {
-    return Status::Invalid("option 'flush_timeout': expected 0 to 86400 s, got ", flush);
+    char shown[32];
+    std::snprintf(shown, sizeof(shown), "%g", flush);
+    return Status::Invalid("option 'flush_timeout': expected 0 to 86400 s, got ", shown);
   }
   out->flush_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flush * 1000));
   return Status::OK();
