@@ -572,14 +572,26 @@ options = {{ brokers = "{cluster.brokers}", topic = "{topic}", node = "g", strea
 
 
 @pytest.mark.parametrize("sink, expected", [
-    ('brokers = "x:1"\nlinger = 3', ":8:10: sinks[0].linger: unknown key 'linger'"),
+    ('brokers = "x:1"\nlinger = 3', ":8:10: sinks[0].linger: unknown key; allowed keys here: brokers,"),
     ('brokers = "x:1"\nproducer.linger.mss = 3',
      ':8:23: sinks[0].producer.linger.mss: librdkafka: No such configuration property: "linger.mss"'),
     ('brokers = "x:1"\nproducer.acks = "sometimes"',
      ':8:17: sinks[0].producer.acks: librdkafka: Invalid value for configuration property'),
-    ('topic = "t"', ":4:1: sinks[0]: option 'brokers': required"),
-    ('brokers = "x:1"\ntopic = "a/<stream>"', ":8:9: sinks[0].topic: option 'topic': topic 'a/"),
+    ('topic = "t"', ':4:1: sinks[0]: missing required key "brokers"'),
+    ('brokers = "x:1"\ntopic = "a/<stream>"',
+     ":8:9: sinks[0].topic: topic 'a/stream' (from the template 'a/<stream>') is not a valid "
+     "Kafka topic name"),
     ('brokers = "x:1"\npolicy = "sometimes"', ":8:10: sinks[0].policy: expected one of"),
+    ('brokers = "x:1"\ncapacity = 0', ":8:12: sinks[0].capacity:"),
+    ('brokers = "x:1"\nflush_timeout = "2 parsecs"', ':8:17: sinks[0].flush_timeout: invalid duration'),
+    ('brokers = "x:1"\nflush_timeout = "48h"', ":8:17: sinks[0].flush_timeout: at most 24 h"),
+    ('brokers = "x:1"\nstreams = ["rmap"]', ':8:12: sinks[0].streams[0]: unknown stream "rmap"'),
+    ('brokers = "x:1"\nname = "../x"', ":8:8: sinks[0].name: invalid name"),
+    ('brokers = "x:1"\n[[sinks]]\nkind = "kafka"\nbrokers = "y:1"',
+     ':8:1: sinks[1].name: duplicate sink name "kafka" (first defined at'),
+    # Topic names longer than Kafka allows (249).
+    ('brokers = "x:1"\ntopic = "arrowdaq.<node>.<stream>.' + "x" * 240 + '"',
+     ":8:9: sinks[0].topic: topic 'arrowdaq.n.stream.xxx"),
     # Settings librdkafka refuses only together, when the producer is created: validate creates
     # one (connecting nowhere), so a run never fails at the start for them.
     ('brokers = "x:1"\nproducer.acks = "1"',

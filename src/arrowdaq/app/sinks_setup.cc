@@ -14,29 +14,19 @@ std::string SinkPath(std::size_t index) { return "sinks[" + std::to_string(index
 Result<sinks::KafkaSinkOptions> KafkaOptionsOf(const config::SinkConfig& cfg,
                                                std::size_t index) {
   const std::string path = SinkPath(index);
-  // The typed keys of the config, checked once more by the sink's own rules (required
-  // brokers, valid names, the topic template).
-  const OptionMap given = {
-      {"brokers", cfg.brokers},
-      {"topic", cfg.topic},
-      {"node", cfg.node},
-      {"schema_topic", cfg.schema_topic},
-      {"flush_timeout", std::chrono::duration<double>(cfg.flush_timeout).count()}};
-  ARROW_ASSIGN_OR_RAISE(auto resolved,
-                        ResolvedOptions::Make(sinks::KafkaSinkOptionSpecs(), given));
   sinks::KafkaSinkOptions out;
   out.name = cfg.name;
   out.streams = cfg.streams;
   out.policy = cfg.policy;
   out.capacity = cfg.capacity;
-  if (Status st = sinks::ApplyKafkaSinkOptions(resolved, &out); !st.ok()) {
-    // Point at the key the message names ("option 'topic': ...").
-    for (const auto& [key, value] : given) {
-      if (st.message().rfind("option '" + key + "'", 0) == 0) {
-        return config::ErrorAt(cfg.At(key), path + "." + key, st.message());
-      }
-    }
-    return config::ErrorAt(cfg.where, path, st.message());
+  out.brokers = cfg.brokers;
+  out.topic = cfg.topic;
+  out.node = cfg.node;
+  out.schema_topic = cfg.schema_topic;
+  out.flush_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.flush_timeout);
+  std::string bad_key;
+  if (Status st = sinks::CheckKafkaSinkOptions(&out, &bad_key); !st.ok()) {
+    return config::ErrorAt(cfg.At(bad_key), path + "." + bad_key, st.message());
   }
   for (const auto& [name, opt] : cfg.producer) {
     const auto& value = std::get<std::string>(opt.value);

@@ -1,8 +1,10 @@
-// Sinks setup: turns the config's `[[sinks]]` entries into running sinks (sinks/), and checks
-// them before a run as far as that is possible without the network: the kind's keys against
-// its declared options, their ranges, every producer setting against librdkafka's own
-// configuration (unknown names and bad values refused), and each recorded stream's topic
-// name. Errors are `file:line:column: sinks[i].key: message`.
+// Sinks setup: turns the config's `[[sinks]]` entries (their keys are declared and
+// type-checked by the config parser) into running sinks (sinks/), and checks what only the
+// sink can check, as far as that is possible without the network: its own rules for the
+// keys (required brokers, node name, topic templates), every producer setting against
+// librdkafka's configuration alone and all together (a client created that connects nowhere),
+// and each sent stream's topic name. PlanRun calls CheckSinks, so `validate` refuses what
+// `run` would. Errors are `file:line:column: sinks[i].key: message`.
 //
 // Pure functions over the config; any thread.
 #pragma once

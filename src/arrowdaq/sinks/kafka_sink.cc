@@ -62,21 +62,6 @@ struct KafkaSink::Pending {
   std::shared_ptr<arrow::Buffer> value;  // kept alive until the delivery report
 };
 
-const std::vector<OptionSpec>& KafkaSinkOptionSpecs() {
-  static const std::vector<OptionSpec> specs = {
-      {"brokers", std::string(), "bootstrap servers, \"host:port,host:port\" (required)", ""},
-      {"topic", std::string("arrowdaq.<stream>"),
-       "topic of each stream; <stream> and <node> are replaced", ""},
-      {"node", std::string(), "this node's name in the message headers (default: host name)",
-       ""},
-      {"schema_topic", std::string("arrowdaq.schemas"),
-       "topic receiving each stream's schema (key <node>/<stream>); \"\" for none", ""},
-      {"flush_timeout", 30.0,
-       "at the stop, how long to wait for the cluster before counting the rest as failed", "s"},
-  };
-  return specs;
-}
-
 std::string DefaultNodeName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "node";
@@ -100,34 +85,31 @@ Result<std::string> TopicFor(const std::string& topic_template, const std::strin
   return topic;
 }
 
-Status ApplyKafkaSinkOptions(const ResolvedOptions& options, KafkaSinkOptions* out) {
-  out->brokers = options.GetString("brokers");
+Status CheckKafkaSinkOptions(KafkaSinkOptions* out, std::string* bad_key) {
+  auto fail = [bad_key](const char* key, auto&&... message) {
+    *bad_key = key;
+    return Status::Invalid(std::forward<decltype(message)>(message)...);
+  };
   if (out->brokers.empty()) {
-    return Status::Invalid("option 'brokers': required (the bootstrap servers, host:port)");
+    return fail("brokers", "required: the bootstrap servers, \"host:port,host:port\"");
   }
-  out->topic = options.GetString("topic");
-  out->node = options.GetString("node");
   if (out->node.empty()) out->node = DefaultNodeName();
   if (out->node.size() > 100 || !std::all_of(out->node.begin(), out->node.end(), IsTopicChar)) {
-    return Status::Invalid("option 'node': '", out->node,
-                           "' is not a name of letters, digits, '.', '_', '-' (at most 100)");
+    return fail("node", "'", out->node,
+                "' is not a name of letters, digits, '.', '_', '-' (at most 100)");
   }
   if (auto topic = TopicFor(out->topic, out->node, "stream"); !topic.ok()) {
-    return Status::Invalid("option 'topic': ", topic.status().message());
+    return fail("topic", topic.status().message());
   }
-  out->schema_topic = options.GetString("schema_topic");
   if (!out->schema_topic.empty()) {
     if (auto topic = TopicFor(out->schema_topic, out->node, "stream"); !topic.ok()) {
-      return Status::Invalid("option 'schema_topic': ", topic.status().message());
+      return fail("schema_topic", topic.status().message());
     }
   }
-  const double flush = options.GetDouble("flush_timeout");
-  if (!std::isfinite(flush) || flush < 0 || flush > 86400) {
-    char shown[32];
-    std::snprintf(shown, sizeof(shown), "%g", flush);
-    return Status::Invalid("option 'flush_timeout': expected 0 to 86400 s, got ", shown);
+  if (out->flush_timeout > std::chrono::hours(24)) {
+    return fail("flush_timeout", "at most 24 h (librdkafka's message.timeout.ms bounds each "
+                "message anyway)");
   }
-  out->flush_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flush * 1000));
   return Status::OK();
 }
 

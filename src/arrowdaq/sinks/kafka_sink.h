@@ -29,7 +29,6 @@
 #include <thread>
 #include <vector>
 
-#include "arrowdaq/core/options.h"
 #include "arrowdaq/kafka/client.h"
 #include "arrowdaq/sinks/sink.h"
 
@@ -56,12 +55,11 @@ struct KafkaSinkOptions {
   std::function<void(RunEvent)> on_event;
 };
 
-/// The keys of a `[[sinks]]` table of kind "kafka" besides kind, name, streams, policy,
-/// capacity and producer (for validation and `docs/config.md`).
-const std::vector<OptionSpec>& KafkaSinkOptionSpecs();
-
-/// Fill `out` from options validated against KafkaSinkOptionSpecs (range checks included).
-[[nodiscard]] Status ApplyKafkaSinkOptions(const ResolvedOptions& options, KafkaSinkOptions* out);
+/// Check the options the config gave (config/config.h declares the `[[sinks]]` keys and their
+/// defaults) by the sink's own rules and complete them: `brokers` required, `node` (default:
+/// the host name) a name of [A-Za-z0-9_.-], `topic` and `schema_topic` templates that make
+/// valid topic names, `flush_timeout` at most a day. On error `*bad_key` names the key at fault.
+[[nodiscard]] Status CheckKafkaSinkOptions(KafkaSinkOptions* options, std::string* bad_key);
 
 /// Check one producer property by setting it on a scratch configuration (librdkafka's
 /// message when the name is unknown or the value is refused).
