@@ -637,6 +637,19 @@ def test_source_option_errors_are_refused_at_validate(tmp_path, key, value, expe
     assert expected in r.stderr, r.stderr
 
 
+def test_the_sink_example_of_multi_node_md_validates(tmp_path):
+    """docs/multi-node.md's [[sinks]] example is a valid config (no broker is asked)."""
+    doc = (Path(os.environ.get("ARROWDAQ_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+           / "docs" / "multi-node.md").read_text()
+    section = doc[doc.index("## The sink"):]
+    snippet = section[section.index("```toml\n") + 8:section.index("```", section.index("```toml") + 7)]
+    assert "[[sinks]]" in snippet and "producer" in snippet
+    cfg = tmp_path / "doc.toml"
+    cfg.write_text('[instruments.ramp]\ndriver = "sim.ramp"\n\n' + snippet)
+    r = subprocess.run([ARROWDAQ, "validate", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
 def test_source_without_a_running_origin_fails_at_start_naming_the_stream(cluster, tmp_path):
     cfg = tmp_path / "b.toml"
     cfg.write_text(f"""[instruments.x]

@@ -120,8 +120,8 @@ bool HeaderValue(const rd_kafka_headers_t* headers, const char* name, std::strin
 // (2.34+) implements without going through pthread_create, so GCC 12's TSan never learns of
 // them and crashes in its allocator on their first malloc. This definition in the executable
 // takes precedence over glibc's for librdkafka (symbol interposition) and starts the thread
-// through pthread_create, which TSan intercepts; thrd_join/thrd_detach of glibc work on it
-// unchanged (thrd_t is pthread_t). Release and ASan builds use glibc's own.
+// through pthread_create, which TSan intercepts (thrd_t is pthread_t). Release and ASan builds
+// use glibc's own.
 #include <pthread.h>
 #include <threads.h>
 
@@ -146,5 +146,63 @@ extern "C" int thrd_create(thrd_t* thr, thrd_start_t func, void* arg) {
     return err == ENOMEM || err == EAGAIN ? thrd_nomem : thrd_error;
   }
   return thrd_success;
+}
+
+// Joined and detached through the pthread calls TSan intercepts too (glibc's thrd_join uses
+// an internal one, and TSan would report every joined thread as leaked).
+extern "C" int thrd_join(thrd_t thr, int* res) {
+  void* ret = nullptr;
+  if (pthread_join(thr, &ret) != 0) return thrd_error;
+  if (res != nullptr) *res = static_cast<int>(reinterpret_cast<std::intptr_t>(ret));
+  return thrd_success;
+}
+extern "C" int thrd_detach(thrd_t thr) {
+  return pthread_detach(thr) == 0 ? thrd_success : thrd_error;
+}
+
+// librdkafka's mutexes and condition variables are C11 mtx_t/cnd_t, which glibc implements
+// with its internal pthread functions: TSan does not see them either, and reports every
+// hand-over between librdkafka's threads as a race. glibc's mtx_t and cnd_t hold a
+// pthread_mutex_t and a pthread_cond_t; these definitions call the pthread functions TSan
+// intercepts, so it sees librdkafka's synchronisation as it is.
+namespace {
+int C11Result(int err) {
+  switch (err) {
+    case 0: return thrd_success;
+    case EBUSY: return thrd_busy;
+    case ETIMEDOUT: return thrd_timedout;
+    case ENOMEM: return thrd_nomem;
+    default: return thrd_error;
+  }
+}
+pthread_mutex_t* P(mtx_t* m) { return reinterpret_cast<pthread_mutex_t*>(m); }
+pthread_cond_t* P(cnd_t* c) { return reinterpret_cast<pthread_cond_t*>(c); }
+}  // namespace
+
+static_assert(sizeof(mtx_t) == sizeof(pthread_mutex_t) && sizeof(cnd_t) == sizeof(pthread_cond_t));
+
+extern "C" int mtx_init(mtx_t* m, int type) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  if ((type & mtx_recursive) != 0) pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  const int err = pthread_mutex_init(P(m), &attr);
+  pthread_mutexattr_destroy(&attr);
+  return C11Result(err);
+}
+extern "C" void mtx_destroy(mtx_t* m) { pthread_mutex_destroy(P(m)); }
+extern "C" int mtx_lock(mtx_t* m) { return C11Result(pthread_mutex_lock(P(m))); }
+extern "C" int mtx_trylock(mtx_t* m) { return C11Result(pthread_mutex_trylock(P(m))); }
+extern "C" int mtx_timedlock(mtx_t* __restrict m, const struct timespec* __restrict t) {
+  return C11Result(pthread_mutex_timedlock(P(m), t));
+}
+extern "C" int mtx_unlock(mtx_t* m) { return C11Result(pthread_mutex_unlock(P(m))); }
+extern "C" int cnd_init(cnd_t* c) { return C11Result(pthread_cond_init(P(c), nullptr)); }
+extern "C" void cnd_destroy(cnd_t* c) { pthread_cond_destroy(P(c)); }
+extern "C" int cnd_signal(cnd_t* c) { return C11Result(pthread_cond_signal(P(c))); }
+extern "C" int cnd_broadcast(cnd_t* c) { return C11Result(pthread_cond_broadcast(P(c))); }
+extern "C" int cnd_wait(cnd_t* c, mtx_t* m) { return C11Result(pthread_cond_wait(P(c), P(m))); }
+extern "C" int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m,
+                             const struct timespec* __restrict t) {
+  return C11Result(pthread_cond_timedwait(P(c), P(m), t));
 }
 #endif
