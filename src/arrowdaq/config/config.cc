@@ -921,6 +921,10 @@ Status Builder::ReadPlugins(const TomlValue& v, PluginsConfig* out) const {
     }
     out->paths.push_back(path);
     ++index;
+  }
+  return Status::OK();
+}
+
 // [[sinks]]: every key is declared in ConfigTables() ("sinks"); `producer` is read here,
 // flattened into client settings (`producer.linger.ms = 5` is the nested table
 // {linger = {ms = 5}} in TOML) and kept as text for the client library to check.
