@@ -1,5 +1,6 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
-.PHONY: all bootstrap build-release build-dev demo test test-tsan test-install install package test-package fuzz bench compare clean soak
+.PHONY: all bootstrap build-release build-dev demo multinode-demo test test-tsan test-install install
+.PHONY: package test-package fuzz bench compare clean soak
 JOBS ?= 2
 DURATION ?= 5s
 SOAK_DURATION ?= 3600
@@ -39,6 +40,13 @@ test-package: package
 
 demo: build-release
 	./build/release/apps/arrowdaq/arrowdaq run examples/demo.toml --duration $(DURATION) --output runs
+
+# Two acquisition nodes and an aggregator through a mock Kafka cluster (docs/multi-node.md):
+# prints each node's summary, the aggregator's, and a per-stream comparison (exit 1 on loss).
+multinode-demo: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target arrowdaq kafka_mock
+	.venv/bin/python tools/kafka_mock/multinode_demo.py --build-dir build/release --duration $(DURATION)
 
 # Every test, the same verdict every time: the dev preset (ASan+UBSan) runs all labels (unit,
 # integration, load, python); each libFuzzer target replays its committed corpus and runs a

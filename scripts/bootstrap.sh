@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libasio-dev libhdf5-dev libhwy-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
+  librdkafka-dev
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
 )
@@ -21,7 +22,8 @@ PYARROW_VERSION=26.0.1
 # notebook and their tests need ophyd, bluesky, event-model, nbclient, ipykernel and matplotlib;
 # mypy checks its type annotations.
 PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest silx polars duckdb xarray
-             h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib mypy)
+             h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib mypy
+             confluent-kafka)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -42,6 +44,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c "import pyarrow, numpy, scipy, h5py, pytest, silx, polars, duckdb, xarray
 import h5netcdf, pandas, ophyd, bluesky, event_model, nbclient, nbformat, ipykernel, matplotlib, mypy
+import confluent_kafka
 assert pyarrow.__version__ == '${PYARROW_VERSION}', pyarrow.__version__" 2>/dev/null; then
   echo "bootstrap: installing Python packages: ${PY_PACKAGES[*]}"
   .venv/bin/pip install --quiet "${PY_PACKAGES[@]}"

@@ -28,7 +28,7 @@ def _si(x, unit=""):
 # The step of run_all.py (--skip names) that measures each benchmark binary's figures.
 STEP_OF = {"dsp_fir_benchmark": "fir", "runtime_benchmark": "runtime",
            "caf_comparison_benchmark": "caf", "storage_benchmark": "storage",
-           "pipeline_benchmark": "pipeline"}
+           "pipeline_benchmark": "pipeline", "kafka_benchmark": "kafka"}
 
 MET, MISSED, SKIPPED = "yes", "**no**", "skipped"
 
@@ -233,6 +233,46 @@ def build_table(res):
                 f"{v / disk_dd:.2f}" if disk_dd else "",
                 note=f"{_si(_get(pl, name, 'items_per_second'), 'rows/s')}, allocs/batch "
                 f"{_get(pl, name, 'allocs_per_batch'):.1f}")
+
+    # Kafka: the sink against librdkafka's own producer (same messages, same settings, same
+    # mock cluster kind, same run), next to the local HDF5 writer; end-to-end latency.
+    kf = _fig(res, "kafka_benchmark")
+    for n in SIZES:
+        measurement = (f"Kafka sink -> mock cluster, {n}-row batches vs librdkafka producer "
+                       f"(same bytes from memory)")
+        ours = _get(kf, f"BM_KafkaSink/{n}", "bytes_per_second")
+        theirs = _get(kf, f"BM_LibrdkafkaProducer/{n}", "bytes_per_second")
+        if not ours or not theirs:
+            missing = f"BM_KafkaSink/{n}" if not ours else f"BM_LibrdkafkaProducer/{n}"
+            unmeasured(measurement, "≥ 0.8x", ["kafka"], why_missing("kafka_benchmark", missing))
+            continue
+        rows_s = _get(kf, f"BM_KafkaSink/{n}", "items_per_second")
+        failed_msgs = (_get(kf, f"BM_KafkaSink/{n}", "failed") or 0) + \
+            (_get(kf, f"BM_LibrdkafkaProducer/{n}", "failed") or 0)
+        ratio = ours / theirs
+        add(measurement, _si(ours, "B/s"), _si(theirs, "B/s"), f"{ratio:.2f}x", "≥ 0.8x",
+            MISSED if failed_msgs else ratio >= 0.8,
+            f"{_si(rows_s, 'rows/s')}; message "
+            f"{_si(_get(kf, f'BM_KafkaSink/{n}', 'message_bytes'), 'B')}"
+            + (f"; {failed_msgs:.0f} messages failed" if failed_msgs else ""))
+        hdf5 = _get(st, f"BM_Write/hdf5/{n}", "bytes_per_second")
+        if hdf5:
+            add(f"Kafka sink, {n}-row batches vs the local HDF5 writer (bytes/s)",
+                _si(ours, "B/s"), _si(hdf5, "B/s") + " HDF5", f"{ours / hdf5:.2f}x")
+    measurement = "Kafka end to end (sink -> mock cluster -> kafka driver), 10 kHz, batch 100"
+    p50 = _get(kf, "BM_KafkaLatency/1000", "p50_ms")
+    if p50 is None:
+        if "kafka" not in skipped:
+            add(measurement, "not measured", "", "", note=why_missing("kafka_benchmark",
+                                                                       "BM_KafkaLatency/1000"))
+    else:
+        sent = _get(kf, "BM_KafkaLatency/1000", "batches_measured")
+        got = _get(kf, "BM_KafkaLatency/1000", "batches_received")
+        add(measurement, f"p50 {p50:.1f} ms, p99 "
+            f"{_get(kf, 'BM_KafkaLatency/1000', 'p99_ms'):.1f} ms", "", "",
+            note=f"after the batch's last sample; max "
+            f"{_get(kf, 'BM_KafkaLatency/1000', 'max_ms'):.1f} ms; {got:.0f} of {sent:.0f} "
+            f"batches received")
 
     # Whole runs
     bs = peers.get("bluesky")

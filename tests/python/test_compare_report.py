@@ -35,6 +35,13 @@ def complete_results():
                     _bm(f"caf/{form}/{n}", median_us=9.0)]
     runtime = [_bm(f"BM_{f}/1000", median_us=5.0) for f in ("AskBlocking", "AskAwait")]
     runtime += [_bm(f"BM_{f}/1000", items_per_second=2e6) for f in ("TellBlocking", "TellAwait")]
+    kafka = []
+    for n in (1000, 10000, 100000):
+        kafka += [_bm(f"BM_KafkaSink/{n}", bytes_per_second=9e8, items_per_second=2e7,
+                      message_bytes=40.0 * n, failed=0),
+                  _bm(f"BM_LibrdkafkaProducer/{n}", bytes_per_second=1e9, failed=0)]
+    kafka.append(_bm("BM_KafkaLatency/1000", p50_ms=11.0, p99_ms=16.0, max_ms=20.0,
+                     batches_measured=1000, batches_received=1000))
     return {
         "timestamp": "20260101T000000Z", "quick": True, "trial_seconds": 5.0, "repetitions": 3,
         "machine": {"nproc": 2, "cpu": "test", "memory_bytes": 2**34, "disk": "tmpfs",
@@ -49,6 +56,7 @@ def complete_results():
                 _bm("BM_DiskSequentialWrite", bytes_per_second=4e8)]},
             "caf_comparison_benchmark": {"benchmarks": caf},
             "runtime_benchmark": {"benchmarks": runtime},
+            "kafka_benchmark": {"benchmarks": kafka},
         },
         "peers": {
             "dd_Bps": 4e8, "memcpy_Bps": 1e10,
@@ -87,7 +95,7 @@ def missed_line(res):
 def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
-    assert len(g) == 29
+    assert len(g) == 32
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
@@ -121,6 +129,19 @@ def test_a_binary_that_was_not_built_or_a_benchmark_error_is_a_miss():
     assert row["met"] == "**no**" and "actor did not answer" in row["note"]
     assert gbench.errors(res["gbench"]["runtime_benchmark"]) == {
         "BM_AskBlocking/1000": "actor did not answer"}
+
+
+def test_a_kafka_sink_that_lost_messages_misses_its_goal_whatever_its_speed():
+    res = complete_results()
+    key = ("Kafka sink -> mock cluster, 10000-row batches vs librdkafka producer "
+           "(same bytes from memory)")
+    assert goals(res)[key]["met"] == "yes" and goals(res)[key]["ratio"] == "0.90x"
+    res["gbench"]["kafka_benchmark"]["benchmarks"][2]["failed"] = 3
+    row = goals(res)[key]
+    assert row["met"] == "**no**" and "3 messages failed" in row["note"]
+    res["gbench"]["kafka_benchmark"]["benchmarks"][2]["failed"] = 0
+    res["gbench"]["kafka_benchmark"]["benchmarks"][2]["bytes_per_second"] = 7e8
+    assert goals(res)[key]["met"] == "**no**"  # 0.70x of librdkafka's own producer
 
 
 @pytest.mark.parametrize("fraction", [1.07, 0.0, -0.5])

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "arrowdaq/app/sinks_setup.h"
+
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/core/schema.h"
@@ -76,6 +78,10 @@ Status Engine::Prepare() {
     monitors_.push_back(std::make_unique<Monitor>(std::move(subscription)));
     monitors_.back()->Start();
   }
+  ARROW_ASSIGN_OR_RAISE(sinks_, MakeSinks(config_, [this](RunEvent e) {
+                          events_.Record(std::move(e));
+                        }));
+  for (auto& sink : sinks_) ARROW_RETURN_NOT_OK(sink->Start(router));
   return Status::OK();
 }
 
@@ -296,7 +302,9 @@ void Engine::Stop() {
   }
   for (auto& t : retries) t.join();
   if (manager_) {
-    // One instant for every instrument stream: later batches are not published.
+    // One instant for every instrument stream: later batches are not published. The sinks'
+    // delivery deadline starts counting now.
+    for (auto& sink : sinks_) sink->BeginStop();
     const std::vector<std::string> names = InstrumentNames();
     if (Status st = manager_->router().SealStreams(names); !st.ok()) {
       events_.Record({WallClockNanos(), "", "fault", "stop: " + st.ToString()});
@@ -332,6 +340,7 @@ void Engine::Stop() {
   }
   events_.Flush();
   for (const auto& recording : Recordings()) (void)recording->Stop();
+  for (auto& sink : sinks_) sink->Stop();
   if (manager_) manager_->Shutdown();
   for (auto& m : monitors_) m->Join();
 }

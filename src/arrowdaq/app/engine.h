@@ -48,6 +48,7 @@
 #include "arrowdaq/pipeline/instrument_manager.h"
 #include "arrowdaq/pipeline/processor_actor.h"
 #include "arrowdaq/runtime/actor.h"
+#include "arrowdaq/sinks/sink.h"
 
 namespace arrowdaq::app {
 
@@ -124,6 +125,8 @@ class Engine {
   pipeline::StreamRouter& router() { return manager_->router(); }
   EventLog& events() { return events_; }
   const std::vector<std::unique_ptr<Monitor>>& monitors() const { return monitors_; }
+  /// The `[[sinks]]` (started by Prepare, stopped by Stop after the recordings).
+  const std::vector<std::unique_ptr<sinks::Sink>>& sinks() const { return sinks_; }
   /// Instrument statuses taken just before the instruments were stopped (after Stop).
   const std::vector<instruments::InstrumentStatus>& final_statuses() const {
     return final_statuses_;
@@ -149,6 +152,7 @@ class Engine {
   std::unique_ptr<pipeline::InstrumentManager> manager_;
   std::vector<std::unique_ptr<pipeline::ProcessorActor>> processors_;  // dependency order
   std::vector<std::unique_ptr<Monitor>> monitors_;
+  std::vector<std::unique_ptr<sinks::Sink>> sinks_;
   std::vector<instruments::InstrumentStatus> final_statuses_;
   std::vector<std::string> connected_;                        // at start-up
   std::vector<std::pair<std::string, Status>> not_started_;  // on_failure = "continue"

@@ -13,6 +13,7 @@
 #include <arrow/type.h>
 #include <arrow/type_traits.h>
 
+#include "arrowdaq/app/sinks_setup.h"
 #include "arrowdaq/hardware/resource.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/plugins.h"
@@ -241,6 +242,14 @@ Status CheckMemory(const config::RunConfig& config, RunPlan* plan) {
         out.emplace_back("subscriptions[" + std::to_string(i) + "].capacity", sub.capacity);
       }
     }
+    for (std::size_t i = 0; i < config.sinks.size(); ++i) {
+      const auto& sink = config.sinks[i];
+      const bool all = sink.streams.size() == 1 && sink.streams[0] == "*";
+      if (all || std::find(sink.streams.begin(), sink.streams.end(), name) != sink.streams.end()) {
+        out.emplace_back("sinks[" + std::to_string(i) + "].capacity",
+                         static_cast<std::int64_t>(sink.capacity));
+      }
+    }
     for (const auto& proc : config.processors) {
       if (proc.input == name) {
         out.emplace_back("the input of processor '" + proc.output + "'",
@@ -443,6 +452,13 @@ Result<RunPlan> PlanRun(const config::RunConfig& config) {
                      "input '" + config.processors[i].input +
                          "' is not an instrument or an earlier processor's output");
     }
+  }
+
+  // Sinks: the kind's rules (names, topic per stream, producer settings) as run applies them.
+  {
+    std::vector<std::string> names;
+    for (const auto& [name, info] : streams) names.push_back(name);
+    ARROW_RETURN_NOT_OK(CheckSinks(config, names));
   }
 
   if (config.storage) plan.storage = *config.storage;  // else the defaults: run.h5 of every stream

@@ -151,6 +151,26 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
     summary.subscriptions.push_back(std::move(out));
   }
 
+  for (const auto& sink : engine.sinks()) {
+    const auto st = sink->Stats();
+    SinkSummary out{st.name, st.kind, std::string(ToString(st.policy)), st.offered, st.dropped,
+                    st.taken, {}};
+    std::uint64_t failed = 0;
+    for (const auto& d : st.destinations) {
+      out.topics.push_back({d.name, d.produced, d.delivered, d.failed, d.rows_delivered,
+                            d.bytes_delivered});
+      failed += d.failed;
+    }
+    if (st.dropped > 0) {
+      summary.degraded_reasons.push_back("sink " + st.name + ": " + std::to_string(st.dropped) +
+                                         " packet(s) dropped by its " + out.policy + " policy");
+    }
+    if (failed > 0) {
+      summary.degraded_reasons.push_back("sink " + st.name + ": " + std::to_string(failed) +
+                                         " message(s) not delivered (see the fault events)");
+    }
+    summary.sinks.push_back(std::move(out));
+  }
   summary.events = engine.events().EventsSince(recording.start_wall_ns());
   summary.event_totals = engine.events().Totals();
   const auto rs = recording.stats();

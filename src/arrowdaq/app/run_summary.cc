@@ -104,6 +104,30 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("sinks").BeginArray();
+  for (const auto& s : summary.sinks) {
+    w.BeginObject();
+    w.Key("name").String(s.name);
+    w.Key("kind").String(s.kind);
+    w.Key("policy").String(s.policy);
+    w.Key("offered").UInt(s.offered);
+    w.Key("dropped").UInt(s.dropped);
+    w.Key("taken").UInt(s.taken);
+    w.Key("topics").BeginArray();
+    for (const auto& t : s.topics) {
+      w.BeginObject();
+      w.Key("topic").String(t.topic);
+      w.Key("produced").UInt(t.produced);
+      w.Key("delivered").UInt(t.delivered);
+      w.Key("failed").UInt(t.failed);
+      w.Key("rows_delivered").UInt(t.rows_delivered);
+      w.Key("bytes_delivered").UInt(t.bytes_delivered);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("storage").BeginObject();
   w.Key("packets").UInt(summary.stored_packets);
   w.Key("rows").UInt(summary.stored_rows);
@@ -237,6 +261,14 @@ std::string FormatSummary(const RunSummary& summary) {
     out << "stored " << f.format << ": " << stored << " rows";
     if (not_stored > 0) out << ", NOT stored: " << not_stored << " rows";
     out << '\n';
+  }
+  for (const auto& s : summary.sinks) {
+    out << "sink " << s.name << " (" << s.kind << ", " << s.policy << "): taken " << s.taken
+        << ", dropped " << s.dropped << '\n';
+    for (const auto& t : s.topics) {
+      out << "  topic " << t.topic << ": produced " << t.produced << ", delivered "
+          << t.delivered << ", failed " << t.failed << '\n';
+    }
   }
   if (!summary.files.empty()) {
     out << "the run directory holds";

@@ -63,6 +63,27 @@ struct StoredFormat {
   std::string error;  ///< the writer's first error, "" when none
 };
 
+/// Per-destination figures of a sink (summary.json "sinks[].topics").
+struct SinkTopicSummary {
+  std::string topic;
+  std::uint64_t produced = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t rows_delivered = 0;
+  std::uint64_t bytes_delivered = 0;
+};
+
+/// Per-sink figures (summary.json "sinks").
+struct SinkSummary {
+  std::string name;
+  std::string kind;
+  std::string policy;
+  std::uint64_t offered = 0;  ///< packets offered to the sink's subscription
+  std::uint64_t dropped = 0;  ///< dropped by its policy
+  std::uint64_t taken = 0;    ///< taken by the sink
+  std::vector<SinkTopicSummary> topics;
+};
+
 struct RunSummary {
   std::string run_id;
   std::string run_directory;
@@ -86,6 +107,7 @@ struct RunSummary {
   std::vector<std::string> degraded_reasons;
   std::vector<StreamSummary> streams;
   std::vector<SubscriptionSummary> subscriptions;
+  std::vector<SinkSummary> sinks;
   std::vector<RunEvent> events;
   /// Every event of the run counted exactly, per stream and kind (events may be coalesced).
   std::vector<EventTotal> event_totals;

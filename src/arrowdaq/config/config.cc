@@ -456,8 +456,10 @@ class Builder {
 
   // Read `v` (a table) against `spec`: unknown keys, missing required keys, then each given
   // key in file order. Records the table's and each key's location in `located`.
+  // Keys in `read_elsewhere` are declared (so allowed) but read by the caller.
   Result<TableValues> ReadTable(const TomlValue& v, const std::string& path,
-                                const TableSpec& spec, Located* located) const;
+                                const TableSpec& spec, Located* located,
+                                const std::set<std::string>& read_elsewhere = {}) const;
   Status ReadKey(const OptionSpec& spec, const TomlValue& v, const std::string& path,
                  TableValues* out, Located* located) const;
 
@@ -481,6 +483,9 @@ class Builder {
   Status ReadLimits(const TomlValue& v, LimitsConfig* out) const;
   Status ReadServer(const TomlValue& v, ServerConfig* out) const;
   Status ReadPlugins(const TomlValue& v, PluginsConfig* out) const;
+  Status ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) const;
+  Status FlattenSettings(const TomlValue& v, const std::string& path, const std::string& prefix,
+                         std::map<std::string, LocatedOption>* out) const;
 
   // Check that every listed stream exists ("*" alone means all).
   Status CheckStreamRefs(const StringList& streams, const std::string& path,
@@ -511,7 +516,8 @@ Status Builder::CheckKeys(const TomlValue& table, const std::string& path,
 }
 
 Result<TableValues> Builder::ReadTable(const TomlValue& v, const std::string& path,
-                                       const TableSpec& spec, Located* located) const {
+                                       const TableSpec& spec, Located* located,
+                                       const std::set<std::string>& read_elsewhere) const {
   ARROW_RETURN_NOT_OK(CheckTable(v, path));
   std::vector<std::string> names;
   for (const auto& key : spec.keys) names.push_back(key.name);
@@ -522,6 +528,7 @@ Result<TableValues> Builder::ReadTable(const TomlValue& v, const std::string& pa
   }
   TableValues out;
   for (const auto& [key, child] : EntriesInFileOrder(v)) {
+    if (read_elsewhere.count(key) != 0) continue;
     ARROW_RETURN_NOT_OK(ReadKey(*FindKey(spec, key), *child, Path(path, key), &out, located));
   }
   return out;
@@ -918,6 +925,87 @@ Status Builder::ReadPlugins(const TomlValue& v, PluginsConfig* out) const {
   return Status::OK();
 }
 
+// [[sinks]]: every key is declared in ConfigTables() ("sinks"); `producer` is read here,
+// flattened into client settings (`producer.linger.ms = 5` is the nested table
+// {linger = {ms = 5}} in TOML) and kept as text for the client library to check.
+Status Builder::ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) const {
+  if (!v.is_array()) return Expected(v, "sinks", "an array of tables ([[sinks]])");
+  const TableSpec& spec = *FindTable("sinks");
+  std::size_t index = 0;
+  for (const auto& table : v.as_array()) {
+    const std::string path = "sinks[" + std::to_string(index++) + "]";
+    SinkConfig sink;
+    ARROW_ASSIGN_OR_RAISE(const TableValues t,
+                          ReadTable(table, path, spec, &sink, /*read_elsewhere=*/{"producer"}));
+    sink.kind = t.String("kind");
+    sink.name = t.Has("name") ? t.String("name") : sink.kind;
+    for (const auto& other : *out) {
+      if (other.name == sink.name) {
+        return Error(t.Has("name") ? *t.given.at("name") : table, Path(path, "name"),
+                     "duplicate sink name " + Quote(sink.name) + " (first defined at " +
+                         other.where.ToString() + "); give each sink a name");
+      }
+    }
+    // Stream references are checked in Build, once every stream is known.
+    if (t.Has("streams")) {
+      sink.streams.clear();
+      for (const auto& [stream, where] : t.lists.at("streams")) sink.streams.push_back(stream);
+    }
+    if (t.Has("policy")) sink.policy = *ParseOverflowPolicy(t.String("policy"));
+    if (t.Has("capacity")) sink.capacity = static_cast<std::size_t>(t.Int("capacity"));
+    sink.brokers = t.String("brokers");
+    if (t.Has("topic")) sink.topic = t.String("topic");
+    if (t.Has("node")) sink.node = t.String("node");
+    if (t.Has("schema_topic")) sink.schema_topic = t.String("schema_topic");
+    if (t.Has("flush_timeout")) sink.flush_timeout = t.durations.at("flush_timeout");
+    if (const auto* x = Find(table, "producer")) {
+      sink.key_where["producer"] = Where(*x);
+      ARROW_RETURN_NOT_OK(CheckTable(*x, Path(path, "producer")));
+      ARROW_RETURN_NOT_OK(FlattenSettings(*x, Path(path, "producer"), "", &sink.producer));
+    }
+    out->push_back(std::move(sink));
+  }
+  return Status::OK();
+}
+
+Status Builder::FlattenSettings(const TomlValue& v, const std::string& path,
+                                const std::string& prefix,
+                                std::map<std::string, LocatedOption>* out) const {
+  for (const auto& [key, child] : EntriesInFileOrder(v)) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    const std::string key_path = Path(path, key);
+    if (child->is_table()) {
+      ARROW_RETURN_NOT_OK(FlattenSettings(*child, key_path, name, out));
+      continue;
+    }
+    LocatedOption option;
+    option.where = Where(*child);
+    switch (child->type()) {
+      case toml::value_t::boolean:
+        option.value = std::string(child->as_boolean() ? "true" : "false");
+        break;
+      case toml::value_t::integer:
+        option.value = std::to_string(child->as_integer());
+        break;
+      case toml::value_t::floating: {
+        std::ostringstream text;
+        text << child->as_floating();
+        option.value = text.str();
+        break;
+      }
+      case toml::value_t::string:
+        option.value = child->as_string().str;
+        break;
+      default:
+        return Expected(*child, key_path, "a boolean, integer, number or string");
+    }
+    if (!out->emplace(name, std::move(option)).second) {
+      return Error(*child, key_path, "setting " + Quote(name) + " is given twice");
+    }
+  }
+  return Status::OK();
+}
+
 Status Builder::CheckStreamRefs(const StringList& streams, const std::string& path,
                                 const std::set<std::string>& known) const {
   std::size_t index = 0;
@@ -970,6 +1058,7 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
   if (const auto* x = Find(root, "subscriptions")) {
     ARROW_RETURN_NOT_OK(ReadSubscriptions(*x, &config.subscriptions));
   }
+  if (const auto* x = Find(root, "sinks")) ARROW_RETURN_NOT_OK(ReadSinks(*x, &config.sinks));
   if (const auto* x = Find(root, "storage")) {
     config.storage.emplace();
     ARROW_RETURN_NOT_OK(ReadStorage(*x, &*config.storage));
@@ -1030,6 +1119,15 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
       ARROW_ASSIGN_OR_RAISE(auto streams,
                             ReadStringList(*Find(subs->as_array()[i], "streams"), path));
       ARROW_RETURN_NOT_OK(CheckStreamRefs(streams, path, known));
+    }
+  }
+  if (const auto* sinks = Find(root, "sinks")) {
+    for (std::size_t i = 0; i < sinks->as_array().size(); ++i) {
+      const auto* streams = Find(sinks->as_array()[i], "streams");
+      if (streams == nullptr) continue;
+      const std::string path = "sinks[" + std::to_string(i) + "].streams";
+      ARROW_ASSIGN_OR_RAISE(auto list, ReadStringList(*streams, path));
+      ARROW_RETURN_NOT_OK(CheckStreamRefs(list, path, known));
     }
   }
   if (config.storage) {
@@ -1191,6 +1289,53 @@ std::vector<TableSpec> MakeConfigTables() {
         {.name = "options",
          .default_value = std::string("{}"),
          .description = "processor options",
+         .kind = OptionKind::kTable}}});
+  tables.push_back(
+      {"sinks",
+       true,
+       {{.name = "kind",
+         .default_value = std::string(""),
+         .description = "where the streams go",
+         .choices = {"kafka"},
+         .required = true},
+        {.name = "name",
+         .default_value = std::string(""),
+         .description = "unique among sinks (default: the kind)",
+         .kind = OptionKind::kName},
+        {.name = "streams",
+         .default_value = std::string("[\"*\"]"),
+         .description = "streams to send, or [\"*\"] (derived streams included)",
+         .kind = OptionKind::kStringList},
+        {.name = "policy",
+         .default_value = std::string("block"),
+         .description = "what the sink's full queue does (block: back-pressure to the sources)",
+         .choices = {"block", "drop_oldest", "drop_newest"}},
+        {.name = "capacity",
+         .default_value = std::int64_t{64},
+         .description = "the sink's queue length in packets",
+         .min = 1,
+         .max = static_cast<double>(kMaxCapacity)},
+        {.name = "brokers",
+         .default_value = std::string(""),
+         .description = "bootstrap servers, \"host:port,host:port\"",
+         .required = true},
+        {.name = "topic",
+         .default_value = std::string("arrowdaq.<stream>"),
+         .description = "topic of each stream; <stream> and <node> are replaced"},
+        {.name = "node",
+         .default_value = std::string(""),
+         .description = "this node's name in the message headers (default: the host name)"},
+        {.name = "schema_topic",
+         .default_value = std::string("arrowdaq.schemas"),
+         .description = "topic receiving each stream's schema (key <node>/<stream>); \"\" for "
+                        "none"},
+        duration("flush_timeout", "30s",
+                 "at the end, how long to wait for the cluster before counting what is left as "
+                 "not delivered",
+                 false),
+        {.name = "producer",
+         .default_value = std::string("{}"),
+         .description = "librdkafka producer settings, passed through (checked by librdkafka)",
          .kind = OptionKind::kTable}}});
   tables.push_back(
       {"limits",

@@ -138,6 +138,25 @@ struct ProcessorConfig : Located {
   [[nodiscard]] OptionMap PlainOptions() const { return config::PlainOptions(options); }
 };
 
+/// Describe one `[[sinks]]` entry: streams sent out of the process (kind "kafka"). Every key
+/// is declared in ConfigTables() ("sinks"); what only the sink can check (topic names from
+/// the template, the producer settings) is checked by PlanRun.
+struct SinkConfig : Located {
+  std::string kind;                       ///< "kafka"
+  std::string name;                       ///< unique among sinks; default: the kind
+  std::vector<std::string> streams{"*"};  ///< stream names, or {"*"} for every stream
+  OverflowPolicy policy = OverflowPolicy::kBlock;
+  std::size_t capacity = 64;
+  std::string brokers;                      ///< required
+  std::string topic = "arrowdaq.<stream>";  ///< <stream> and <node> replaced
+  std::string node;                         ///< "" when absent: the host name
+  std::string schema_topic = "arrowdaq.schemas";
+  std::chrono::nanoseconds flush_timeout = std::chrono::seconds(30);
+  /// Client library settings passed through (`producer.linger.ms = 5` or a table with
+  /// quoted dotted keys): nested tables are flattened with '.', values kept as text.
+  std::map<std::string, LocatedOption> producer;
+};
+
 /// Describe the `[run]` table.
 struct RunOptions : Located {
   std::chrono::nanoseconds duration{0};  ///< 0: run until stopped
@@ -183,11 +202,12 @@ struct RunConfig {
   /// Return plugins.paths with relative paths resolved against the config file's directory,
   /// each with its location ("paths[1]").
   [[nodiscard]] std::vector<std::pair<std::string, SourceLocation>> PluginPaths() const;
+  std::vector<SinkConfig> sinks;            ///< in file order
 };
 
 /// Describe one table a config file may hold, for the parser, the CLI and the documentation
 /// test. `name` is as documented: "run", "instruments.<name>", "subscriptions" (an array of
-/// tables, [[subscriptions]]), "storage", "processors", "limits", "server", "plugins".
+/// tables, [[subscriptions]]), "storage", "processors", "sinks", "limits", "server", "plugins".
 struct TableSpec {
   std::string name;
   bool array_of_tables = false;

@@ -239,8 +239,8 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, limits, plugins, processors, run, server, storage, "
-              "subscriptions");
+              "at the top level: instruments, limits, plugins, processors, run, server, sinks, "
+              "storage, subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
               "demo.toml:3:13: run.rate_hz: unknown key; allowed keys here: duration, log_level, "
@@ -438,7 +438,8 @@ TEST(ConfigTest, EveryGivenKeyKeepsItsLocation) {
 TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   ASSERT_OK_AND_ASSIGN(RunConfig minimal,
                        ParseConfig("[instruments.a]\ndriver = \"x\"\n[[subscriptions]]\n"
-                                   "name = \"m\"\nstreams = [\"*\"]\n[storage]\n[server]\n",
+                                   "name = \"m\"\nstreams = [\"*\"]\n[storage]\n[server]\n"
+                                   "[[sinks]]\nkind = \"kafka\"\nbrokers = \"b:1\"\n",
                                    "demo.toml"));
   const auto text_of = [](const OptionSpec& spec) {
     return std::visit(
@@ -505,6 +506,19 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
         EXPECT_TRUE(minimal.run.metadata.empty());
       }
       if (id == "processors.options") { EXPECT_EQ(d, "{}"); }
+      if (id.rfind("sinks.", 0) == 0) {
+        ASSERT_EQ(minimal.sinks.size(), 1u);
+        const auto& sink = minimal.sinks[0];
+        if (id == "sinks.name") { EXPECT_EQ(d, ""); EXPECT_EQ(sink.name, sink.kind); }
+        if (id == "sinks.streams") { EXPECT_EQ(d, "[\"*\"]"); EXPECT_EQ(sink.streams, std::vector<std::string>{"*"}); }
+        if (id == "sinks.policy") { EXPECT_EQ(ToString(sink.policy), d); }
+        if (id == "sinks.capacity") { EXPECT_EQ(std::to_string(sink.capacity), d); }
+        if (id == "sinks.topic") { EXPECT_EQ(sink.topic, d); }
+        if (id == "sinks.node") { EXPECT_EQ(sink.node, d); }
+        if (id == "sinks.schema_topic") { EXPECT_EQ(sink.schema_topic, d); }
+        if (id == "sinks.flush_timeout") { EXPECT_EQ(sink.flush_timeout, duration(d)); }
+        if (id == "sinks.producer") { EXPECT_EQ(d, "{}"); EXPECT_TRUE(sink.producer.empty()); }
+      }
       if (id == "limits.batch_bytes") {
         EXPECT_EQ(minimal.limits.batch_bytes, ParseByteSize(d).ValueOrDie());
       }
@@ -536,7 +550,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 36u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 45u) << "a key was added: hold its default to the struct here";
 }
 
 TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "arrowdaq/instruments/kafka_source.h"
 #include "arrowdaq/instruments/scpi_driver.h"
 #include "arrowdaq/instruments/sim_camera_driver.h"
 #include "arrowdaq/instruments/sim_driver.h"
@@ -35,6 +36,7 @@ DriverRegistry& DriverRegistry::Default() {
     Status st = RegisterSimDrivers(instance);
     if (st.ok()) st = RegisterSimCameraDriver(instance);
     if (st.ok()) st = RegisterDeviceDrivers(instance);
+    if (st.ok()) st = RegisterKafkaDriver(instance);
     // Built-in registrations are fixed at compile time; a failure is a programming error that
     // every test run shows at once.
     if (!st.ok()) st.Abort("registering the built-in drivers");

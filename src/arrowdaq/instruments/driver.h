@@ -57,6 +57,8 @@ class InstrumentDriver {
   virtual std::vector<DriverEvent> TakeEvents() { return {}; }
   /// Turn one raw block from hardware().ReadRawData() into a batch of schema(). Wrap the
   /// buffer without copying where the layout allows. A malformed block is an error, not a crash.
+  /// A network source may return nullptr: nothing to publish this time (no message within
+  /// read_timeout(), or one it skipped); the acquisition loop goes on without a fault.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(
       std::shared_ptr<arrow::Buffer> raw) = 0;
 };

@@ -53,6 +53,7 @@ Status Prefixed(const std::string& name, const Status& st) {
 Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec, InstrumentDriver& driver) {
   ARROW_ASSIGN_OR_RAISE(auto raw, driver.hardware().ReadRawData(driver.read_timeout()));
   ARROW_ASSIGN_OR_RAISE(auto batch, driver.Decode(std::move(raw)));
+  if (batch == nullptr) return DataPacket{};  // nothing this time (an idle network source)
   return spec.publish(std::move(batch));
 }
 
@@ -90,6 +91,7 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
          std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed",
          static_cast<std::uint64_t>(lost));
   }
+  if (packet.ok() && packet->batch == nullptr) return true;  // nothing published this time
   if (packet.ok()) {
     shared.attempts_since_batch = 0;
     shared.batches.fetch_add(1, std::memory_order_relaxed);
@@ -242,6 +244,9 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
       ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
       auto packet = ReadDecodePublish(*spec_, *driver_);
       for (DriverEvent& e : driver_->TakeEvents()) Emit(*spec_, e.kind.c_str(), std::move(e.message));
+      if (packet.ok() && packet->batch == nullptr) {
+        packet = Status::IOError("no data within the read timeout");
+      }
       Status stopped = driver_->StopAcquisition();
       if (packet.ok() && !stopped.ok()) return stopped;
       return packet;
