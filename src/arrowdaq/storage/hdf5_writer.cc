@@ -379,6 +379,10 @@ class Hdf5Writer final : public StorageWriter {
       }
       if (!st.ok()) (void)Fail(st);
     }
+    ReleaseReserve();
+    // After a failure, once more: a shrink refused when the failure happened may go through
+    // now (the reserve is free), so that every column of a stream ends at the same row.
+    if (!failed_.ok() && file_.valid()) RollBackToDurable();
     for (auto& s : streams_) {
       for (auto& c : s.columns) {
         if (c.dset.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose");
@@ -427,6 +431,7 @@ class Hdf5Writer final : public StorageWriter {
   Status Fail(Status st) {
     if (failed_.ok()) {
       failed_ = st;
+      ReleaseReserve();
       RollBackToDurable();
     }
     return st;
@@ -460,7 +465,33 @@ class Hdf5Writer final : public StorageWriter {
     Status st = CheckHerr(H5Fstart_swmr_write(file_.get()), path_, "H5Fstart_swmr_write");
     if (!st.ok()) return Fail(st);
     swmr_ = true;
+    return Reserve();
+  }
+
+  // Space for the roll-back on a full disk: shrinking a dataset can itself need to write (a
+  // partial edge chunk, the chunk index), so when the disk is full one column's shrink may
+  // succeed and the next fail, leaving columns of one stream with different lengths. A file
+  // of about one chunk per column (1 MiB each: the chunk size cap; at most 16 MiB) is kept
+  // beside run.h5 and deleted before the roll-back. Taken once all streams are declared.
+  Status Reserve() {
+    std::size_t columns = 1;  // the events table
+    for (const auto& s : streams_) columns += s.columns.size();
+    const std::int64_t bytes = std::int64_t{1} << 20;
+    const std::int64_t total = std::min<std::int64_t>(
+        static_cast<std::int64_t>(columns) * bytes, std::int64_t{16} << 20);
+    reserve_path_ = (std::filesystem::path(path_).parent_path() /
+                     ("." + std::filesystem::path(path_).filename().string() + ".reserve"))
+                        .string();
+    // Best effort: without the space the run goes on as before, and the write that finds the
+    // disk full reports it (naming run.h5).
+    if (!internal::ReserveFileSpace(reserve_path_, total).ok()) reserve_path_.clear();
     return Status::OK();
+  }
+
+  void ReleaseReserve() {
+    if (reserve_path_.empty()) return;
+    ::unlink(reserve_path_.c_str());
+    reserve_path_.clear();
   }
 
   Status CreateEventsTable() {
@@ -777,6 +808,7 @@ class Hdf5Writer final : public StorageWriter {
   bool swmr_ = false;
   bool closed_ = false;
   Status failed_;
+  std::string reserve_path_;  // the roll-back's space (Reserve), "" when none
 };
 
 Result<std::unique_ptr<Hdf5Writer>> OpenHdf5File(const std::string& path, const RunInfo& run,

@@ -181,6 +181,18 @@ Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(const std::stri
   return std::make_shared<CallerThreadFile>(std::move(file));
 }
 
+Status ReserveFileSpace(const std::string& path, std::int64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(path, ": cannot create: ", ErrnoMessage(errno));
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  ::close(fd);
+  if (rc != 0) {
+    ::unlink(path.c_str());
+    return Status::IOError(path, ": cannot reserve ", bytes, " bytes: ", ErrnoMessage(rc));
+  }
+  return Status::OK();
+}
+
 arrow::ipc::IpcReadOptions SingleThreadIpcOptions() {
   auto options = arrow::ipc::IpcReadOptions::Defaults();
   options.use_threads = false;

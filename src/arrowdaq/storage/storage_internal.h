@@ -47,6 +47,11 @@ Status WithPath(const Status& st, const std::string& path);
 /// Existing files are never overwritten: a run directory holds one run.
 Result<std::shared_ptr<arrow::io::FileOutputStream>> CreateNewFile(const std::string& path);
 
+/// Create `path` with `bytes` allocated on disk (posix_fallocate): space kept for a later
+/// step that must not fail on a full disk. IOError naming the file when the disk has no such
+/// space (the file is removed then).
+Status ReserveFileSpace(const std::string& path, std::int64_t bytes);
+
 /// Return the message of errno value `err` (thread-safe strerror).
 std::string ErrnoMessage(int err);
 
