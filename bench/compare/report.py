@@ -344,6 +344,25 @@ def build_table(res):
             continue
         add(measurement, f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms", "", "", "",
             note=f"{r['batches']} batches; a batch exists once its last sample is taken")
+    # The Python client (issue 16): its cost next to raw pyarrow.flight doing the same work.
+    pc = peers.get("python_client") or {}
+    for measurement, ours_key, raw_key, unit in (
+            ("Python client.read vs raw pyarrow.flight (3 s window, 4 ch at 500 kHz)",
+             "read_MBps", "raw_read_MBps", "MB/s"),
+            ("Python client.subscribe vs raw pyarrow.flight (100-row packets)",
+             "subscribe_packets_per_s", "raw_subscribe_packets_per_s", "packets/s")):
+        ours, raw = pc.get(ours_key), pc.get(raw_key)
+        if not ours or not raw:
+            unmeasured(measurement, "≥ 0.95x", ["python_client"],
+                       errors.get("python_client") or "the Python client benchmark did not run")
+            continue
+        add(measurement, f"{ours:.0f} {unit}", f"{raw:.0f} {unit}", f"{ours / raw:.2f}",
+            "≥ 0.95x", ours / raw >= 0.95)
+    bridge, sim = pc.get("bridge_events_per_s"), pc.get("ophyd_sim_events_per_s")
+    if bridge and sim:
+        add("Bluesky count through arrowdaq.ophyd vs ophyd.sim det (events/s)", f"{bridge:.0f}",
+            f"{sim:.0f}", f"{bridge / sim:.2f}",
+            note=f"{1e6 / bridge:.0f} µs per event through the bridge (one DoGet per trigger)")
     served = (peers.get("max_rate_served") or {}).get("best")
     alone = (peers.get("max_rate") or {}).get("best")
     measurement = "max zero-loss HDF5 rate with two live Flight clients / without"

@@ -64,6 +64,19 @@ def machine():
             "git": sh(f"git -C {REPO} rev-parse --short HEAD")}
 
 
+def python_client(app):
+    """python/benchmarks/client_vs_flight.py against `app`: its last line is RESULT {json}."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python", "src"))
+    r = subprocess.run([sys.executable, os.path.join(REPO, "python", "benchmarks",
+                                                     "client_vs_flight.py"), app],
+                       capture_output=True, text=True, timeout=900, env=env)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
+    if r.returncode != 0 or not lines:
+        raise RuntimeError(f"client_vs_flight.py exited {r.returncode}: "
+                           f"{(r.stderr or r.stdout)[-500:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build", "release"))
@@ -77,7 +90,7 @@ def main():
                     help="only rebuild latest.md and latest.png from a results JSON")
     ap.add_argument("--skip", default="", help="comma list of steps to skip: "
                     "limits,fir,runtime,caf,pipeline,kafka,storage,peers,bluesky,maxrate,flight,"
-                    "flight_maxrate")
+                    "flight_maxrate,python_client")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -197,6 +210,13 @@ def main():
                                                     log=log)}
             except Exception as e:
                 failed("flight", e)
+        if "python_client" not in skip:
+            log("Python client (read, subscribe) vs raw pyarrow.flight, Bluesky bridge vs "
+                "ophyd.sim ...")
+            try:
+                res["peers"]["python_client"] = python_client(app)
+            except Exception as e:
+                failed("python_client", e)
         if "flight_maxrate" not in skip and "maxrate" not in skip:
             log(f"maximum sustainable rate to HDF5 with two live Flight clients ({trial_s:g} s "
                 "trials) ...")

@@ -3,7 +3,8 @@ per-event cost next to ophyd.sim, against one `arrowdaq serve` (same-run ratios)
 
     python python/benchmarks/client_vs_flight.py PATH/TO/arrowdaq
 
-Not yet part of `make compare`; figures from one run are in docs/python.md.
+`make compare` runs it (step `python_client`, bench/compare/run_all.py) and reads the last line,
+`RESULT {json}`, into its report; figures in docs/performance.md.
 """
 import json, pathlib, statistics, sys, tempfile, time
 import pyarrow as pa, pyarrow.flight as fl
@@ -49,6 +50,7 @@ def raw_replay():
 def client_read():
     return daq.read("fast", seconds=3).nbytes
 
+figures = {}
 res = {"raw": [], "client.read": []}
 for i in range(9):
     for name, f in (("raw", raw_replay), ("client.read", client_read)):
@@ -57,6 +59,8 @@ for i in range(9):
 for k, v in res.items():
     print(f"{k}: median {statistics.median(v):.0f} MB/s ({', '.join(f'{x:.0f}' for x in v)})")
 print(f"read/raw ratio {statistics.median(res['client.read'])/statistics.median(res['raw']):.2f}")
+figures["read_MBps"] = statistics.median(res["client.read"])
+figures["raw_read_MBps"] = statistics.median(res["raw"])
 
 # subscribe (replay backlog) vs raw
 def raw_sub(nb=400):
@@ -83,10 +87,14 @@ for i in range(5):
 for k, v in res.items():
     print(f"{k} small packets (100 rows): median {statistics.median(v):.0f} packets/s")
 print(f"subscribe/raw ratio {statistics.median(res['subscribe'])/statistics.median(res['raw']):.2f}")
+figures["subscribe_packets_per_s"] = statistics.median(res["subscribe"])
+figures["raw_subscribe_packets_per_s"] = statistics.median(res["raw"])
 
 RE = RunEngine({})
 pd = stream_detector(daq, "pd")
 for name, dev in (("arrowdaq bridge", pd), ("ophyd.sim det", simdet)):
     t = time.perf_counter(); RE(count([dev], 200)); dt = time.perf_counter() - t
     print(f"count 200 with {name}: {200/dt:.0f} events/s, {dt/200*1e6:.0f} us/event")
+    figures["bridge_events_per_s" if dev is pd else "ophyd_sim_events_per_s"] = 200 / dt
 daq.close(); s.stop()
+print("RESULT " + json.dumps(figures))

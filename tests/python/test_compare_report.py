@@ -77,6 +77,10 @@ def complete_results():
                                for n in (1, 4)},
                 "latency": {"1000": {"p50_ms": 1.0, "p99_ms": 2.0, "batches": 30},
                             "100000": {"p50_ms": 0.3, "p99_ms": 9.0, "batches": 3000}}},
+            "python_client": {"read_MBps": 800.0, "raw_read_MBps": 820.0,
+                              "subscribe_packets_per_s": 9600.0,
+                              "raw_subscribe_packets_per_s": 10000.0,
+                              "bridge_events_per_s": 200.0, "ophyd_sim_events_per_s": 400.0},
         },
     }
 
@@ -95,7 +99,7 @@ def missed_line(res):
 def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
-    assert len(g) == 32
+    assert len(g) == 34
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
@@ -198,6 +202,18 @@ def test_flight_serving_goals_are_ratios_to_pyarrow_and_to_the_unserved_rate():
     g = goals(res)
     flight = [r for k, r in g.items() if k.startswith("Flight DoGet")]
     assert len(flight) == 6 and all(r["met"] == "**no**" and "did not start" in r["note"] for r in flight)
+
+
+def test_the_python_client_goals_are_ratios_to_raw_flight_and_a_failed_run_misses_them():
+    res = complete_results()
+    res["peers"]["python_client"]["subscribe_packets_per_s"] = 8000.0  # 0.80x
+    g = goals(res)
+    assert g["Python client.subscribe vs raw pyarrow.flight (100-row packets)"]["met"] == "**no**"
+    assert g["Python client.read vs raw pyarrow.flight (3 s window, 4 ch at 500 kHz)"]["met"] == "yes"
+    del res["peers"]["python_client"]
+    res["errors"]["python_client"] = "client_vs_flight.py exited 1"
+    rows = [r for k, r in goals(res).items() if k.startswith("Python client")]
+    assert len(rows) == 2 and all(r["met"] == "**no**" and "exited 1" in r["note"] for r in rows)
 
 
 def test_a_skipped_step_is_shown_as_skipped_not_met_and_not_missed():
