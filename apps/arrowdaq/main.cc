@@ -122,6 +122,32 @@ arrowdaq::Status CheckServer(const arrowdaq::config::RunConfig& config,
   return arrowdaq::config::ErrorAt(config.server->where, "server", st.message());
 }
 
+// Load CONFIG and apply the command line's overrides of its [run] keys (errors name the file
+// and line, or the option).
+arrowdaq::Result<arrowdaq::config::RunConfig> LoadWithOverrides(
+    const std::string& path, const arrowdaq::config::RunOverrides& overrides) {
+  ARROW_ASSIGN_OR_RAISE(auto config, arrowdaq::config::LoadConfigFile(path));
+  ARROW_RETURN_NOT_OK(arrowdaq::config::ApplyOverrides(overrides, &config));
+  return config;
+}
+
+// The overrides given, as the command line spelled them ("--output", "DIR", ...).
+std::vector<std::string> OverrideArgs(const arrowdaq::config::RunOverrides& overrides) {
+  std::vector<std::string> args;
+  for (const auto& [flag, value] :
+       {std::pair{"--duration", &overrides.duration}, {"--output", &overrides.output},
+        {"--log-level", &overrides.log_level}}) {
+    if (value->has_value()) args.insert(args.end(), {flag, **value});
+  }
+  return args;
+}
+
+// The level named in the file or on the command line; else $ARROWDAQ_LOG_LEVEL, else info.
+arrowdaq::Status SetupLoggingFor(const arrowdaq::config::RunConfig& config) {
+  const bool level_given = config.run.key_where.count("log_level") != 0;
+  return arrowdaq::telemetry::SetupLogging(level_given ? config.run.log_level : "");
+}
+
 struct RunArgs {
   std::string config_path;
   arrowdaq::config::RunOverrides overrides;
@@ -133,18 +159,10 @@ int CmdRun(const RunArgs& args) {
   using namespace arrowdaq;
   // First: a signal during start-up stops the run as soon as it exists (app/stop_signals.h).
   app::InstallStopSignals();
-  auto config = config::LoadConfigFile(args.config_path);
+  auto config = LoadWithOverrides(args.config_path, args.overrides);
   if (!config.ok()) return Fail(kExitUsage, config.status());
-  if (Status st = config::ApplyOverrides(args.overrides, &*config); !st.ok()) {
-    return Fail(kExitUsage, st);
-  }
   // What overrode the config, recorded in the run (overrides.toml) to reproduce it.
-  std::vector<std::string> overrides;
-  for (const auto& [flag, value] :
-       {std::pair{"--duration", &args.overrides.duration}, {"--output", &args.overrides.output},
-        {"--log-level", &args.overrides.log_level}}) {
-    if (value->has_value()) overrides.insert(overrides.end(), {flag, **value});
-  }
+  std::vector<std::string> overrides = OverrideArgs(args.overrides);
   for (const auto& m : args.meta) {
     auto kv = config::ParseMetadataArgument(m);
     if (!kv.ok()) {
@@ -153,12 +171,7 @@ int CmdRun(const RunArgs& args) {
     config::SetMetadata(&config->run.metadata, kv->first, kv->second);
     overrides.insert(overrides.end(), {"--meta", m});
   }
-  // The level named in the file or on the command line; else $ARROWDAQ_LOG_LEVEL, else info.
-  const bool level_given = config->run.key_where.count("log_level") != 0;
-  if (Status st = telemetry::SetupLogging(level_given ? config->run.log_level : "");
-      !st.ok()) {
-    return Fail(kExitUsage, st);
-  }
+  if (Status st = SetupLoggingFor(*config); !st.ok()) return Fail(kExitUsage, st);
   if (telemetry::GetLogger("plan")->should_log(spdlog::level::debug)) {
     if (auto plan = app::PlanRun(*config); plan.ok()) LogPlan(*plan, *config);
   }
@@ -230,24 +243,15 @@ int CmdServe(const ServeArgs& args) {
   using namespace arrowdaq;
   // First: a signal during start-up stops the server as soon as it exists.
   app::InstallStopSignals();
-  auto config = config::LoadConfigFile(args.config_path);
+  auto config = LoadWithOverrides(args.config_path, args.overrides);
   if (!config.ok()) return Fail(kExitUsage, config.status());
-  if (Status st = config::ApplyOverrides(args.overrides, &*config); !st.ok()) {
-    return Fail(kExitUsage, st);
-  }
-  const bool level_given = config->run.key_where.count("log_level") != 0;
-  if (Status st = telemetry::SetupLogging(level_given ? config->run.log_level : "");
-      !st.ok()) {
-    return Fail(kExitUsage, st);
-  }
+  if (Status st = SetupLoggingFor(*config); !st.ok()) return Fail(kExitUsage, st);
   server::ServeOptions options;
   server::ApplyConfig(*config, &options);
   ApplyServeFlags(args.flags, &options);
-  for (const auto& [flag, value] :
-       {std::pair{"--output", &args.overrides.output}, {"--log-level", &args.overrides.log_level}}) {
-    if (value->has_value()) options.adapter.override_args.insert(
-        options.adapter.override_args.end(), {flag, **value});
-  }
+  const auto given = OverrideArgs(args.overrides);
+  options.adapter.override_args.insert(options.adapter.override_args.end(), given.begin(),
+                                       given.end());
   options.out = &std::cout;
   if (Status st = CheckServer(*config, options); !st.ok()) return Fail(kExitUsage, st);
   auto serve = server::Serve::Make(std::move(config).ValueUnsafe(), std::move(options));
