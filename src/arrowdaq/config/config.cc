@@ -460,6 +460,16 @@ class Builder {
   Result<TableValues> ReadTable(const TomlValue& v, const std::string& path,
                                 const TableSpec& spec, Located* located,
                                 const std::set<std::string>& read_elsewhere = {}) const;
+  // Call `read(table, "name[i]")` for each table of the array of tables `v` ([[name]]).
+  template <typename Read>
+  Status ForEachTable(const TomlValue& v, const std::string& name, Read&& read) const {
+    if (!v.is_array()) return Expected(v, name, "an array of tables ([[" + name + "]])");
+    std::size_t index = 0;
+    for (const auto& table : v.as_array()) {
+      ARROW_RETURN_NOT_OK(read(table, name + "[" + std::to_string(index++) + "]"));
+    }
+    return Status::OK();
+  }
   Status ReadKey(const OptionSpec& spec, const TomlValue& v, const std::string& path,
                  TableValues* out, Located* located) const;
 
@@ -816,13 +826,8 @@ Status Builder::ReadInstruments(const TomlValue& v, std::vector<InstrumentConfig
 }
 
 Status Builder::ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionConfig>* out) const {
-  if (!v.is_array()) {
-    return Expected(v, "subscriptions", "an array of tables ([[subscriptions]])");
-  }
   const TableSpec& spec = *FindTable("subscriptions");
-  std::size_t index = 0;
-  for (const auto& table : v.as_array()) {
-    const std::string path = "subscriptions[" + std::to_string(index++) + "]";
+  return ForEachTable(v, "subscriptions", [&](const TomlValue& table, const std::string& path) {
     SubscriptionConfig sub;
     ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(table, path, spec, &sub));
     sub.name = t.String("name");
@@ -839,8 +844,8 @@ Status Builder::ReadSubscriptions(const TomlValue& v, std::vector<SubscriptionCo
     if (t.Has("capacity")) sub.capacity = static_cast<std::size_t>(t.Int("capacity"));
     if (t.Has("policy")) sub.policy = *ParseOverflowPolicy(t.String("policy"));
     out->push_back(std::move(sub));
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
@@ -862,11 +867,8 @@ Status Builder::ReadStorage(const TomlValue& v, StorageConfig* out) const {
 }
 
 Status Builder::ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>* out) const {
-  if (!v.is_array()) return Expected(v, "processors", "an array of tables ([[processors]])");
   const TableSpec& spec = *FindTable("processors");
-  std::size_t index = 0;
-  for (const auto& table : v.as_array()) {
-    const std::string path = "processors[" + std::to_string(index++) + "]";
+  return ForEachTable(v, "processors", [&](const TomlValue& table, const std::string& path) {
     ProcessorConfig processor;
     ARROW_ASSIGN_OR_RAISE(const TableValues t, ReadTable(table, path, spec, &processor));
     processor.kind = t.String("kind");
@@ -879,8 +881,8 @@ Status Builder::ReadProcessors(const TomlValue& v, std::vector<ProcessorConfig>*
         CheckNotReserved(*t.given.at("output"), Path(path, "output"), processor.output));
     if (t.Has("options")) processor.options = t.tables.at("options");
     out->push_back(std::move(processor));
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Status Builder::ReadLimits(const TomlValue& v, LimitsConfig* out) const {
@@ -929,11 +931,8 @@ Status Builder::ReadPlugins(const TomlValue& v, PluginsConfig* out) const {
 // flattened into client settings (`producer.linger.ms = 5` is the nested table
 // {linger = {ms = 5}} in TOML) and kept as text for the client library to check.
 Status Builder::ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) const {
-  if (!v.is_array()) return Expected(v, "sinks", "an array of tables ([[sinks]])");
   const TableSpec& spec = *FindTable("sinks");
-  std::size_t index = 0;
-  for (const auto& table : v.as_array()) {
-    const std::string path = "sinks[" + std::to_string(index++) + "]";
+  return ForEachTable(v, "sinks", [&](const TomlValue& table, const std::string& path) {
     SinkConfig sink;
     ARROW_ASSIGN_OR_RAISE(const TableValues t,
                           ReadTable(table, path, spec, &sink, /*read_elsewhere=*/{"producer"}));
@@ -964,8 +963,8 @@ Status Builder::ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) cons
       ARROW_RETURN_NOT_OK(FlattenSettings(*x, Path(path, "producer"), "", &sink.producer));
     }
     out->push_back(std::move(sink));
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Status Builder::FlattenSettings(const TomlValue& v, const std::string& path,
