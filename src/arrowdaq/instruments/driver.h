@@ -22,6 +22,7 @@
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/hardware/instrument_hardware.h"
+#include "arrowdaq/instruments/movable.h"
 
 namespace arrowdaq::instruments {
 
@@ -61,6 +62,8 @@ class InstrumentDriver {
   /// read_timeout(), or one it skipped); the acquisition loop goes on without a fault.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(
       std::shared_ptr<arrow::Buffer> raw) = 0;
+  /// Return the driver's motion capability (movable.h), or nullptr when it moves nothing.
+  virtual Movable* movable() { return nullptr; }
 };
 
 /// Build a driver from validated options (defaults filled in).
