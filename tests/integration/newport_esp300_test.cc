@@ -304,6 +304,29 @@ TEST(NewportEsp300, MoveLongerThanTheTimeoutIsStopped) {
   EXPECT_LT(p, 80.0);
 }
 
+// Limits a controller reports that are no range, and targets too large to send, are refused.
+TEST(NewportEsp300, NonsenseLimitsAndHugeTargetsAreRefused) {
+  SimProcess inverted("serial_sim.py",
+                      {"--model", "esp300", "--left-limit", "5", "--right-limit", "-5"});
+  ASSERT_TRUE(inverted.ready());
+  auto d = Create("newport.esp300", {});
+  ASSERT_NE(d, nullptr);
+  ASSERT_OK(d->hardware().Connect(SerialResource(inverted), Timeout{2000}));
+  const Status st = d->Configure();
+  ASSERT_TRUE(st.IsInvalid()) << st;
+  EXPECT_THAT(st.message(), HasSubstr("axis 1 reports software travel limits [5, -5] (1SL?, "
+                                      "1SR?): not a range"));
+
+  SimProcess wide("serial_sim.py", {"--model", "esp300", "--right-limit", "1e300"});
+  ASSERT_TRUE(wide.ready());
+  auto w = Create("newport.esp300", {});
+  ASSERT_NE(w, nullptr);
+  ASSERT_OK(Start(*w, SerialResource(wide)));
+  const Status huge = w->movable()->MoveTo(0, 1e200);
+  ASSERT_TRUE(huge.IsInvalid()) << huge;
+  EXPECT_THAT(huge.message(), HasSubstr("target 1e+200 is too large to send; nothing moved"));
+}
+
 TEST(NewportEsp300, SoftLimitOptionsAreChecked) {
   auto& registry = DriverRegistry::Default();
   auto bad = registry.Create("newport.esp300", {{"axis1_min", 5.0}, {"axis1_max", 1.0}});

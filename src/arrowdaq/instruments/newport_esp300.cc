@@ -229,6 +229,11 @@ Status NewportEsp300Driver::ConfigureDevice(StreamTransport& t) {
     Limits l;
     ARROW_ASSIGN_OR_RAISE(l.left, QueryNumber(t, std::to_string(a) + "SL?"));
     ARROW_ASSIGN_OR_RAISE(l.right, QueryNumber(t, std::to_string(a) + "SR?"));
+    if (!std::isfinite(l.left) || !std::isfinite(l.right) || l.left > l.right) {
+      return Status::Invalid(t.resource(), ": axis ", a, " reports software travel limits [",
+                             FormatNumber(l.left), ", ", FormatNumber(l.right), "] (", a,
+                             "SL?, ", a, "SR?): not a range a move can be checked against");
+    }
     limits.push_back(l);
   }
   controller_limits_ = std::move(limits);
@@ -285,7 +290,11 @@ Status NewportEsp300Driver::MoveTo(int axis, double position) {
                            n, "SR?); nothing moved");
   }
   char text[64];
-  std::snprintf(text, sizeof(text), "%sPA%.6f", n.c_str(), position);
+  const int length = std::snprintf(text, sizeof(text), "%sPA%.6f", n.c_str(), position);
+  if (length < 0 || length >= static_cast<int>(sizeof(text))) {
+    return Status::Invalid("newport.esp300: ", info.name, ": target ", FormatNumber(position),
+                           " is too large to send; nothing moved");
+  }
   const std::string command = text;
   ARROW_RETURN_NOT_OK(t->WriteLine(command, config().io_timeout));
   // A refused move (motor off, beyond a limit) leaves an error and no motion.
