@@ -198,6 +198,7 @@ Status NewportEsp300Driver::CheckNoError(StreamTransport& t, const std::string& 
 }
 
 Status NewportEsp300Driver::ConfigureDevice(StreamTransport& t) {
+  controller_limits_.clear();  // until this controller's are read: no move is allowed
   ARROW_RETURN_NOT_OK(Identify(t, "VE?", "ESP300", config().io_timeout).status());
   // Errors from before this connection: read each once, so they are gone (at most ten).
   std::string stale;
