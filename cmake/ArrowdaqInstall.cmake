@@ -62,7 +62,8 @@ set(ARROWDAQ_PUBLIC_HEADERS
     hardware/ieee488.h hardware/instrument_hardware.h hardware/resource.h
     hardware/serial_transport.h hardware/stream_transport.h hardware/tcp_transport.h
     instruments/driver.h instruments/float64_block.h instruments/message_device.h
-    instruments/plugin_api.h instruments/sample_clock.h instruments/scpi_driver.h
+    instruments/movable.h instruments/plugin_api.h instruments/sample_clock.h
+    instruments/scpi_driver.h
     testing/gtest_util.h testing/mock_hardware.h testing/sim_process.h testing/temp_dir.h)
 foreach(h ${ARROWDAQ_PUBLIC_HEADERS})
   get_filename_component(_dir "${h}" DIRECTORY)

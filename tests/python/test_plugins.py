@@ -159,11 +159,14 @@ def test_two_plugins_with_one_driver_name_are_refused_naming_both(tmp_path):
 
 
 def test_drivers_doc_quotes_the_example_verbatim():
-    # Every C++ and CMake excerpt of docs/drivers.md is text of examples/plugin-driver: the
-    # page cannot drift from the code the tests build.
+    # Every C++ and CMake excerpt of docs/drivers.md is text of examples/plugin-driver (or of
+    # the motion test plugin): the page cannot drift from the code the tests build.
     from plugin_checks import SOURCE, doc_blocks
     example = SOURCE / "examples" / "plugin-driver"
     sources = {p.name: p.read_text() for p in example.iterdir() if p.is_file()}
+    # The motion section quotes the test plugin with a trivial motor, which the tests build too.
+    motor = SOURCE / "tests" / "plugins" / "motion_plugin.cc"
+    sources[motor.name] = motor.read_text()
     blocks = doc_blocks("cpp") + doc_blocks("cmake")
     assert len(blocks) >= 6
     for block in blocks:

@@ -29,10 +29,21 @@ Commands modelled:
                   2 millimeter, 3 micrometer, 4 inches, ... 7 degree, ... 11 microradian;
                   power-up per axis from --units)
   xxST            stop (decelerate to rest where the axis is now)
+  xxSL<pos> / xxSL? / xxSR<pos> / xxSR?   left (negative) and right (positive) software travel
+                  limits (power-up from --left-limit / --right-limit). A PA or PR whose target
+                  lies beyond one is refused with axis error xx07 NEGATIVE SOFTWARE LIMIT
+                  DETECTED or xx06 POSITIVE SOFTWARE LIMIT DETECTED and nothing moves (the
+                  manual's ZS page, 3-169, makes software-limit checking configurable; the model
+                  keeps it on, and refuses instead of stopping at the limit: a model choice)
 Errors (Appendix A): 6 COMMAND DOES NOT EXIST, 7 PARAMETER OUT OF RANGE, 9 AXIS NUMBER OUT OF
 RANGE, 37 AXIS NUMBER MISSING, 38 COMMAND PARAMETER MISSING; axis errors are 100 x axis + code
-(13 MOTOR NOT ENABLED, 01 PARAMETER OUT OF RANGE). --stale-errors N starts with N errors
+(13 MOTOR NOT ENABLED, 01 PARAMETER OUT OF RANGE, 03 FOLLOWING ERROR THRESHOLD EXCEEDED,
+06/07 POSITIVE/NEGATIVE SOFTWARE LIMIT DETECTED). --stale-errors N starts with N errors
 (code 6) in the queue, as a controller left by a previous session.
+
+For tests: --fault-at AXIS:POS makes that axis fault when a move passes POS (a following error:
+the axis stops at POS, its motor switches off, error xx03 is queued; once). --log FILE appends
+every command line received, so a test can prove what was (not) sent.
 """
 import math
 import re
@@ -46,12 +57,16 @@ DEPTH = 10
 MESSAGES = {0: "NO ERROR DETECTED", 6: "COMMAND DOES NOT EXIST", 7: "PARAMETER OUT OF RANGE",
             9: "AXIS NUMBER OUT OF RANGE", 37: "AXIS NUMBER MISSING",
             38: "COMMAND PARAMETER MISSING", 1: "PARAMETER OUT OF RANGE",
-            13: "MOTOR NOT ENABLED"}
+            3: "FOLLOWING ERROR THRESHOLD EXCEEDED", 6: "POSITIVE SOFTWARE LIMIT DETECTED",
+            7: "NEGATIVE SOFTWARE LIMIT DETECTED", 13: "MOTOR NOT ENABLED"}
 
 
 class Axis:
-    def __init__(self, units, velocity, acceleration, motor_on):
+    def __init__(self, units, velocity, acceleration, motor_on, left, right):
         self.units = units
+        self.left = left      # SL, SR: software travel limits
+        self.right = right
+        self.fault_at = None  # --fault-at: position where the next move passing it faults
         self.velocity = velocity
         self.acceleration = acceleration
         self.motor_on = motor_on
@@ -102,6 +117,20 @@ class Axis:
         self.start = self.target = self.position(now)
         self.duration = 0.0
 
+    def check_fault(self, now):
+        """Return True when the move passed fault_at since it started (the axis then stands
+        there with its motor off)."""
+        if self.fault_at is None or self.start == self.target:
+            return False
+        low, high = sorted((self.start, self.position(now)))
+        if not low <= self.fault_at <= high or self.fault_at == self.start:
+            return False
+        self.start = self.target = self.fault_at
+        self.duration = 0.0
+        self.motor_on = False
+        self.fault_at = None
+        return True
+
 
 class MotionController:
     terminator = b"\r"
@@ -111,15 +140,26 @@ class MotionController:
     def __init__(self, args, faults):
         units = [int(u) for u in args.units.split(",")]
         units += [units[-1]] * (AXES - len(units))
-        self.axes = {n + 1: Axis(units[n], args.velocity, args.acceleration, args.motor_on)
+        self.axes = {n + 1: Axis(units[n], args.velocity, args.acceleration, args.motor_on,
+                                 args.left_limit, args.right_limit)
                      for n in range(AXES)}
+        if args.fault_at:
+            axis_text, _, pos_text = args.fault_at.partition(":")
+            self.axes[int(axis_text)].fault_at = float(pos_text)
         self.errors = [6] * min(args.stale_errors, DEPTH)
+        self.log = open(args.log, "a", buffering=1) if args.log else None
 
     def error(self, code):
         if len(self.errors) < DEPTH:
             self.errors.append(code)
 
     def handle(self, command):
+        if self.log:
+            self.log.write(command + "\n")
+        now = time.monotonic()
+        for n, axis in self.axes.items():
+            if axis.check_fault(now):
+                self.error(100 * n + 3)
         replies = []
         for part in command.split(";"):
             part = part.strip()
@@ -144,7 +184,8 @@ class MotionController:
             self.error(6)
             return None
         axis_text, mnemonic, query, param = m.groups()
-        if mnemonic not in ("MO", "MF", "PA", "PR", "MD", "TP", "DP", "VA", "AC", "SN", "ST"):
+        if mnemonic not in ("MO", "MF", "PA", "PR", "MD", "TP", "DP", "VA", "AC", "SN", "ST",
+                            "SL", "SR"):
             self.error(6)
             return None
         if not axis_text:
@@ -172,11 +213,14 @@ class MotionController:
             axis.stop(now)
             return None
         if query:
-            value = {"VA": axis.velocity, "AC": axis.acceleration, "SN": axis.units}.get(mnemonic)
+            value = {"VA": axis.velocity, "AC": axis.acceleration, "SN": axis.units,
+                     "SL": axis.left, "SR": axis.right}.get(mnemonic)
             if value is None:
                 self.error(6)
                 return None
-            return ("%d" % value) if mnemonic == "SN" else ("%g" % value)
+            if mnemonic == "SN":
+                return "%d" % value
+            return ("%.5f" % value) if mnemonic in ("SL", "SR") else ("%g" % value)
         if not param:
             self.error(38)
             return None
@@ -195,11 +239,20 @@ class MotionController:
                 self.error(100 * n + 1)
                 return None
             setattr(axis, "velocity" if mnemonic == "VA" else "acceleration", value)
+        elif mnemonic in ("SL", "SR"):
+            setattr(axis, "left" if mnemonic == "SL" else "right", value)
         elif mnemonic in ("PA", "PR"):
             if not axis.motor_on:
                 self.error(100 * n + 13)
                 return None
-            axis.move_to(value if mnemonic == "PA" else axis.position(now) + value, now)
+            target = value if mnemonic == "PA" else axis.position(now) + value
+            if target > axis.right:
+                self.error(100 * n + 6)
+                return None
+            if target < axis.left:
+                self.error(100 * n + 7)
+                return None
+            axis.move_to(target, now)
         else:
             self.error(6)
         return None
@@ -213,5 +266,13 @@ def add_arguments(parser):
     g.add_argument("--units", default="2",
                    help="displacement units per axis at power-up, e.g. 2 or 2,3,7 (2 = mm)")
     g.add_argument("--motor-on", action="store_true", help="motors on at power-up")
+    g.add_argument("--left-limit", type=float, default=-100.0,
+                   help="SL, the left (negative) software travel limit at power-up, in units")
+    g.add_argument("--right-limit", type=float, default=100.0,
+                   help="SR, the right (positive) software travel limit at power-up, in units")
+    g.add_argument("--fault-at", metavar="AXIS:POS",
+                   help="fault that axis (following error xx03, motor off) where a move "
+                        "passes POS, once")
+    g.add_argument("--log", metavar="FILE", help="append every command line received to FILE")
     g.add_argument("--stale-errors", type=int, default=0,
                    help="errors already in the queue at power-up (each code 6)")

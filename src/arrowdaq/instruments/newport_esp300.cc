@@ -1,8 +1,9 @@
 #include "arrowdaq/instruments/newport_esp300.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
-#include <thread>
+#include <limits>
 
 #include "arrowdaq/hardware/ieee488.h"
 
@@ -19,6 +20,7 @@ constexpr const char* kUnitNames[] = {
     "encoder count", "motor step", "millimeter", "micrometer", "inches", "milli-inches",
     "micro-inches",  "degree",     "gradient",   "radian",     "milliradian", "microradian"};
 constexpr int kUnitCount = 12;
+constexpr int kMaxAxes = 3;
 
 std::string UnitList() {
   std::string out;
@@ -78,10 +80,27 @@ std::vector<OptionSpec> NewportEsp300OptionSpecs() {
       {"axes", std::int64_t{1}, "number of axes published (1..3): axis1..axis<N>", ""},
       {"unit", std::string("mm"),
        "displacement unit every axis must be set to (checked with SN?): " + UnitList(), ""},
-      {"rate_hz", 10.0, "position polls per second, > 0 and <= 10000", "Hz"},
-      {"batch_size", std::int64_t{10}, "polls per batch, 1..1000000", ""},
-      {"move_timeout_ms", std::int64_t{60000}, "longest wait for a move to finish", "ms"},
   };
+  for (int a = 1; a <= kMaxAxes; ++a) {
+    const std::string n = std::to_string(a);
+    specs.push_back({"axis" + n + "_min", -std::numeric_limits<double>::infinity(),
+                     "lowest position a move of axis " + n +
+                         " may go to (soft limit; the controller's SL also applies)",
+                     ""});
+    specs.push_back({"axis" + n + "_max", std::numeric_limits<double>::infinity(),
+                     "highest position a move of axis " + n +
+                         " may go to (soft limit; the controller's SR also applies)",
+                     ""});
+  }
+  for (OptionSpec s : std::vector<OptionSpec>{
+           {"rate_hz", 10.0, "position polls per second, > 0 and <= 10000", "Hz"},
+           {"batch_size", std::int64_t{10}, "polls per batch, 1..1000000", ""},
+           {"move_timeout_ms", std::int64_t{60000},
+            "longest a move may take: a move still running then is stopped (ST) and reported",
+            "ms"},
+       }) {
+    specs.push_back(std::move(s));
+  }
   hardware::SerialOptions link;
   link.baud = 19200;
   link.flow_control = "rtscts";
@@ -92,12 +111,14 @@ std::vector<OptionSpec> NewportEsp300OptionSpecs() {
 }
 
 NewportEsp300Driver::NewportEsp300Driver(PolledConfig config, std::unique_ptr<MessageDevice> device,
-                                         std::shared_ptr<arrow::Schema> schema, int axes,
-                                         int unit_code, hardware::Timeout move_timeout)
+                                         std::shared_ptr<arrow::Schema> schema,
+                                         std::vector<AxisInfo> axes, int unit_code,
+                                         hardware::Timeout move_timeout)
     : PolledDriver(std::move(config), std::move(device), std::move(schema)),
-      axes_(axes),
+      axis_info_(std::move(axes)),
       unit_code_(unit_code),
-      move_timeout_(move_timeout) {
+      move_timeout_(move_timeout),
+      move_started_(axis_info_.size()) {
   this->device().set_query_rule(IsEsp300Query);
 }
 
@@ -106,7 +127,9 @@ Result<std::unique_ptr<NewportEsp300Driver>> NewportEsp300Driver::Make(
   ARROW_ASSIGN_OR_RAISE(const ResolvedOptions o,
                         ResolvedOptions::Make(NewportEsp300OptionSpecs(), given.values()));
   const std::int64_t axes = o.GetInt("axes");
-  if (axes < 1 || axes > 3) return Status::Invalid("option 'axes' must be 1..3, got ", axes);
+  if (axes < 1 || axes > kMaxAxes) {
+    return Status::Invalid("option 'axes' must be 1..", kMaxAxes, ", got ", axes);
+  }
   const std::int64_t move_ms = o.GetInt("move_timeout_ms");
   if (move_ms < 1) return Status::Invalid("option 'move_timeout_ms' must be >= 1, got ", move_ms);
   const std::string unit = o.GetString("unit");
@@ -117,6 +140,24 @@ Result<std::unique_ptr<NewportEsp300Driver>> NewportEsp300Driver::Make(
   if (unit_code < 0) {
     return Status::Invalid("option 'unit' must be ", UnitList(), " (the ESP300's SN units), got \"",
                            unit, "\"");
+  }
+  std::vector<AxisInfo> axis_info;
+  for (int a = 1; a <= kMaxAxes; ++a) {
+    const std::string n = std::to_string(a);
+    const double lo = o.GetDouble("axis" + n + "_min");
+    const double hi = o.GetDouble("axis" + n + "_max");
+    if (a > axes) {
+      if (!std::isinf(lo) || !std::isinf(hi)) {
+        return Status::Invalid("option 'axis", n, "_", std::isinf(lo) ? "max" : "min",
+                               "' is set, but 'axes' is ", axes, ": there is no axis ", n);
+      }
+      continue;
+    }
+    if (!(lo < hi)) {
+      return Status::Invalid("option 'axis", n, "_min' (", FormatNumber(lo),
+                             ") must be below 'axis", n, "_max' (", FormatNumber(hi), ")");
+    }
+    axis_info.push_back(AxisInfo{"axis" + n, unit, lo, hi});
   }
   PolledConfig c;
   c.driver_name = "newport.esp300";
@@ -134,7 +175,7 @@ Result<std::unique_ptr<NewportEsp300Driver>> NewportEsp300Driver::Make(
   ARROW_RETURN_NOT_OK(Prepare(c, &device, &schema));
   return std::unique_ptr<NewportEsp300Driver>(
       new NewportEsp300Driver(std::move(c), std::move(device), std::move(schema),
-                              static_cast<int>(axes), unit_code, hardware::Timeout{move_ms}));
+                              std::move(axis_info), unit_code, hardware::Timeout{move_ms}));
 }
 
 Result<double> NewportEsp300Driver::QueryNumber(StreamTransport& t, const std::string& command) {
@@ -153,10 +194,11 @@ Status NewportEsp300Driver::CheckNoError(StreamTransport& t, const std::string& 
   // TE? popped the error; TB? would return the next one, so name the code only.
   const int c = static_cast<int>(code);
   return Status::Invalid(t.resource(), ": ESP300 reported error ", c, " (",
-                         DescribeEsp300Error(c), ") after ", after);
+                         DescribeEsp300Error(c), ") ", after);
 }
 
 Status NewportEsp300Driver::ConfigureDevice(StreamTransport& t) {
+  controller_limits_.clear();  // until this controller's are read: no move is allowed
   ARROW_RETURN_NOT_OK(Identify(t, "VE?", "ESP300", config().io_timeout).status());
   // Errors from before this connection: read each once, so they are gone (at most ten).
   std::string stale;
@@ -169,7 +211,8 @@ Status NewportEsp300Driver::ConfigureDevice(StreamTransport& t) {
     }
     stale += (stale.empty() ? "" : ", ") + std::to_string(static_cast<int>(code));
   }
-  for (int a = 1; a <= axes_; ++a) {
+  const int axes = static_cast<int>(axis_info_.size());
+  for (int a = 1; a <= axes; ++a) {
     const std::string query = std::to_string(a) + "SN?";
     ARROW_ASSIGN_OR_RAISE(double units, QueryNumber(t, query));
     if (units != unit_code_) {
@@ -182,16 +225,30 @@ Status NewportEsp300Driver::ConfigureDevice(StreamTransport& t) {
           " or change the axis units on the controller");
     }
   }
-  for (int a = 1; a <= axes_; ++a) {
+  std::vector<Limits> limits;
+  for (int a = 1; a <= axes; ++a) {
+    Limits l;
+    ARROW_ASSIGN_OR_RAISE(l.left, QueryNumber(t, std::to_string(a) + "SL?"));
+    ARROW_ASSIGN_OR_RAISE(l.right, QueryNumber(t, std::to_string(a) + "SR?"));
+    if (!std::isfinite(l.left) || !std::isfinite(l.right) || l.left > l.right) {
+      return Status::Invalid(t.resource(), ": axis ", a, " reports software travel limits [",
+                             FormatNumber(l.left), ", ", FormatNumber(l.right), "] (", a,
+                             "SL?, ", a, "SR?): not a range a move can be checked against");
+    }
+    limits.push_back(l);
+  }
+  controller_limits_ = std::move(limits);
+  for (auto& started : move_started_) started.reset();
+  for (int a = 1; a <= axes; ++a) {
     ARROW_RETURN_NOT_OK(t.WriteLine(std::to_string(a) + "MO", config().io_timeout));
   }
-  return CheckNoError(t, "switching the motors on");
+  return CheckNoError(t, "after switching the motors on");
 }
 
 Result<std::vector<double>> NewportEsp300Driver::PollRow(StreamTransport& t) {
   std::vector<double> row;
-  row.reserve(static_cast<std::size_t>(axes_));
-  for (int a = 1; a <= axes_; ++a) {
+  row.reserve(axis_info_.size());
+  for (std::size_t a = 1; a <= axis_info_.size(); ++a) {
     ARROW_ASSIGN_OR_RAISE(double position, QueryNumber(t, std::to_string(a) + "TP"));
     row.push_back(position);
   }
@@ -199,40 +256,98 @@ Result<std::vector<double>> NewportEsp300Driver::PollRow(StreamTransport& t) {
 }
 
 Status NewportEsp300Driver::CheckAxis(int axis) const {
-  if (axis < 1 || axis > axes_) {
-    return Status::Invalid("newport.esp300: axis ", axis, " out of range 1..", axes_);
+  if (axis < 0 || axis >= static_cast<int>(axis_info_.size())) {
+    return Status::Invalid("newport.esp300: axis index ", axis, " out of range 0..",
+                           axis_info_.size() - 1, " (axis1..axis", axis_info_.size(), ")");
   }
   return Status::OK();
 }
 
-Status NewportEsp300Driver::MoveAbsolute(int axis, double position, bool wait) {
+Status NewportEsp300Driver::MoveTo(int axis, double position) {
   ARROW_RETURN_NOT_OK(CheckAxis(axis));
+  const AxisInfo& info = axis_info_[static_cast<std::size_t>(axis)];
+  const std::string n = std::to_string(axis + 1);
+  if (!std::isfinite(position)) {
+    return Status::Invalid("newport.esp300: ", info.name, ": target ", FormatNumber(position),
+                           " is not a position; nothing moved");
+  }
+  if (position < info.min || position > info.max) {
+    return Status::Invalid("newport.esp300: ", info.name, ": target ", FormatNumber(position),
+                           " ", info.unit, " is outside the soft limits [",
+                           FormatNumber(info.min), ", ", FormatNumber(info.max),
+                           "] of options 'axis", n, "_min'/'axis", n, "_max'; nothing moved");
+  }
   ARROW_ASSIGN_OR_RAISE(StreamTransport * t, device().transport());
+  if (static_cast<std::size_t>(axis) >= controller_limits_.size()) {
+    return Status::Invalid(t->resource(), ": ", info.name,
+                           ": the controller's travel limits are not known yet (the device is "
+                           "not configured); nothing moved");
+  }
+  const Limits& l = controller_limits_[static_cast<std::size_t>(axis)];
+  if (position < l.left || position > l.right) {
+    return Status::Invalid(t->resource(), ": ", info.name, ": target ", FormatNumber(position),
+                           " ", info.unit, " is outside the controller's software travel limits [",
+                           FormatNumber(l.left), ", ", FormatNumber(l.right), "] (", n, "SL?, ",
+                           n, "SR?); nothing moved");
+  }
   char text[64];
-  std::snprintf(text, sizeof(text), "%dPA%.6f", axis, position);
+  const int length = std::snprintf(text, sizeof(text), "%sPA%.6f", n.c_str(), position);
+  if (length < 0 || length >= static_cast<int>(sizeof(text))) {
+    return Status::Invalid("newport.esp300: ", info.name, ": target ", FormatNumber(position),
+                           " is too large to send; nothing moved");
+  }
   const std::string command = text;
   ARROW_RETURN_NOT_OK(t->WriteLine(command, config().io_timeout));
-  // A refused move (motor off, beyond a limit) leaves an error and no motion: check first.
-  ARROW_RETURN_NOT_OK(CheckNoError(*t, "'" + command + "'"));
-  if (!wait) return Status::OK();
-  const auto deadline = SteadyClock::now() + move_timeout_;
-  const std::string done_query = std::to_string(axis) + "MD?";
-  while (true) {
-    ARROW_ASSIGN_OR_RAISE(double done, QueryNumber(*t, done_query));
-    if (done == 1) break;
-    if (SteadyClock::now() > deadline) {
-      return Status::IOError(t->resource(), ": move '", command, "' not done after ",
-                             move_timeout_.count(), " ms (", done_query, " still answers 0)");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // A refused move (motor off, beyond a limit) leaves an error and no motion.
+  ARROW_RETURN_NOT_OK(CheckNoError(*t, "after '" + command + "'"));
+  move_started_[static_cast<std::size_t>(axis)] = SteadyClock::now();
+  return Status::OK();
+}
+
+Result<bool> NewportEsp300Driver::IsMoving(int axis) {
+  ARROW_RETURN_NOT_OK(CheckAxis(axis));
+  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, device().transport());
+  const std::string n = std::to_string(axis + 1);
+  auto& started = move_started_[static_cast<std::size_t>(axis)];
+  ARROW_ASSIGN_OR_RAISE(double done, QueryNumber(*t, n + "MD?"));
+  if (done != 0 && done != 1) {
+    return Status::Invalid(t->resource(), ": ", n, "MD? answered ", FormatNumber(done),
+                           ", expected 0 (moving) or 1 (done)");
   }
-  return CheckNoError(*t, "'" + command + "'");
+  // An error queued while the axis moved (a following error, a limit switch) is a fault.
+  Status st = CheckNoError(*t, "while " + axis_info_[static_cast<std::size_t>(axis)].name +
+                                   (done == 0 ? " was moving" : " moved"));
+  if (!st.ok()) {
+    started.reset();
+    return st;
+  }
+  if (done == 1) {
+    started.reset();
+    return false;
+  }
+  if (started && SteadyClock::now() - *started > move_timeout_) {
+    started.reset();
+    const Status stop = t->WriteLine(n + "ST", config().io_timeout);
+    return Status::IOError(t->resource(), ": ", axis_info_[static_cast<std::size_t>(axis)].name,
+                           " still moving after ", move_timeout_.count(),
+                           " ms (option 'move_timeout_ms'); sent ", n, "ST",
+                           stop.ok() ? std::string() : " (failed: " + stop.message() + ")");
+  }
+  return true;
 }
 
 Result<double> NewportEsp300Driver::Position(int axis) {
   ARROW_RETURN_NOT_OK(CheckAxis(axis));
   ARROW_ASSIGN_OR_RAISE(StreamTransport * t, device().transport());
-  return QueryNumber(*t, std::to_string(axis) + "TP");
+  return QueryNumber(*t, std::to_string(axis + 1) + "TP");
+}
+
+Status NewportEsp300Driver::Stop(int axis) {
+  ARROW_RETURN_NOT_OK(CheckAxis(axis));
+  ARROW_ASSIGN_OR_RAISE(StreamTransport * t, device().transport());
+  const std::string command = std::to_string(axis + 1) + "ST";
+  ARROW_RETURN_NOT_OK(t->WriteLine(command, config().io_timeout));
+  return CheckNoError(*t, "after '" + command + "'");
 }
 
 Status RegisterNewportEsp300(DriverRegistry& registry) {

@@ -86,18 +86,76 @@ std::string ExceptionText() {
   }
 }
 
-// Wrap a plugin driver's factory: an exception becomes a Status, a crash names the plugin.
-DriverFactory ContainedFactory(DriverFactory inner, std::string label) {
+// A plugin's driver as arrowdaq sees it: every call forwarded, except movable(), which goes
+// through the plugin's motion table (compiled with the plugin's view of InstrumentDriver) or
+// is nullptr for a plugin without one, whose drivers' vtables may end before movable().
+class PluginDriver final : public InstrumentDriver {
+ public:
+  PluginDriver(std::unique_ptr<InstrumentDriver> inner, const ArrowdaqPluginMotionV1* motion)
+      : inner_(std::move(inner)), motion_(motion) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
+  hardware::InstrumentHardware& hardware() override { return inner_->hardware(); }
+  hardware::Timeout read_timeout() const override { return inner_->read_timeout(); }
+  Status Configure() override { return inner_->Configure(); }
+  Status StartAcquisition() override { return inner_->StartAcquisition(); }
+  Status StopAcquisition() override { return inner_->StopAcquisition(); }
+  std::int64_t TakeOverrunSamples() override { return inner_->TakeOverrunSamples(); }
+  std::vector<DriverEvent> TakeEvents() override { return inner_->TakeEvents(); }
+  Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override {
+    return inner_->Decode(std::move(raw));
+  }
+  Movable* movable() override {
+    return motion_ == nullptr ? nullptr : motion_->movable(inner_.get());
+  }
+
+ private:
+  std::unique_ptr<InstrumentDriver> inner_;
+  const ArrowdaqPluginMotionV1* motion_;  // the plugin's, static; nullptr: no motion
+};
+
+// Wrap a plugin driver's factory: an exception becomes a Status, a crash names the plugin, and
+// the driver is handed out as a PluginDriver.
+DriverFactory ContainedFactory(DriverFactory inner, std::string label,
+                               const ArrowdaqPluginMotionV1* motion) {
   auto note = std::make_shared<const std::string>(std::move(label));
-  return [inner = std::move(inner), note](const ResolvedOptions& options)
+  return [inner = std::move(inner), note, motion](const ResolvedOptions& options)
              -> Result<std::unique_ptr<InstrumentDriver>> {
     CrashNote scope(*note);
     try {
-      return inner(options);
+      ARROW_ASSIGN_OR_RAISE(std::unique_ptr<InstrumentDriver> driver, inner(options));
+      if (driver == nullptr) return Status::Invalid(*note, ": returned no driver");
+      return std::unique_ptr<InstrumentDriver>(new PluginDriver(std::move(driver), motion));
     } catch (...) {
       return Status::Invalid(*note, ": ", ExceptionText());
     }
   };
+}
+
+// Return the plugin's motion table, nullptr when it has none (built before Movable).
+Result<const ArrowdaqPluginMotionV1*> MotionTable(void* handle, const std::string& path,
+                                                  const std::string& label) {
+  ::dlerror();
+  void* symbol = ::dlsym(handle, ARROWDAQ_PLUGIN_MOTION_ENTRY_V1);
+  if (symbol == nullptr) return nullptr;
+  const ArrowdaqPluginMotionV1* motion = nullptr;
+  {
+    const std::string note = label + " (its " ARROWDAQ_PLUGIN_MOTION_ENTRY_V1 ")";
+    CrashNote scope(note);
+    motion = reinterpret_cast<ArrowdaqPluginMotionEntryV1>(symbol)();
+  }
+  if (motion == nullptr || motion->version < 1 || motion->size < sizeof(ArrowdaqPluginMotionV1) ||
+      motion->movable == nullptr) {
+    return Status::Invalid(path, ": ", label, ": its ", ARROWDAQ_PLUGIN_MOTION_ENTRY_V1,
+                           " gives no usable motion table (",
+                           motion == nullptr ? std::string("none")
+                                             : "version " + std::to_string(motion->version) +
+                                                   ", " + std::to_string(motion->size) + " bytes",
+                           "; this arrowdaq reads version ", ARROWDAQ_PLUGIN_MOTION_VERSION,
+                           " of ", sizeof(ArrowdaqPluginMotionV1),
+                           " bytes): rebuild the plugin against this arrowdaq's SDK");
+  }
+  return motion;
 }
 
 // ---- Loaded plugins ---------------------------------------------------------------------
@@ -165,10 +223,12 @@ Result<PluginInfo> Load(const std::string& path, const std::string& canonical,
     }
   }
   if (drivers.empty()) return Status::Invalid(path, ": ", label, " lists no drivers");
+  ARROW_ASSIGN_OR_RAISE(const ArrowdaqPluginMotionV1* motion, MotionTable(handle, path, label));
+  info.motion_version = motion == nullptr ? 0 : motion->version;
   for (auto& d : drivers) {
     d.origin = "plugin " + info.name + " " + info.version + " (" + canonical + ")";
     d.factory = ContainedFactory(std::move(d.factory),
-                                 label + ", the factory of driver '" + d.name + "'");
+                                 label + ", the factory of driver '" + d.name + "'", motion);
     info.drivers.push_back(d.name);
   }
   if (Status st = registry.RegisterAll(std::move(drivers)); !st.ok()) {

@@ -9,13 +9,16 @@
 // plugin does wrong where it can: an exception thrown by the plugin's driver list or by a
 // driver's factory becomes a Status naming the plugin; a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
 // SIGABRT) while arrowdaq runs the plugin's code at load or in a factory prints a line naming
-// the plugin to stderr first, then takes its usual course.
+// the plugin to stderr first, then takes its usual course. Every driver a plugin makes is
+// handed out inside a forwarding InstrumentDriver whose movable() goes through the plugin's
+// motion table, or is nullptr for a plugin without one (see plugin_api.h, "Motion").
 //
 // Ownership: a loaded plugin stays loaded for the life of the process (its drivers' code lives
 // in it); loading the same file again (by canonical path) returns the first load's result.
 // Threading: LoadPlugin and LoadedPlugins may be called from any thread (one mutex).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,9 @@ struct PluginInfo {
   std::string version;           ///< as the plugin says
   std::string arrowdaq_version;  ///< the SDK version it was built with
   std::vector<std::string> drivers;  ///< the driver names it registered
+  /// The version of its motion table (plugin_api.h, "Motion"); 0 for a plugin built before
+  /// the Movable capability: its drivers move nothing and arrowdaq never asks them.
+  std::uint32_t motion_version = 0;
 };
 
 /// Load the plugin at `path` into `registry` (once per file); return what it is.
