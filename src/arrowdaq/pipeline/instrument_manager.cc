@@ -1,6 +1,7 @@
 #include "arrowdaq/pipeline/instrument_manager.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "arrowdaq/core/clock.h"
 
@@ -49,6 +50,15 @@ Status InstrumentManager::RegisterInstrument(InstrumentRegistration reg) {
   spec->on_event = options_.on_event;
   spec->reconnect_attempts = reg.reconnect_attempts;
   spec->reconnect_backoff = reg.reconnect_backoff;
+  if (options_.paced_threads >= 0 && (*driver)->paced()) {
+    std::lock_guard lock(mutex_);
+    if (!paced_pool_) {
+      runtime::PacedPoolOptions pool_options;
+      pool_options.threads = options_.paced_threads;
+      paced_pool_ = std::make_unique<runtime::PacedPool>(pool_options);
+    }
+    spec->paced_pool = paced_pool_.get();
+  }
 
   runtime::ActorOptions actor_options;
   actor_options.name = reg.name;
@@ -141,6 +151,25 @@ Status InstrumentManager::StopAcquisition(const std::string& name) {
   return AskAck<msg::StopAcquisition>(e.ref, AskTimeout(e.spec->command_timeout) * 5);
 }
 
+std::vector<Status> InstrumentManager::StartAcquisitionMany(const std::vector<std::string>& names) {
+  std::vector<Status> results(names.size());
+  std::vector<std::optional<runtime::PendingAsk<Ack>>> pending(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto e = Find(names[i]);
+    if (!e.ok()) {
+      results[i] = e.status();
+      continue;
+    }
+    pending[i] = e->ref.AskLater<Ack>(
+        [](Reply<Ack> r) { return msg::StartAcquisition{std::move(r)}; },
+        AskTimeout(e->spec->command_timeout));
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (pending[i]) results[i] = pending[i]->Wait().status();
+  }
+  return results;
+}
+
 Status InstrumentManager::StopAcquisitionAll() {
   std::vector<Entry> entries;
   {
@@ -218,6 +247,13 @@ void InstrumentManager::Shutdown() {
   for (const auto& e : entries) e.ref.Stop();
   for (const auto& e : entries) e.ref.Join();
   router_.CloseAll();
+  // Every instrument actor has stopped (and shut its worker down): the pool has no work left.
+  std::unique_ptr<runtime::PacedPool> pool;
+  {
+    std::lock_guard lock(mutex_);
+    pool = std::move(paced_pool_);
+  }
+  if (pool) pool->Shutdown();
 }
 
 }  // namespace arrowdaq::pipeline
