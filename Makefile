@@ -1,6 +1,6 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each does the whole set-up.
 .PHONY: all bootstrap build-release build-dev demo multinode-demo test test-tsan test-install install
-.PHONY: package test-package fuzz bench compare clean soak
+.PHONY: package test-package fuzz bench compare clean soak cost-curves
 JOBS ?= 2
 DURATION ?= 5s
 SOAK_DURATION ?= 3600
@@ -86,6 +86,16 @@ compare: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 	.venv/bin/python bench/compare/run_all.py --build-dir build/release $(if $(QUICK),--quick,)
+
+# What one `arrowdaq run` costs with 10/100/1000 simulated instruments (10 Hz, 1 kHz, 100 kHz
+# each; on the paced pool and, for comparison, a thread each) and 1/10/100 polled SCPI
+# simulator processes: CPU s/s, peak RSS, wall time. About 10 minutes on 2 cores; writes
+# bench/results/cost-curves-<timestamp>.json, cost_curves.md and cost_curves.png.
+cost-curves: bootstrap
+	@./scripts/bootstrap-bench.sh
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target arrowdaq
+	.venv/bin/python bench/compare/cost_curves.py --build-dir build/release
 
 # Hour-long acquisition at 1M samples/s from 12 simulated instruments into HDF5; reports RSS
 # over time (tools/soak/soak.py). Fails on RSS growth > 5% after warm-up or any loss.

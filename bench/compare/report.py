@@ -377,12 +377,14 @@ def build_table(res):
     return rows
 
 
-def markdown(res, table):
+def markdown(res, table, history=None):
+    """The page: the run's table, the goals missed, and (with `history`, the earlier results
+    dicts, oldest first) the trend of the goals over the last runs."""
     m = res["machine"]
     lines = [f"Measured {res['timestamp']} ({'quick' if res['quick'] else 'full'} run, medians "
              f"of {res['repetitions']} repetitions) on {m['nproc']} x {m['cpu']}, "
              f"{m['memory_bytes'] / 2**30:.0f} GiB RAM, disk `{m['disk']}`, commit "
-             f"{m['git']}.", "",
+             f"{m['git']}.", "", f"Machine: {machine_line(m)}.", "",
              "| measurement | ours | peer / limit | ratio | goal | met? | note |",
              "|---|---|---|---|---|---|---|"]
     for r in table:
@@ -399,6 +401,8 @@ def markdown(res, table):
     if errors:
         lines += ["", "Failed in this run: " +
                   "; ".join(f"{k}: {str(v)[:300]}" for k, v in sorted(errors.items())) + "."]
+    if history is not None:
+        lines.append(trend_markdown(trend(list(history) + [res])))
     lines.append("")
     return "\n".join(lines)
 
@@ -449,3 +453,83 @@ def plot(res, path):
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+# --- Trend across runs: make compare keeps every <timestamp>.json; the page shows how the
+# headline figures (every row with a goal) moved over the last runs.
+
+TREND_RUNS = 5
+
+
+def results_files(directory):
+    """The make compare results in `directory` (`<YYYYMMDD>T<HHMMSS>Z.json`), oldest first."""
+    import os
+    import re
+    names = [n for n in os.listdir(directory) if re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?\.json", n)]
+    return [os.path.join(directory, n) for n in sorted(names)]
+
+
+def trend(runs, last=TREND_RUNS):
+    """Rows (measurement, goal, [(timestamp, ratio or figure, met)] oldest first) for every
+    goal of the newest run, over the last `last` runs (`runs`: result dicts, oldest first).
+    A run that did not have the measurement shows "—"; a run whose table cannot be built (an
+    unreadable older format) is left out and named in the result's "unreadable" list."""
+    tables, unreadable = [], []
+    for res in runs[-last:]:
+        try:
+            tables.append((res, build_table(res)))
+        except Exception as e:  # an older format this report no longer reads
+            unreadable.append(f"{res.get('timestamp', '?')}: {e}")
+    if not tables:
+        return {"runs": [], "rows": [], "unreadable": unreadable}
+    newest = tables[-1][1]
+    rows = []
+    for r in newest:
+        if not r["goal"]:
+            continue
+        cells = []
+        for res, table in tables:
+            match = next((x for x in table if x["measurement"] == r["measurement"]), None)
+            if match is None:
+                cells.append(("—", None))
+            else:
+                value = match["ratio"] or match["ours"]
+                cells.append((value, match["met"]))
+        rows.append({"measurement": r["measurement"], "goal": r["goal"], "cells": cells})
+    heads = [f"{res.get('timestamp', '?')} ({res.get('machine', {}).get('git', '?')})"
+             for res, _ in tables]
+    return {"runs": heads, "rows": rows, "unreadable": unreadable,
+            "machines": [machine_line(res.get("machine")) for res, _ in tables]}
+
+
+def machine_line(m):
+    """The machine of a run in one line (CPU model, cores, SIMD flags, memory, load)."""
+    import machine_info
+    return machine_info.describe(m)
+
+
+def trend_markdown(tr):
+    if not tr["runs"]:
+        return ""
+    lines = ["", f"Trend of the goals over the last {len(tr['runs'])} runs kept in "
+             "bench/results (ratio, or the figure where a goal has no ratio; **bold** = missed; "
+             "— = not measured in that run):", "",
+             "| measurement | goal | " + " | ".join(tr["runs"]) + " |",
+             "|---|---|" + "---|" * len(tr["runs"])]
+    for r in tr["rows"]:
+        cells = []
+        for value, met in r["cells"]:
+            cells.append(f"**{value}**" if met == MISSED and value not in ("", "—") else
+                         (value or "—"))
+        lines.append(f"| {r['measurement']} | {r['goal']} | " + " | ".join(cells) + " |")
+    distinct = []
+    for run, m in zip(tr["runs"], tr.get("machines", [])):
+        distinct.append(f"- {run}: {m}")
+    if distinct:
+        lines += ["", "Machines of these runs (ratios travel between machines, figures do not):",
+                  ""] + distinct
+    if tr["unreadable"]:
+        lines += ["", "Left out (results this report cannot read): " +
+                  "; ".join(tr["unreadable"])]
+    lines.append("")
+    return "\n".join(lines)

@@ -27,6 +27,7 @@ import fir_vs_scipy  # noqa: E402
 import flight_serve  # noqa: E402
 import gbench  # noqa: E402
 import limits  # noqa: E402
+import machine_info  # noqa: E402
 import peer_bluesky  # noqa: E402
 import peers_storage  # noqa: E402
 import report  # noqa: E402
@@ -57,11 +58,29 @@ def machine():
         for line in f:
             if line.startswith("MemTotal"):
                 mem = int(line.split()[1]) * 1024
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_bytes": mem,
+    info = {"nproc": os.cpu_count(), "cpu": cpu, "memory_bytes": mem,
             "kernel": platform.release(),
             "disk": sh(f"df -hT {REPO} | tail -1"),
             "cpu_flags_avx512": "avx512f" in open("/proc/cpuinfo").read(),
             "git": sh(f"git -C {REPO} rev-parse --short HEAD")}
+    # Cores, clock, SIMD flags and the load average when the run started (machine_info.py).
+    info.update(machine_info.collect(REPO))
+    return info
+
+
+def history(out_dir, exclude=None):
+    """The earlier make compare results kept in `out_dir`, oldest first (never overwritten:
+    each run writes its own <timestamp>.json), for the report's trend table."""
+    runs = []
+    for path in report.results_files(out_dir):
+        if exclude and os.path.abspath(path) == os.path.abspath(exclude):
+            continue
+        try:
+            with open(path) as f:
+                runs.append(json.load(f))
+        except (OSError, ValueError) as e:
+            log(f"trend: {path} left out: {e}")
+    return runs[-(report.TREND_RUNS - 1):]
 
 
 def python_client(app):
@@ -96,8 +115,10 @@ def main():
         with open(args.render) as f:
             res = json.load(f)
         table = report.build_table(res)
+        earlier = [r for r in history(args.out, exclude=args.render)
+                   if r.get("timestamp", "") < res.get("timestamp", "")]
         with open(os.path.join(args.out, "latest.md"), "w") as f:
-            f.write(report.markdown(res, table))
+            f.write(report.markdown(res, table, earlier))
         report.plot(res, os.path.join(args.out, "latest.png"))
         return
     quick = args.quick
@@ -231,10 +252,13 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     json_path = os.path.join(args.out, f"{stamp}.json")
+    earlier = history(args.out)  # read before this run's file is written
+    if os.path.exists(json_path):  # two runs in one second: keep both
+        json_path = os.path.join(args.out, f"{stamp}-{os.getpid()}.json")
     with open(json_path, "w") as f:
         json.dump(res, f, indent=1, default=str)
     table = report.build_table(res)
-    md = report.markdown(res, table)
+    md = report.markdown(res, table, earlier)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write(md)
     png = os.path.join(args.out, "latest.png")

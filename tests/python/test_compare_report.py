@@ -230,9 +230,52 @@ def test_a_skipped_step_is_shown_as_skipped_not_met_and_not_missed():
 def test_the_old_results_files_still_render():
     """The committed results render; what they lack (the time to disk) is reported missed."""
     res_dir = ROOT / "bench" / "results"
-    files = sorted(res_dir.glob("*.json"))
+    files = [Path(f) for f in report.results_files(res_dir)]  # not cost-curves-*.json
     if not files:
         pytest.skip("no committed results")
     res = json.loads(files[-1].read_text())
     md = report.markdown(res, report.build_table(res))
     assert "Goals missed in this run" in md
+
+
+def _with_tell_ratio(res, stamp, git, ours):
+    """`res` as run `stamp` of commit `git` whose arrowdaq TellBlocking/100 made `ours` msg/s
+    (CAF 2e6 msg/s: ratio ours / 2e6)."""
+    res = json.loads(json.dumps(res))
+    res["timestamp"], res["machine"]["git"] = stamp, git
+    for b in res["gbench"]["caf_comparison_benchmark"]["benchmarks"]:
+        if b["name"] == "arrowdaq/TellBlocking/100":
+            b["items_per_second"] = ours
+    return res
+
+
+def test_the_trend_shows_each_goal_over_the_last_runs_oldest_first():
+    old = _with_tell_ratio(complete_results(), "20260101T000000Z", "aaa", 1e6)
+    mid = _with_tell_ratio(complete_results(), "20260102T000000Z", "bbb", 3e6)
+    del mid["gbench"]["kafka_benchmark"]  # a run without the Kafka step: its cells say so
+    new = _with_tell_ratio(complete_results(), "20260103T000000Z", "ccc", 4e6)
+    md = report.markdown(new, report.build_table(new), [old, mid])
+    assert "| 20260101T000000Z (aaa) | 20260102T000000Z (bbb) | 20260103T000000Z (ccc) |" in md
+    trend_part = md[md.index("Trend of the goals"):]
+    (row,) = [ln for ln in trend_part.splitlines()
+              if ln.startswith("| Tell throughput (TellBlocking), 100-row payload vs CAF")]
+    assert row.endswith("| **0.50x** | 1.50x | 2.00x |"), row  # a miss is bold
+    kafka = [ln for ln in trend_part.splitlines() if ln.startswith("| Kafka sink")]
+    assert len(kafka) == 3 and all(ln.split("|")[-3].strip() == "**not measured**"
+                                   and ln.split("|")[-2].strip() != "**not measured**"
+                                   for ln in kafka), kafka
+    assert "Machines of these runs" in md
+
+
+def test_the_trend_keeps_at_most_the_last_runs_and_reads_the_kept_files(tmp_path):
+    runs = [_with_tell_ratio(complete_results(), f"202601{d:02d}T000000Z", f"c{d}", 1e6 * d)
+            for d in range(1, 9)]
+    for r in runs:
+        (tmp_path / f"{r['timestamp']}.json").write_text(json.dumps(r))
+    (tmp_path / "cost-curves-20260109T000000Z.json").write_text("{}")  # not a compare run
+    (tmp_path / "latest.md").write_text("")
+    files = report.results_files(tmp_path)
+    assert [Path(f).name for f in files] == [f"{r['timestamp']}.json" for r in runs]
+    tr = report.trend([json.loads(Path(f).read_text()) for f in files])
+    assert len(tr["runs"]) == report.TREND_RUNS
+    assert tr["runs"][0].startswith("20260104T000000Z") and tr["runs"][-1].startswith("20260108")

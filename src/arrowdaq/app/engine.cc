@@ -1,5 +1,7 @@
 #include "arrowdaq/app/engine.h"
 
+#include <cstdlib>
+
 #include "arrowdaq/app/run_plan.h"
 
 #include <algorithm>
@@ -46,6 +48,11 @@ Status Engine::Prepare() {
     }
   };
   mo.on_event = [this](RunEvent e) { events_.Record(std::move(e)); };
+  // Benchmark knob (bench/compare/cost_curves.py): ARROWDAQ_PACED_THREADS=-1 gives every
+  // instrument a thread of its own, as before the paced pool, to compare in one binary.
+  if (const char* paced = std::getenv("ARROWDAQ_PACED_THREADS"); paced != nullptr) {
+    mo.paced_threads = std::atoi(paced);
+  }
   manager_ = std::make_unique<pipeline::InstrumentManager>(*system_, mo);
 
   for (const auto& inst : config_.instruments) ARROW_RETURN_NOT_OK(Register(inst));
@@ -102,8 +109,12 @@ Status Engine::ConnectInstruments() {
 Status Engine::StartAcquisition() {
   started_at_ = SteadyClock::now();
   started_wall_ns_ = WallClockNanos();
-  for (const auto& name : connected_) {
-    Status st = manager_->StartAcquisition(name);
+  // All at once (requests sent, then answers awaited): started one after the other, a
+  // thousand instruments took longer to start than a short run lasts.
+  const std::vector<Status> started = manager_->StartAcquisitionMany(connected_);
+  for (std::size_t i = 0; i < connected_.size(); ++i) {
+    const std::string& name = connected_[i];
+    const Status& st = started[i];
     if (st.ok()) continue;
     const auto inst = FindInstrument(name);
     if (inst && inst->stop_run_on_failure) {

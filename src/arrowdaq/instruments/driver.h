@@ -9,6 +9,7 @@
 // guards the list; returned DriverInfo pointers stay valid for the registry's lifetime).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
@@ -62,6 +63,16 @@ class InstrumentDriver {
   /// read_timeout(), or one it skipped); the acquisition loop goes on without a fault.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(
       std::shared_ptr<arrow::Buffer> raw) = 0;
+  /// Return whether reads wait only for time, never for a device: the next ReadRawData returns
+  /// without blocking from NextReadDue() on (simulated sources). Such a driver's instrument
+  /// shares a small thread pool with the others and holds no thread between batches; a driver
+  /// whose calls block on a device (the default) gets a thread of its own.
+  virtual bool paced() const { return false; }
+  /// Return when the next ReadRawData returns without waiting (paced drivers only, after
+  /// StartAcquisition; on the instrument's thread).
+  virtual std::chrono::steady_clock::time_point NextReadDue() const {
+    return std::chrono::steady_clock::now();
+  }
   /// Return the driver's motion capability (movable.h), or nullptr when it moves nothing.
   virtual Movable* movable() { return nullptr; }
 };

@@ -4,7 +4,10 @@
 #include <exception>
 #include <thread>
 
+#include <asio/steady_timer.hpp>
+
 #include "arrowdaq/core/clock.h"
+#include "arrowdaq/runtime/worker_thread.h"
 
 namespace arrowdaq::instruments {
 
@@ -165,7 +168,11 @@ asio::awaitable<Status> InstrumentActor::OnStart() {
     if (!made.ok()) co_return Prefixed(spec_->name, made.status());
     driver_ = std::move(made).ValueUnsafe();
   }
-  io_ = std::make_unique<runtime::WorkerThread>("inst-" + spec_->name);
+  if (spec_->paced_pool != nullptr && driver_->paced()) {
+    io_ = spec_->paced_pool->MakeWorker(spec_->name);
+  } else {
+    io_ = std::make_unique<runtime::WorkerThread>("inst-" + spec_->name);
+  }
   co_return Status::OK();
 }
 
@@ -212,10 +219,16 @@ asio::awaitable<Status> InstrumentActor::DoStart() {
   Status st = co_await io_->Run(std::move(job));
   if (!st.ok()) co_return Prefixed(spec_->name, st);
   shared_->acquiring.store(true);
-  // The acquisition loop: one batch per idle iteration, so control jobs interleave.
-  io_->SetIdleTask([spec = spec_, shared = shared_, driver = driver_.get()] {
-    return AcquireOnce(*spec, *shared, *driver);
-  });
+  // The acquisition loop: one batch per idle iteration, so control jobs interleave. A paced
+  // worker runs an iteration when the driver's next batch is due; a thread runs them back to
+  // back, each waiting in the driver's read.
+  runtime::SerialWorker::NextDue next_due;
+  if (io_->shared()) next_due = [driver = driver_.get()] { return driver->NextReadDue(); };
+  io_->SetIdleTask(
+      [spec = spec_, shared = shared_, driver = driver_.get()] {
+        return AcquireOnce(*spec, *shared, *driver);
+      },
+      std::move(next_due));
   co_return Status::OK();
 }
 
@@ -238,10 +251,29 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
     co_return Status::Invalid("instrument '", spec_->name,
                               "' is acquiring; ReadData is for single reads");
   }
-  // A single read is a one-batch acquisition: arm, read, disarm.
-  auto job = [this] {
-    return Guarded(spec_->name, [this]() -> Result<DataPacket> {
-      ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
+  // A single read is a one-batch acquisition: arm, read, disarm. On a shared (paced) worker
+  // the wait for the batch is a timer here, not a pool thread sleeping in the driver's read.
+  bool armed = false;
+  if (io_->shared()) {
+    auto arm = [this] {
+      return Guarded(spec_->name, [this]() -> Result<runtime::SerialWorker::Clock::time_point> {
+        ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
+        return driver_->NextReadDue();
+      });
+    };
+    auto due = co_await io_->Run(std::move(arm));
+    if (!due.ok()) {
+      shared_->RecordError(due.status());
+      co_return Prefixed(spec_->name, due.status());
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_at(*due);
+    (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    armed = true;
+  }
+  auto job = [this, armed] {
+    return Guarded(spec_->name, [this, armed]() -> Result<DataPacket> {
+      if (!armed) ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
       auto packet = ReadDecodePublish(*spec_, *driver_);
       for (DriverEvent& e : driver_->TakeEvents()) Emit(*spec_, e.kind.c_str(), std::move(e.message));
       if (packet.ok() && packet->batch == nullptr) {

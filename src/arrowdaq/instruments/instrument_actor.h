@@ -1,7 +1,10 @@
 // InstrumentActor: one instrument as an actor. Its mailbox takes control messages (connect,
 // commands, start/stop acquisition, status); the driver and its hardware run on the
-// instrument's own I/O thread, because driver calls block. While acquiring, the I/O thread
-// loops read -> decode -> publish, and control messages interleave at batch boundaries.
+// instrument's I/O worker (runtime/serial_worker.h): its own thread when driver calls block on
+// a device, or a strand of the shared PacedPool when the driver is paced() (simulated sources:
+// a read only waits for time, so the pool runs it when due and no thread waits between
+// batches). While acquiring, the worker loops read -> decode -> publish, and control messages
+// interleave at batch boundaries.
 //
 // Publishing calls the `publish` callback on the I/O thread; a lossless subscriber that is full
 // makes that call wait, which is how back-pressure reaches the instrument.
@@ -25,7 +28,8 @@
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/instrument_status.h"
 #include "arrowdaq/runtime/actor.h"
-#include "arrowdaq/runtime/worker_thread.h"
+#include "arrowdaq/runtime/paced_pool.h"
+#include "arrowdaq/runtime/serial_worker.h"
 
 namespace arrowdaq::instruments {
 
@@ -88,6 +92,9 @@ struct InstrumentSpec {
   int reconnect_attempts = 5;
   std::chrono::milliseconds reconnect_backoff{200};
   std::chrono::milliseconds max_reconnect_backoff{5'000};
+  /// Where paced drivers run (nullptr: every driver gets a thread of its own). Not owned: the
+  /// owner (InstrumentManager) keeps it running until every instrument actor has stopped.
+  runtime::PacedPool* paced_pool = nullptr;
 };
 
 class InstrumentActor : public runtime::Actor<InstrumentMessage> {
@@ -118,7 +125,7 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   std::shared_ptr<const InstrumentSpec> spec_;
   std::unique_ptr<InstrumentDriver> driver_;
   std::shared_ptr<Shared> shared_;
-  std::unique_ptr<runtime::WorkerThread> io_;
+  std::unique_ptr<runtime::SerialWorker> io_;
   bool connected_ = false;
 };
 

@@ -1,6 +1,10 @@
 #include "arrowdaq/instruments/instrument_actor.h"
 
+#include <condition_variable>
+#include <filesystem>
 #include <future>
+#include <mutex>
+#include <vector>
 
 #include <arrow/array.h>
 
@@ -8,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include "arrowdaq/instruments/float64_block.h"
+#include "arrowdaq/instruments/sim_driver.h"
+#include "arrowdaq/runtime/paced_pool.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/mock_hardware.h"
 
@@ -203,6 +209,104 @@ TEST(InstrumentActor, ADriverThatThrowsIsContained) {
   EXPECT_THAT(r.status().message(), HasSubstr("vendor SDK exploded"));
   ASSERT_OK_AND_ASSIGN(auto idn, h.Command("*IDN?"));
   EXPECT_EQ(idn, "STILL_HERE");
+}
+
+
+int ThreadsOfThisProcess() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// Paced instruments (simulated sources) on a PacedPool of one thread: many acquire at once,
+// each publishes every sample exactly once and in order (the ramp's values are the sample
+// index), stop together, answer a single read from the pool, and none of them holds a thread.
+TEST(InstrumentActor, PacedInstrumentsShareOnePoolThreadAndLoseNothing) {
+  constexpr int kInstruments = 40;
+  constexpr std::size_t kBatches = 20;
+  runtime::ActorSystem system{{.threads = 2}};
+  runtime::PacedPool pool({.threads = 1});
+  struct Stream {
+    std::mutex mutex;
+    std::vector<double> values;  // ch0 of every batch published, in order
+    std::size_t batches = 0;
+  };
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::vector<InstrumentRef> refs;
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+  const int threads_before = ThreadsOfThisProcess();
+  for (int i = 0; i < kInstruments; ++i) {
+    hardware::SimSourceOptions o;
+    o.waveform = hardware::Waveform::kRamp;
+    o.rate_hz = 2000.0;
+    o.batch_size = 20;  // a batch every 10 ms
+    ASSERT_OK_AND_ASSIGN(auto driver, SimDriver::Make(o, "V"));
+    ASSERT_TRUE(driver->paced());
+    streams.push_back(std::make_unique<Stream>());
+    Stream* st = streams.back().get();
+    auto spec = std::make_shared<InstrumentSpec>();
+    spec->name = "ramp" + std::to_string(i);
+    spec->driver = "sim.ramp";
+    spec->resource = "SIM::ramp";
+    spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
+    spec->paced_pool = &pool;
+    auto info = std::make_shared<StreamInfo>(StreamInfo{spec->name, driver->schema()});
+    spec->publish = [st, info, &progress_mutex,
+                     &progress](std::shared_ptr<arrow::RecordBatch> batch) -> Result<DataPacket> {
+      DataPacket p;
+      {
+        std::lock_guard lock(st->mutex);
+        auto ch0 = std::static_pointer_cast<arrow::DoubleArray>(batch->column(1));
+        for (int64_t r = 0; r < ch0->length(); ++r) st->values.push_back(ch0->Value(r));
+        p = DataPacket{info, st->batches++, std::move(batch)};
+      }
+      { std::lock_guard lock(progress_mutex); }
+      progress.notify_all();
+      return p;
+    };
+    refs.push_back(SpawnInstrument(system, spec, std::move(driver), {.name = spec->name}));
+  }
+  auto ack = [](const InstrumentRef& ref, auto make) {
+    return ref.AskBlocking<runtime::Ack>(make, 30s).status();
+  };
+  for (auto& r : refs) ASSERT_OK(ack(r, [](Reply<runtime::Ack> x) { return msg::Connect{std::move(x)}; }));
+  for (auto& r : refs) {
+    ASSERT_OK(ack(r, [](Reply<runtime::Ack> x) { return msg::StartAcquisition{std::move(x)}; }));
+  }
+  {
+    std::unique_lock lock(progress_mutex);
+    const bool all = progress.wait_for(lock, 120s, [&] {
+      for (auto& st : streams) {
+        std::lock_guard l(st->mutex);
+        if (st->batches < kBatches) return false;
+      }
+      return true;
+    });
+    ASSERT_TRUE(all) << "not every paced instrument delivered " << kBatches << " batches";
+  }
+  const int threads_acquiring = ThreadsOfThisProcess();
+  EXPECT_LT(threads_acquiring - threads_before, 8)
+      << kInstruments << " paced instruments must not hold a thread each";
+  for (auto& r : refs) {
+    ASSERT_OK(ack(r, [](Reply<runtime::Ack> x) { return msg::StopAcquisition{std::move(x)}; }));
+  }
+  // A single read on the pool continues the same sample sequence.
+  ASSERT_OK_AND_ASSIGN(auto single, refs[0].AskBlocking<DataPacket>(
+                                        [](Reply<DataPacket> x) { return msg::ReadData{std::move(x)}; },
+                                        30s));
+  EXPECT_EQ(single.num_rows(), 20);
+  for (int i = 0; i < kInstruments; ++i) {
+    std::lock_guard lock(streams[i]->mutex);
+    const auto& v = streams[i]->values;
+    ASSERT_GE(v.size(), kBatches * 20);
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      ASSERT_EQ(v[k], static_cast<double>(k)) << "instrument " << i << ", sample " << k;
+    }
+  }
+  for (auto& r : refs) r.Stop();
+  for (auto& r : refs) r.Join();
+  pool.Shutdown();  // returns: every worker was shut down by its actor
 }
 
 }  // namespace

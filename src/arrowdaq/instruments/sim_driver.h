@@ -3,8 +3,8 @@
 // hardware/sim_waveforms.h) and decodes its batches with the shared Float64BlockDecoder
 // (zero copy; timestamps: sample_clock.h). docs/instruments.md lists the options and formulas.
 //
-// Ownership: the driver owns its hardware and decoder. Threading: the instrument's own thread
-// only. RegisterSimDrivers is called once by DriverRegistry::Default().
+// Ownership: the driver owns its hardware and decoder. Threading: the instrument's worker only
+// (paced(): a strand of the shared paced pool, one call at a time, reads only when due). RegisterSimDrivers is called once by DriverRegistry::Default().
 #pragma once
 
 #include <memory>
@@ -58,6 +58,11 @@ class SimDriver : public InstrumentDriver {
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
   /// Samples lost to overruns since the previous call (only with fifo_batches > 0).
   std::int64_t TakeOverrunSamples() override;
+  /// A simulated source's read waits only for its batch's deadline: it shares the paced pool.
+  bool paced() const override { return true; }
+  std::chrono::steady_clock::time_point NextReadDue() const override {
+    return hardware_->next_deadline();
+  }
 
   hardware::SimulatedHardware& sim_hardware() { return *hardware_; }
   const hardware::SimSourceOptions& options() const { return hardware_->options(); }

@@ -22,7 +22,7 @@ bool WorkerThread::Post(UniqueFunction job) {
   return true;
 }
 
-void WorkerThread::SetIdleTask(std::function<bool()> task) {
+void WorkerThread::SetIdleTask(std::function<bool()> task, NextDue /*next_due*/) {
   {
     std::lock_guard lock(mutex_);
     idle_ = std::move(task);

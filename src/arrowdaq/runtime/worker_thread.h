@@ -1,11 +1,9 @@
 // WorkerThread: one dedicated OS thread for blocking work (an instrument's driver and
-// hardware calls). Jobs run one at a time in submission order; between jobs an optional idle
-// task runs repeatedly (an instrument's acquisition loop: read, decode, publish), so control
-// commands interleave with acquisition at batch boundaries. Coroutines submit with Run(),
-// which suspends the coroutine, never an executor thread.
+// hardware calls): a SerialWorker (serial_worker.h) of its own. Jobs run one at a time in
+// submission order; between jobs the idle task runs repeatedly and may block (a driver's read
+// waits for its data).
 //
-// Threading: Post/Run/SetIdleTask may be called from any thread; jobs and the idle task run
-// only on the worker thread. The destructor stops and joins the thread (queued jobs still run).
+// Threading: see SerialWorker. The destructor stops and joins the thread (queued jobs still run).
 #pragma once
 
 #include <condition_variable>
@@ -15,55 +13,25 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <type_traits>
-#include <utility>
 
-#include <asio/async_result.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/awaitable.hpp>
-#include <asio/post.hpp>
-#include <asio/use_awaitable.hpp>
-
-#include "arrowdaq/runtime/unique_function.h"
+#include "arrowdaq/runtime/serial_worker.h"
 
 namespace arrowdaq::runtime {
 
-class WorkerThread {
+class WorkerThread : public SerialWorker {
  public:
   /// Start the thread; `name` shows in debuggers (first 15 characters).
   explicit WorkerThread(std::string name);
-  ~WorkerThread();
+  ~WorkerThread() override;
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
 
-  /// Queue a job; returns false after Shutdown.
-  bool Post(UniqueFunction job);
-
-  /// Install the task run while no job is queued; it returns false to uninstall itself.
-  /// An empty function uninstalls the current one.
-  void SetIdleTask(std::function<bool()> task);
-
-  /// Run `fn` on the worker thread and resume the awaiting coroutine with its result.
-  /// Pass a named callable (`auto job = [..]{..}; co_await w.Run(std::move(job));`): GCC 12
-  /// destroys a lambda temporary with non-trivial captures twice inside a co_await expression.
-  template <typename F>
-  asio::awaitable<std::invoke_result_t<F>> Run(F fn) {
-    using R = std::invoke_result_t<F>;
-    return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
-        [this](auto handler, F f) {
-          auto ex = asio::get_associated_executor(handler);
-          Post([handler = std::move(handler), f = std::move(f), ex]() mutable {
-            R result = f();
-            asio::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
-        },
-        asio::use_awaitable, std::move(fn));
-  }
+  bool Post(UniqueFunction job) override;
+  void SetIdleTask(std::function<bool()> task, NextDue next_due = {}) override;
+  bool shared() const override { return false; }
 
   /// Stop taking jobs, run the queued ones, end the idle task and join the thread.
-  void Shutdown();
+  void Shutdown() override;
 
  private:
   void Loop();
