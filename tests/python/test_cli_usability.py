@@ -61,7 +61,9 @@ UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 
 def test_memory_figures_match_the_summary(tmp_path):
-    cfg = write_config(tmp_path, '[instruments.a]\ndriver = "sim.ramp"\noptions = { batch_size = 1000 }\n')
+    # Ten batches in the second (sim.ramp runs at 1 kHz): with one batch of 1000 rows, due the
+    # instant the 1 s run ends, whether it came before the end was a race (an empty run here).
+    cfg = write_config(tmp_path, '[instruments.a]\ndriver = "sim.ramp"\noptions = { batch_size = 100 }\n')
     r = run(["run", str(cfg), "--duration", "1s", "--output", str(tmp_path / "o")])
     assert r.returncode == 0, r.stderr
     memory = load_summary(only_run_dir(tmp_path / "o"))["memory"]
