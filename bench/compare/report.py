@@ -226,6 +226,25 @@ def build_table(res):
         add(measurement, _si(v, "/s"), _si(one, "/s"), f"{v / one:.2f}", "≥ 0.8x",
             v / one >= 0.8, note=f"consumer wake-ups per delivery {w:.3f}" if w is not None
             else "")
+    # Issue 20 goal 1: end to end into HDF5 vs the HDF5 writer alone, same streams and batch.
+    for k in (4, 16, 64):
+        measurement = (f"sim.ramp x{k} (4 ch) -> router -> Recorder -> HDF5 vs the HDF5 writer "
+                       f"from memory, {k} streams, 10k-row batches (bytes/s)")
+        e2e = _get(pl, f"BM_EndToEndHdf5/{k}/10000", "bytes_per_second")
+        mem = _get(pl, f"BM_Hdf5FromMemory/{k}/10000", "bytes_per_second")
+        if not e2e or not mem:
+            unmeasured(measurement, "≥ 0.8x", ["pipeline"],
+                       why_missing("pipeline_benchmark", f"BM_EndToEndHdf5/{k}/10000"))
+            continue
+        limit = ""
+        if disk_dd:
+            limit = (f"; dd conv=fdatasync {_si(disk_dd, 'B/s')}: "
+                     + ("the writer outruns the disk (page cache), so a long run is disk-bound"
+                        if mem > disk_dd else "the writer is below the disk: CPU-bound"))
+        add(measurement, _si(e2e, "B/s"), _si(mem, "B/s"), f"{e2e / mem:.2f}", "≥ 0.8x",
+            e2e / mem >= 0.8,
+            note=f"allocs/batch {_get(pl, f'BM_EndToEndHdf5/{k}/10000', 'allocs_per_batch'):.1f}"
+            + limit)
     for inst in (1, 4):
         for n in (1000, 10000):
             name = f"BM_PipelineNullSink/{inst}/{n}"
