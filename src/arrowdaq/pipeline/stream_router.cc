@@ -30,21 +30,21 @@ class BufferBytes {
   void Add(const arrow::ArrayData& data) {
     for (const auto& buffer : data.buffers) {
       if (buffer == nullptr) continue;
-      const arrow::Buffer* b = buffer.get();
-      if (std::find(seen_, seen_ + count_, b) != seen_ + count_) continue;
+      const std::uint8_t* address = buffer->data();  // deduplicated by address, as Arrow does
+      if (std::find(seen_, seen_ + count_, address) != seen_ + count_) continue;
       if (count_ == kMaxSeen) {
         overflow_ = true;
         return;
       }
-      seen_[count_++] = b;
-      total_ += b->size();
+      seen_[count_++] = address;
+      total_ += buffer->size();
     }
     for (const auto& child : data.child_data) Add(*child);
     if (data.dictionary) Add(*data.dictionary);
   }
 
   static constexpr int kMaxSeen = 64;
-  const arrow::Buffer* seen_[kMaxSeen];
+  const std::uint8_t* seen_[kMaxSeen];
   int count_ = 0;
   bool overflow_ = false;
   std::int64_t total_ = 0;
