@@ -243,7 +243,8 @@ def build_table(res):
                         if mem > disk_dd else "the writer is below the disk: CPU-bound"))
         add(measurement, _si(e2e, "B/s"), _si(mem, "B/s"), f"{e2e / mem:.2f}", "≥ 0.8x",
             e2e / mem >= 0.8,
-            note=f"allocs/batch {_get(pl, f'BM_EndToEndHdf5/{k}/10000', 'allocs_per_batch'):.1f}"
+            note=(f"allocs/batch {allocs:.1f}" if (allocs := _get(
+                pl, f"BM_EndToEndHdf5/{k}/10000", "allocs_per_batch")) is not None else "")
             + limit)
     for inst in (1, 4):
         for n in (1000, 10000):
