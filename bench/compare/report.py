@@ -206,13 +206,46 @@ def build_table(res):
 
     # Pipeline
     pl = _fig(res, "pipeline_benchmark")
-    for k in (1, 4, 16):
+    for k in (1, 4, 16, 64):
         v = _get(pl, f"BM_RouterFanout/{k}", "items_per_second")
         if v is not None:
             a = _get(pl, f"BM_RouterFanout/{k}", "allocs_per_batch")
             add(f"Router fan-out to {k} subscribers, 1k-row packets (packets/s)", _si(v, "pkt/s"),
                 "", "", note=f"{_si(_get(pl, f'BM_RouterFanout/{k}', 'bytes_per_second'), 'B/s')}"
                 f" referenced; allocs/packet {a:.1f}" if a is not None else "")
+    # Issue 20 goal 2: fan-out that scales (deliveries/s to k subscribers vs to one).
+    one = _get(pl, "BM_RouterFanout/1", "deliveries_per_s")
+    for k in (16, 64):
+        measurement = f"Router fan-out deliveries/s to {k} subscribers vs to 1"
+        v = _get(pl, f"BM_RouterFanout/{k}", "deliveries_per_s")
+        if not v or not one:
+            unmeasured(measurement, "≥ 0.8x", ["pipeline"],
+                       why_missing("pipeline_benchmark", f"BM_RouterFanout/{k}"))
+            continue
+        w = _get(pl, f"BM_RouterFanout/{k}", "wakeups_per_delivery")
+        add(measurement, _si(v, "/s"), _si(one, "/s"), f"{v / one:.2f}", "≥ 0.8x",
+            v / one >= 0.8, note=f"consumer wake-ups per delivery {w:.3f}" if w is not None
+            else "")
+    # Issue 20 goal 1: end to end into HDF5 vs the HDF5 writer alone, same streams and batch.
+    for k in (4, 16, 64):
+        measurement = (f"sim.ramp x{k} (4 ch) -> router -> Recorder -> HDF5 vs the HDF5 writer "
+                       f"from memory, {k} streams, 10k-row batches (bytes/s)")
+        e2e = _get(pl, f"BM_EndToEndHdf5/{k}/10000", "bytes_per_second")
+        mem = _get(pl, f"BM_Hdf5FromMemory/{k}/10000", "bytes_per_second")
+        if not e2e or not mem:
+            unmeasured(measurement, "≥ 0.8x", ["pipeline"],
+                       why_missing("pipeline_benchmark", f"BM_EndToEndHdf5/{k}/10000"))
+            continue
+        limit = ""
+        if disk_dd:
+            limit = (f"; dd conv=fdatasync {_si(disk_dd, 'B/s')}: "
+                     + ("the writer outruns the disk (page cache), so a long run is disk-bound"
+                        if mem > disk_dd else "the writer is below the disk: CPU-bound"))
+        add(measurement, _si(e2e, "B/s"), _si(mem, "B/s"), f"{e2e / mem:.2f}", "≥ 0.8x",
+            e2e / mem >= 0.8,
+            note=(f"allocs/batch {allocs:.1f}" if (allocs := _get(
+                pl, f"BM_EndToEndHdf5/{k}/10000", "allocs_per_batch")) is not None else "")
+            + limit)
     for inst in (1, 4):
         for n in (1000, 10000):
             name = f"BM_PipelineNullSink/{inst}/{n}"

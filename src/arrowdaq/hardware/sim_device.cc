@@ -128,9 +128,13 @@ Result<std::shared_ptr<arrow::Buffer>> SimDevice::ReadRawData(Timeout timeout) {
     return Status::IOError(resource_, ": read timed out after ", timeout.count(),
                            " ms (next batch due in ", due_in.count(), " ms)");
   }
-  // The one allocation of the batch, filled before waiting so it leaves right at its deadline.
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buffer,
-                        arrow::AllocateBuffer(batch_bytes(), arrow::default_memory_pool()));
+  // The batch's block, from the device's pool (a block comes back when the last reader of
+  // the batch lets go), filled before waiting so it leaves right at its deadline.
+  if (pool_ == nullptr || pool_->block_bytes() != batch_bytes()) {
+    ARROW_ASSIGN_OR_RAISE(pool_, BufferPool::Make({.block_bytes = batch_bytes(),
+                                                   .max_blocks = PoolBlocks(batch_bytes())}));
+  }
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::MutableBuffer> buffer, pool_->Acquire());
   const std::int64_t rows = RowsPerBatch();
   FillBatch(next_row_, rows,
             std::span<std::uint8_t>(buffer->mutable_data(), static_cast<size_t>(buffer->size())));
@@ -138,6 +142,15 @@ Result<std::shared_ptr<arrow::Buffer>> SimDevice::ReadRawData(Timeout timeout) {
   next_row_ += rows;
   ++batches_since_init_;
   return std::shared_ptr<arrow::Buffer>(std::move(buffer));
+}
+
+std::int64_t SimDevice::PoolBlocks(std::int64_t batch_bytes) {
+  return std::clamp<std::int64_t>(kPoolBytes / std::max<std::int64_t>(batch_bytes, 1), 2,
+                                  kMaxPoolBlocks);
+}
+
+BufferPoolStats SimDevice::buffer_pool_stats() const {
+  return pool_ ? pool_->stats() : BufferPoolStats{};
 }
 
 }  // namespace arrowdaq::hardware

@@ -11,8 +11,11 @@
 // counted in overrun_rows(). The row index starts at 0 on Connect and *RST and keeps counting
 // across ABOR/INIT.
 //
-// Ownership: the owner (a driver) holds the subclass in a unique_ptr. Each batch is ONE fresh
-// buffer from Arrow's default memory pool (64-byte aligned), handed over to the caller.
+// Ownership: the owner (a driver) holds the subclass in a unique_ptr. Each batch is ONE buffer
+// (64-byte aligned) from the device's BufferPool: the block returns to the pool when the last
+// reader of the batch lets go, so a warm device neither allocates nor touches fresh pages. The
+// pool keeps at most PoolBlocks(batch_bytes()) blocks (about 64 MiB, 2 to 128 batches); beyond
+// that a batch gets a fresh buffer, counted as a pool overflow (buffer_pool_stats()).
 // Threading: like every InstrumentHardware, one thread at a time (the instrument's own thread).
 #pragma once
 
@@ -21,6 +24,7 @@
 #include <span>
 #include <string>
 
+#include "arrowdaq/core/buffer_pool.h"
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/hardware/instrument_hardware.h"
 
@@ -52,6 +56,10 @@ class SimDevice : public InstrumentHardware {
   SteadyClock::time_point next_deadline() const;
   /// Return the size in bytes of one batch.
   virtual std::int64_t batch_bytes() const = 0;
+  /// Return what the batch buffer pool did so far (all zero before the first batch).
+  BufferPoolStats buffer_pool_stats() const;
+  /// Return the blocks a pool of `batch_bytes` batches keeps at most.
+  static std::int64_t PoolBlocks(std::int64_t batch_bytes);
 
  protected:
   /// `kind` names the device in messages ("simulated camera"); a string literal.
@@ -87,6 +95,9 @@ class SimDevice : public InstrumentHardware {
   std::int64_t batches_since_init_ = 0;  // batches released (or skipped) since the last INIT
   SteadyClock::time_point t_init_{};
   std::int64_t overrun_rows_ = 0;
+  static constexpr std::int64_t kPoolBytes = std::int64_t{64} << 20;
+  static constexpr std::int64_t kMaxPoolBlocks = 128;
+  std::shared_ptr<BufferPool> pool_;  // made at the first batch (batch_bytes() is virtual)
 };
 
 }  // namespace arrowdaq::hardware

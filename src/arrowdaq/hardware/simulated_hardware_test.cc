@@ -1,5 +1,6 @@
 #include "arrowdaq/hardware/simulated_hardware.h"
 
+#include <vector>
 #include <arrow/memory_pool.h>
 #include <gtest/gtest.h>
 
@@ -140,6 +141,43 @@ TEST(SimulatedHardware, OneAllocationPerBatchFromTheDefaultPool) {
   ASSERT_OK_AND_ASSIGN(auto b, hw->ReadRawData(kLong));
   EXPECT_EQ(pool->num_allocations() - allocs, 1);
   EXPECT_GE(pool->bytes_allocated() - bytes, 4 * 1000 * 8);
+}
+
+// Pooled batch buffers (issue 20): a warm device reuses the blocks its readers gave back, keeps
+// at most PoolBlocks(batch_bytes) of them however many batches readers hold, and a reused block
+// carries the new batch's values, never the old one's.
+TEST(SimulatedHardware, BatchBuffersComeFromABoundedPoolAndReturnWhenReleased) {
+  auto hw = Connected(Ramp(2, 1e8, 1000));  // 16 kB per batch: the bound is 128 blocks
+  ASSERT_OK(hw->SendCommand("INIT", kLong));
+  const std::int64_t bound = SimDevice::PoolBlocks(hw->batch_bytes());
+  ASSERT_EQ(bound, 128);
+  // A reader that holds 200 batches at once: 128 pool blocks, 72 overflows (freed later).
+  std::vector<std::shared_ptr<arrow::Buffer>> held;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto b, hw->ReadRawData(kLong));
+    held.push_back(b);
+  }
+  auto s = hw->buffer_pool_stats();
+  EXPECT_EQ(s.blocks, bound);
+  EXPECT_EQ(s.overflows, 200 - bound);
+  EXPECT_EQ(s.outstanding, 200);
+  EXPECT_EQ(s.hits, 0);
+  held.clear();  // the last readers let go
+  s = hw->buffer_pool_stats();
+  EXPECT_EQ(s.outstanding, 0);
+  EXPECT_EQ(s.idle, bound);
+  // Steady state (one batch alive at a time): every batch reuses a block, none is allocated,
+  // and each carries its own rows (batch k starts at row (200 + k) * 1000).
+  for (int k = 0; k < 500; ++k) {
+    ASSERT_OK_AND_ASSIGN(auto b, hw->ReadRawData(kLong));
+    const double first = 1000.0 * (200 + k);
+    ASSERT_EQ(At(*b, 0), first) << "batch " << k;
+    ASSERT_EQ(At(*b, 1999), first + 999 + 1) << "batch " << k;  // ch1 (n + 1), last row
+  }
+  s = hw->buffer_pool_stats();
+  EXPECT_EQ(s.hits, 500);
+  EXPECT_EQ(s.misses, 200);
+  EXPECT_EQ(s.blocks, bound);
 }
 
 }  // namespace

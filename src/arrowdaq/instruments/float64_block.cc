@@ -4,6 +4,7 @@
 #include <arrow/array/data.h>
 #include <arrow/memory_pool.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -67,14 +68,30 @@ Result<std::shared_ptr<arrow::RecordBatch>> Float64BlockDecoder::Decode(
     raw = std::move(aligned);
   }
 
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> times,
-                        arrow::AllocateBuffer(rows * kValueBytes));
+  // Fixed-size batches (expected_rows) take their timestamp column from a pool: it returns
+  // when the last reader lets go, like the raw block of a simulated device.
+  std::shared_ptr<arrow::MutableBuffer> times;
+  if (expected_rows.has_value()) {
+    const std::int64_t bytes = rows * kValueBytes;
+    if (times_pool_ == nullptr || times_pool_->block_bytes() != bytes) {
+      ARROW_ASSIGN_OR_RAISE(
+          times_pool_,
+          BufferPool::Make({.block_bytes = bytes,
+                            .max_blocks = std::clamp<std::int64_t>(
+                                (std::int64_t{64} << 20) / (bytes * channels_), 2, 128)}));
+    }
+    ARROW_ASSIGN_OR_RAISE(times, times_pool_->Acquire());
+  } else {
+    ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::ResizableBuffer> fresh,
+                          arrow::AllocateResizableBuffer(rows * kValueBytes));
+    times = std::move(fresh);
+  }
   ARROW_RETURN_NOT_OK(clock_.Stamp(rows, reinterpret_cast<std::int64_t*>(times->mutable_data())));
 
   std::vector<std::shared_ptr<arrow::ArrayData>> columns;
   columns.reserve(static_cast<std::size_t>(channels_ + 1));
   columns.push_back(arrow::ArrayData::Make(
-      TimestampType(), rows, {nullptr, std::shared_ptr<arrow::Buffer>(std::move(times))},
+      TimestampType(), rows, {nullptr, std::static_pointer_cast<arrow::Buffer>(std::move(times))},
       /*null_count=*/0));
   const std::int64_t column_bytes = rows * kValueBytes;
   for (std::int64_t c = 0; c < channels_; ++c) {

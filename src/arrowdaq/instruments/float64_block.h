@@ -2,7 +2,8 @@
 // (little-endian) float64 values stored column by column (channel 0's rows, then channel 1's,
 // ...). Float64BlockDecoder turns such a block into a RecordBatch of
 // `timestamp, ch0, ch1, ...` without copying the samples: each channel column is a slice of the
-// raw buffer, and only the timestamp column is allocated (once per batch). Float64BlockDriver is
+// raw buffer, and only the timestamp column is allocated (once per batch; from a bounded
+// BufferPool when the batch size is fixed, so a warm source allocates no sample memory). Float64BlockDriver is
 // an InstrumentDriver over any InstrumentHardware that delivers such blocks (tests with a mocked
 // hardware, later generic devices); SimDriver shares the decoder.
 //
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "arrowdaq/core/buffer_pool.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/instruments/driver.h"
 #include "arrowdaq/instruments/sample_clock.h"
@@ -60,6 +62,7 @@ class Float64BlockDecoder {
   std::shared_ptr<arrow::Schema> schema_;
   std::int64_t channels_;
   SampleClock clock_;
+  std::shared_ptr<BufferPool> times_pool_;  // timestamp columns of fixed-size batches
 };
 
 class Float64BlockDriver : public InstrumentDriver {

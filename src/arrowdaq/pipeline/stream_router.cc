@@ -17,6 +17,39 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out.empty() ? "none" : out;
 }
 
+// Sum the sizes of the distinct buffers behind `batch` (arrow::util::TotalBufferSize counts the
+// same, but through a hash set allocated per call, i.e. per published batch).
+class BufferBytes {
+ public:
+  std::int64_t Of(const arrow::RecordBatch& batch) {
+    for (const auto& column : batch.column_data()) Add(*column);
+    return overflow_ ? arrow::util::TotalBufferSize(batch) : total_;
+  }
+
+ private:
+  void Add(const arrow::ArrayData& data) {
+    for (const auto& buffer : data.buffers) {
+      if (buffer == nullptr) continue;
+      const std::uint8_t* address = buffer->data();  // deduplicated by address, as Arrow does
+      if (std::find(seen_, seen_ + count_, address) != seen_ + count_) continue;
+      if (count_ == kMaxSeen) {
+        overflow_ = true;
+        return;
+      }
+      seen_[count_++] = address;
+      total_ += buffer->size();
+    }
+    for (const auto& child : data.child_data) Add(*child);
+    if (data.dictionary) Add(*data.dictionary);
+  }
+
+  static constexpr int kMaxSeen = 64;
+  const std::uint8_t* seen_[kMaxSeen];
+  int count_ = 0;
+  bool overflow_ = false;
+  std::int64_t total_ = 0;
+};
+
 }  // namespace
 
 Result<std::shared_ptr<StreamHandle>> StreamRouter::AddStream(
@@ -140,7 +173,7 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
   const auto rows = packet.batch->num_rows();
   stream.packets_.fetch_add(1, std::memory_order_relaxed);
   stream.rows_.fetch_add(static_cast<std::uint64_t>(rows), std::memory_order_relaxed);
-  stream.bytes_.fetch_add(static_cast<std::uint64_t>(arrow::util::TotalBufferSize(*packet.batch)),
+  stream.bytes_.fetch_add(static_cast<std::uint64_t>(BufferBytes().Of(*packet.batch)),
                           std::memory_order_relaxed);
   if (rows > 0) {
     const auto& ts = static_cast<const arrow::TimestampArray&>(*packet.batch->column(0));

@@ -4,22 +4,32 @@
 // once as delivered (popped by the consumer), dropped (discarded by the policy) or still
 // queued, per stream, so a consumer can reconcile what it saw with sequence numbers.
 //
-// Threading: Offer from any producer thread; Next/TryNext from the consumer; counters from any
-// thread.
+// Each subscription owns its queue (a ring of at most `capacity` packets, grown on demand and
+// then reused, so steady state allocates nothing) and one mutex that guards the queue and the
+// counters together: a producer takes one uncontended lock per delivery and no lock shared
+// with other subscriptions. Wake-ups are batched (see docs/architecture.md, "Fan-out"): a
+// consumer that was idle is woken by the first packet; a consumer that is streaming sleeps at
+// most `max_wake_latency` and is woken early only when its queue is half full; a producer
+// blocked on a full kBlock queue is woken once the queue is half empty. So a fast producer
+// pays one wake-up per batch of packets per subscriber instead of one per packet.
+//
+// Threading: Offer from any producer thread; Next/TryNext from one consumer thread; counters
+// from any thread.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/flow_control.h"
-#include "arrowdaq/runtime/bounded_queue.h"
 
 namespace arrowdaq::pipeline {
 
@@ -29,6 +39,10 @@ struct SubscriptionOptions {
   std::vector<std::string> streams{"*"};
   std::size_t capacity = 16;
   OverflowPolicy policy = OverflowPolicy::kDropOldest;
+  /// How long a streaming consumer may sleep before it looks at its queue by itself (the
+  /// producer wakes it sooner once the queue is half full). Bounds the delivery latency that
+  /// wake-up batching adds; zero wakes the consumer for every packet.
+  std::chrono::microseconds max_wake_latency{1000};
 };
 
 /// Per-stream accounting of one subscription.
@@ -59,22 +73,54 @@ class Subscription {
   bool Offer(const DataPacket& packet);
   /// Stop taking packets; the consumer still drains what is queued, then Next returns nullopt.
   void Close();
-  bool closed() const { return queue_.closed(); }
+  bool closed() const;
 
   /// Return the per-stream accounting.
   std::map<std::string, DeliveryStats> Stats() const;
   /// Return the totals over all streams.
   DeliveryStats Totals() const;
-  std::size_t queued() const { return queue_.size(); }
+  std::size_t queued() const;
+  /// Return how often the consumer went to sleep on an empty queue, and how often a producer
+  /// woke it (wake-ups cost a system call each; batching keeps them per batch, not per packet).
+  std::uint64_t consumer_sleeps() const;
+  std::uint64_t consumer_wakeups() const;
 
  private:
-  void Count(const std::string& stream, std::uint64_t DeliveryStats::*field);
+  // What the consumer is doing, so a producer knows whether (and when) to wake it.
+  enum class ConsumerState { kAwake, kIdleWait, kStreamingWait };
+
+  struct StreamCounters {
+    std::shared_ptr<const StreamInfo> stream;  // held so its address stays unique
+    DeliveryStats stats;
+  };
+
+  DeliveryStats& CountersFor(const std::shared_ptr<const StreamInfo>& stream);  // mutex_ held
+  DataPacket PopFront();                                                         // mutex_ held
+  void PushBack(const DataPacket& packet);                                       // mutex_ held
+  // After a pop: wake producers blocked on a full queue once it is half empty.
+  void WakeProducers(std::unique_lock<std::mutex>& lock);
 
   const SubscriptionOptions options_;
   const bool all_streams_;
-  runtime::BoundedQueue<DataPacket> queue_;
-  mutable std::mutex stats_mutex_;
-  std::map<std::string, DeliveryStats> stats_;
+  const std::size_t capacity_;
+  const std::size_t wake_threshold_;  // queue depth at which a streaming consumer is woken
+  const std::size_t resume_level_;    // queue depth at which blocked producers resume
+
+  mutable std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::vector<DataPacket> ring_;  // grows up to capacity_, then reused
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+  bool closed_ = false;
+  bool streaming_ = false;  // the consumer took a packet since its last idle timeout
+  ConsumerState consumer_ = ConsumerState::kAwake;
+  int blocked_producers_ = 0;
+  std::uint64_t consumer_sleeps_ = 0;
+  std::uint64_t consumer_wakeups_ = 0;
+  std::unordered_map<const StreamInfo*, StreamCounters> counters_;
+  const StreamInfo* last_stream_ = nullptr;  // packets come in runs per stream: cache the
+  DeliveryStats* last_counters_ = nullptr;   // entry used last
 };
 
 }  // namespace arrowdaq::pipeline
