@@ -10,7 +10,10 @@
 // instead of one load per FMA. Loads at r != 0 straddle a cache line (the buffers are 64-byte
 // aligned), and this core sustains only about one such load per 2.5 cycles, so the number of
 // FMAs per load decides the speed: with 8 tap groups per block (>= 64 taps in float64) the loop
-// runs at 85-95 % of the FMA peak, with 2 (16 taps) at about 40 %. Building the shifted vectors
+// runs at 85-95 % of the FMA peak, with 2 (16 taps) at about 48 %. Filters too short for
+// kTapBlock tap groups at the full width therefore run at half the width on AVX-512 targets
+// (256-bit vectors, twice the tap groups per residue, and only every other load crosses a line):
+// float64 16 taps reaches about 80 % there. Building the shifted vectors
 // with two-source permutes (vpermt2pd) from aligned loads instead was measured slower at every
 // tap count on this machine, so it is not used.
 //
@@ -59,6 +62,18 @@ constexpr size_t kTapBlock = 8;
 #else
 constexpr size_t kOutVecs = 6;
 constexpr size_t kTapBlock = 4;
+#endif
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// Filters with fewer than kTapBlock tap groups per residue at 512 bits (float64: < 64 taps) use
+// 256-bit vectors: each residue then has twice as many tap groups, so each (mostly line-crossing)
+// unaligned load feeds about twice as many FMAs. On cores that execute a 512-bit FMA as two
+// 256-bit halves (AMD Zen 4) the FMA peak is the same at both widths; measured on the EPYC of
+// docs/performance.md, float64 16 taps went from 0.48 to 0.78 of the FMA peak.
+template <typename T>
+HWY_INLINE bool UseHalfWidth(size_t num_taps) {
+  return num_taps < kTapBlock * hn::Lanes(hn::ScalableTag<T>());
+}
 #endif
 
 // acc[j] += sum_{q < kQ} taps[q * L] * x[(j + q) * L ...], for q ascending in every acc[j]:
@@ -129,13 +144,12 @@ HWY_INLINE hn::Vec<D> FirOneVector(D d, const T* HWY_RESTRICT s, const T* HWY_RE
   return a;
 }
 
-// Computes the outputs in whole vectors; with `partial_tail` also the last partial vector
+// Computes the outputs in whole vectors of `d`; with `partial_tail` also the last partial vector
 // (reading into the padding). Returns the number of outputs written.
-template <typename T>
-HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
-                                 const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
-                                 bool partial_tail) {
-  const hn::ScalableTag<T> d;
+template <class D, typename T>
+HWY_INLINE size_t FirValidWithTag(D d, const T* HWY_RESTRICT s, size_t n_out,
+                                  const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
+                                  bool partial_tail) {
   const size_t lanes = hn::Lanes(d);
   size_t i = 0;
   for (; i + kOutVecs * lanes <= n_out; i += kOutVecs * lanes) {
@@ -153,6 +167,18 @@ HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
     i = n_out;
   }
   return i;
+}
+
+template <typename T>
+HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
+                                 const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
+                                 bool partial_tail) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (UseHalfWidth<T>(num_taps)) {
+    return FirValidWithTag(hn::Full256<T>(), s, n_out, rtaps, num_taps, y, partial_tail);
+  }
+#endif
+  return FirValidWithTag(hn::ScalableTag<T>(), s, n_out, rtaps, num_taps, y, partial_tail);
 }
 
 // Strided outputs cannot share input vectors, so this one vectorises along the taps instead:
