@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <ctime>
 #include <random>
@@ -83,8 +84,10 @@ void BM_FmaPeak(benchmark::State& state, bool f64) {
   state.SetLabel(std::string(FmaPeakTargetName()) + ", " + source);
 }
 
+// `method` kDirect: the direct form (the FMA-peak fractions are about it); kFft: overlap-save
+// with the FFT size from `fft_factor` x nextpow2(taps) (0: the filter's own choice).
 template <typename T>
-void BM_Fir(benchmark::State& state) {
+void RunFir(benchmark::State& state, dsp::FirMethod method, size_t fft_factor) {
   const size_t taps = static_cast<size_t>(state.range(0));
   std::mt19937 gen(42);
   std::normal_distribution<double> dist;
@@ -92,7 +95,10 @@ void BM_Fir(benchmark::State& state) {
   for (double& v : b) v = dist(gen);
   std::vector<T> x(kSamples), y(kSamples);
   for (T& v : x) v = static_cast<T>(dist(gen));
-  auto fir = dsp::FirFilter<T>::Make(b);
+  dsp::FirFilterOptions options;
+  options.method = method;
+  options.fft_size = fft_factor == 0 ? 0 : fft_factor * std::bit_ceil(taps);
+  auto fir = dsp::FirFilter<T>::Make(b, options);
   if (!fir.ok()) {
     state.SkipWithError(fir.status().ToString().c_str());
     return;
@@ -105,13 +111,30 @@ void BM_Fir(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kSamples));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kSamples * sizeof(T)));
+  // Direct-form FLOPs (2 per tap and sample): on the FFT path an "equivalent" rate.
   const double flops = 2.0 * taps * static_cast<double>(state.iterations()) * kSamples;
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
-  // kIsRate divides by the measured time, so flops / peak becomes (achieved FLOP/s) / peak.
-  state.counters["peak_FLOPS"] = peak;
-  state.counters["fma_peak_fraction"] =
-      benchmark::Counter(flops / peak, benchmark::Counter::kIsRate);
-  state.SetLabel(dsp::internal::FirTargetName());
+  if (fir->method() == dsp::FirMethod::kDirect) {
+    // kIsRate divides by the measured time, so flops / peak becomes (achieved FLOP/s) / peak.
+    state.counters["peak_FLOPS"] = peak;
+    state.counters["fma_peak_fraction"] =
+        benchmark::Counter(flops / peak, benchmark::Counter::kIsRate);
+    state.SetLabel(dsp::internal::FirTargetName());
+  } else {
+    state.counters["fft_size"] = static_cast<double>(fir->fft_size());
+    state.SetLabel("fft");
+  }
+}
+
+template <typename T>
+void BM_Fir(benchmark::State& state) {
+  RunFir<T>(state, dsp::FirMethod::kDirect, 0);
+}
+void BM_FirFftF64(benchmark::State& state) { RunFir<double>(state, dsp::FirMethod::kFft, 0); }
+void BM_FirFftF32(benchmark::State& state) { RunFir<float>(state, dsp::FirMethod::kFft, 0); }
+// FFT size against tap count (range(1) x nextpow2(taps)): the evidence for ChooseFftSize.
+void BM_FirFftSize(benchmark::State& state) {
+  RunFir<double>(state, dsp::FirMethod::kFft, static_cast<size_t>(state.range(1)));
 }
 
 BENCHMARK_CAPTURE(BM_FmaPeak, f64, true);
@@ -120,13 +143,28 @@ BENCHMARK_TEMPLATE(BM_Fir, double)
     ->Name("BM_FirF64")
     ->Arg(16)
     ->Arg(64)
+    ->Arg(128)
     ->Arg(256)
+    ->Arg(512)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Fir, float)
     ->Name("BM_FirF32")
     ->Arg(16)
     ->Arg(64)
     ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
+// The FFT path; with BM_FirF64 at 128-512 taps it gives the crossover (kFirFftCrossoverTaps).
+BENCHMARK(BM_FirFftF64)
+    ->Arg(128)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Arg(16384)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FirFftF32)->Arg(1024)->Arg(4096)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FirFftSize)
+    ->ArgsProduct({{1024, 4096}, {2, 4, 8, 16}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -172,6 +172,41 @@ def scipy_decimate_fir(q):
     return ss.firwin(20 * q + 1, 1.0 / q, window="hamming")
 
 
+@pytest.mark.parametrize("numtaps", [300, 1024, 4096])
+def test_fir_fft_path_equals_lfilter_whatever_the_split(tmp_path, numtaps):
+    """Long filters take the FFT overlap-save path: equal to lfilter within 1e-10 of the output's
+    scale (max|y - y_ref| / max|y_ref|), whole or in random batches (ones, around the FFT block,
+    long), and the split changes the result by rounding only."""
+    rng = np.random.default_rng(7 + numtaps)
+    x = rng.standard_normal(60_000) * 3.0 + 0.5
+    b = rng.standard_normal(numtaps)
+    y_ref = ss.lfilter(b, 1.0, x)
+    scale = np.max(np.abs(y_ref))
+    whole = run_tool(tmp_path, "fir", x, taps=b)
+    assert np.max(np.abs(whole - y_ref)) / scale < 1e-10
+    sizes = [1, 1, 2, 5000, 20_000] + list(rng.integers(1, 3 * 8 * numtaps, size=20))
+    rng.shuffle(sizes)
+    args = [TOOL, "fir", "--print-method", "1", "--out", str(tmp_path / "y.bin"),
+            "--in", str(tmp_path / "x.bin"), "--taps", str(tmp_path / "b.bin"),
+            "--batches", ",".join(str(int(s)) for s in sizes)]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "method=fft" in proc.stderr
+    y = np.fromfile(tmp_path / "y.bin", dtype="<f8")
+    assert np.max(np.abs(y - y_ref)) / scale < 1e-10
+    assert np.max(np.abs(y - whole)) / scale < 1e-12
+
+
+def test_fir_method_option_rejects_garbage(tmp_path):
+    np.zeros(10).tofile(tmp_path / "x.bin")
+    np.ones(3).tofile(tmp_path / "b.bin")
+    proc = subprocess.run([TOOL, "fir", "--method", "fast", "--out", str(tmp_path / "y.bin"),
+                           "--in", str(tmp_path / "x.bin"), "--taps", str(tmp_path / "b.bin")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--method" in proc.stderr
+
+
 @pytest.mark.parametrize("q", [2, 3, 4, 10])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_decimate_equals_lfilter_every_qth(tmp_path, q, dtype):

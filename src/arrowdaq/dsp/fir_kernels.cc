@@ -29,6 +29,9 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
+#include <cmath>
+#include <type_traits>
+
 HWY_BEFORE_NAMESPACE();
 namespace arrowdaq::dsp::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
@@ -234,6 +237,78 @@ void FirValidStridedF32(const float* s, size_t n_out, size_t stride, const float
                         size_t num_taps, float* y) {
   FirValidStridedImpl(s, n_out, stride, rtaps, num_taps, y);
 }
+size_t LastNonFiniteEndImpl(const double* HWY_RESTRICT x, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  size_t i = 0;
+  bool any = false;
+  for (; i + 4 * lanes <= n && !any; i += 4 * lanes) {
+    const auto m = hn::Or(hn::Or(hn::Not(hn::IsFinite(hn::LoadU(d, x + i))),
+                                 hn::Not(hn::IsFinite(hn::LoadU(d, x + i + lanes)))),
+                          hn::Or(hn::Not(hn::IsFinite(hn::LoadU(d, x + i + 2 * lanes))),
+                                 hn::Not(hn::IsFinite(hn::LoadU(d, x + i + 3 * lanes)))));
+    any = !hn::AllFalse(d, m);
+  }
+  if (!any) {
+    for (; i < n; ++i) any = any || !std::isfinite(x[i]);
+  }
+  if (!any) return 0;
+  for (size_t j = n; j > 0; --j) {
+    if (!std::isfinite(x[j - 1])) return j;
+  }
+  return 0;
+}
+
+template <typename T>
+HWY_INLINE bool CopyAllFiniteImpl(const T* HWY_RESTRICT in, double* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  auto bad = hn::Zero(d);  // NaN in a lane once a non-finite value went through it
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::Vec<decltype(d)> v;
+    if constexpr (std::is_same_v<T, double>) {
+      v = hn::LoadU(d, in + i);
+    } else {
+      v = hn::PromoteTo(d, hn::LoadU(hn::Rebind<float, decltype(d)>(), in + i));
+    }
+    hn::StoreU(v, d, out + i);
+    bad = hn::Add(bad, hn::Sub(v, v));  // v - v is 0, or NaN for NaN and inf
+  }
+  bool all_finite = hn::AllTrue(d, hn::Eq(bad, bad));
+  for (; i < n; ++i) {
+    out[i] = static_cast<double>(in[i]);
+    all_finite = all_finite && std::isfinite(out[i]);
+  }
+  return all_finite;
+}
+bool CopyAllFiniteF64(const double* in, double* out, size_t n) {
+  return CopyAllFiniteImpl(in, out, n);
+}
+bool CopyAllFiniteF32(const float* in, double* out, size_t n) {
+  return CopyAllFiniteImpl(in, out, n);
+}
+
+void ComplexMultiplyImpl(double* HWY_RESTRICT spec, const double* HWY_RESTRICT h_re_dup,
+                         const double* HWY_RESTRICT h_im_signed, size_t count) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t n = 2 * count;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto a = hn::LoadU(d, spec + i);
+    const auto swapped = hn::Reverse2(d, a);  // (im, re) pairs
+    hn::StoreU(hn::MulAdd(swapped, hn::LoadU(d, h_im_signed + i),
+                          hn::Mul(a, hn::LoadU(d, h_re_dup + i))),
+               d, spec + i);
+  }
+  for (; i < n; i += 2) {
+    const double re = spec[i], im = spec[i + 1];
+    spec[i] = im * h_im_signed[i] + re * h_re_dup[i];
+    spec[i + 1] = re * h_im_signed[i + 1] + im * h_re_dup[i + 1];
+  }
+}
+
 const char* TargetNameHere() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace arrowdaq::dsp::HWY_NAMESPACE
@@ -249,6 +324,25 @@ HWY_EXPORT(FirValidWholeVectorsF32);
 HWY_EXPORT(FirValidStridedF64);
 HWY_EXPORT(FirValidStridedF32);
 HWY_EXPORT(TargetNameHere);
+HWY_EXPORT(LastNonFiniteEndImpl);
+HWY_EXPORT(CopyAllFiniteF64);
+HWY_EXPORT(CopyAllFiniteF32);
+HWY_EXPORT(ComplexMultiplyImpl);
+
+bool CopyToF64AllFinite(const double* in, double* out, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(CopyAllFiniteF64)(in, out, n);
+}
+bool CopyToF64AllFinite(const float* in, double* out, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(CopyAllFiniteF32)(in, out, n);
+}
+void ComplexMultiplyInterleaved(double* spec, const double* h_re_dup, const double* h_im_signed,
+                                size_t count) {
+  HWY_DYNAMIC_DISPATCH(ComplexMultiplyImpl)(spec, h_re_dup, h_im_signed, count);
+}
+
+size_t LastNonFiniteEnd(const double* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(LastNonFiniteEndImpl)(x, n);
+}
 
 void FirValid(const double* s, size_t n_out, const double* rtaps, size_t num_taps, double* y) {
   HWY_DYNAMIC_DISPATCH(FirValidF64)(s, n_out, rtaps, num_taps, y);
