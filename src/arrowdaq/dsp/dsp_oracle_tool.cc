@@ -5,6 +5,7 @@
 //
 //   dsp_oracle_tool fir      --in x.bin --out y.bin --taps b.bin [--dtype float32] [--batches 1,7]
 //                            [--method auto|direct|fft] [--print-method 1] (method on stderr)
+//                            [--fft-planning measure|estimate] (FFTW effort, default measure)
 //   dsp_oracle_tool decimate --in x.bin --out y.bin --q 4 [--taps b.bin] [--dtype ..] [--batches
 //   ..] dsp_oracle_tool moving-average --in x.bin --out y.bin --n 5 [--dtype ..] [--batches ..]
 //   dsp_oracle_tool firwin   --out b.bin --numtaps 63 --cutoff 50[,80] --fs 1000
@@ -134,6 +135,13 @@ Result<std::vector<double>> RunStreaming(const std::string& mode, const Args& ar
         options.method = FirMethod::kFft;
       } else if (method != "auto") {
         return Status::Invalid("--method: expected auto, direct or fft, got '", method, "'");
+      }
+      const std::string planning = args.count("fft-planning") ? args.at("fft-planning") : "measure";
+      if (planning == "estimate") {
+        options.fft_planning = internal::FftPlanning::kEstimate;
+      } else if (planning != "measure") {
+        return Status::Invalid("--fft-planning: expected measure or estimate, got '", planning,
+                               "'");
       }
       ARROW_ASSIGN_OR_RAISE(auto fir, FirFilter<T>::Make(std::move(taps), options));
       if (args.count("print-method")) {
