@@ -29,6 +29,8 @@ std::mutex& PlannerMutex() {
   return mutex;
 }
 
+constexpr size_t kMaxMeasuredFftSize = size_t{1} << 16;
+
 // FFT size: nextpow2(taps) x 8 up to 2^16 taps (about 7/8 of each transform yields new outputs;
 // measured fastest per sample on the EPYC of docs/performance.md at 1024 and 4096 taps), x 2
 // above (memory).
@@ -87,8 +89,11 @@ Result<std::unique_ptr<FftOverlapSave<T>>> FftOverlapSave<T>::Make(const std::ve
   auto* spec = reinterpret_cast<fftw_complex*>(f->spec_);
   {
     // FFTW_MEASURE times candidate algorithms on these arrays (overwriting them), once per size
-    // and process: later plans of the same size reuse the accumulated wisdom.
-    const unsigned flags = planning == FftPlanning::kMeasure ? FFTW_MEASURE : FFTW_ESTIMATE;
+    // and process: later plans of the same size reuse the accumulated wisdom. Above 2^16 points
+    // (filters of more than 8192 taps) measuring would take tens of seconds: estimate.
+    const unsigned flags = planning == FftPlanning::kMeasure && n <= kMaxMeasuredFftSize
+                               ? FFTW_MEASURE
+                               : FFTW_ESTIMATE;
     std::lock_guard<std::mutex> lock(PlannerMutex());
     f->plans_->forward =
         fftw_plan_dft_r2c_1d(static_cast<int>(n), f->bufs_[0], spec, flags | FFTW_DESTROY_INPUT);

@@ -22,8 +22,9 @@ inline constexpr size_t kFftMaxTaps = size_t{1} << 20;
 
 /// How much effort FFTW spends choosing its algorithm when a filter is made.
 enum class FftPlanning {
-  kMeasure,   ///< FFTW_MEASURE: times candidates, about 1-3 s per new size and process on the
-              ///< EPYC of docs/performance.md (later filters of that size reuse the result)
+  kMeasure,   ///< FFTW_MEASURE up to 2^16 points (8192 taps), FFTW_ESTIMATE above: times
+              ///< candidates, about 1-3 s per new size and process on the EPYC of
+              ///< docs/performance.md (later filters of that size reuse the result)
   kEstimate,  ///< FFTW_ESTIMATE: instant, transforms of 8192 points and more up to 2x slower
 };
 
