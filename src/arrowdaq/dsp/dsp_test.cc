@@ -398,7 +398,7 @@ TEST(FirFilterFft, ConcurrentMakeAndProcess) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([t, &errors] {
       double worst = 0;
-      for (int round = 0; round < 6; ++round) {
+      for (int round = 0; round < 12; ++round) {
         const size_t taps = 200 + 37 * static_cast<size_t>(t + kThreads * round);
         const auto b = RandomVector(taps, 80 + t);
         const auto x = RandomVector(4000, 90 + t);
