@@ -10,6 +10,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev
+  libfftw3-dev
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
 )

@@ -17,6 +17,10 @@ pytestmark = pytest.mark.skipif(not TOOL, reason="ARROWDAQ_DSP_ORACLE_TOOL_BIN n
 
 def run_tool(tmp_path, mode, x=None, taps=None, **opts):
     args = [TOOL, mode, "--out", str(tmp_path / "y.bin")]
+    if mode == "fir" and "fft_planning" not in opts:
+        # FFTW_MEASURE takes seconds per process on a loaded machine; the arithmetic is the same
+        # (test_fir_fft_path_equals_lfilter_whatever_the_split runs the default).
+        opts["fft_planning"] = "estimate"
     if x is not None:
         np.asarray(x, dtype="<f8").tofile(tmp_path / "x.bin")
         args += ["--in", str(tmp_path / "x.bin")]
@@ -170,6 +174,41 @@ def scipy_decimate_fir(q):
     """The FIR scipy.signal.decimate(x, q, ftype='fir') uses by default (scipy source:
     n = 20 * q; firwin(n + 1, 1. / q, window='hamming'))."""
     return ss.firwin(20 * q + 1, 1.0 / q, window="hamming")
+
+
+@pytest.mark.parametrize("numtaps", [300, 1024, 4096])
+def test_fir_fft_path_equals_lfilter_whatever_the_split(tmp_path, numtaps):
+    """Long filters take the FFT overlap-save path: equal to lfilter within 1e-10 of the output's
+    scale (max|y - y_ref| / max|y_ref|), whole or in random batches (ones, around the FFT block,
+    long), and the split changes the result by rounding only."""
+    rng = np.random.default_rng(7 + numtaps)
+    x = rng.standard_normal(60_000) * 3.0 + 0.5
+    b = rng.standard_normal(numtaps)
+    y_ref = ss.lfilter(b, 1.0, x)
+    scale = np.max(np.abs(y_ref))
+    whole = run_tool(tmp_path, "fir", x, taps=b, fft_planning="measure")
+    assert np.max(np.abs(whole - y_ref)) / scale < 1e-10
+    sizes = [1, 1, 2, 5000, 20_000] + list(rng.integers(1, 3 * 8 * numtaps, size=20))
+    rng.shuffle(sizes)
+    args = [TOOL, "fir", "--print-method", "1", "--out", str(tmp_path / "y.bin"),
+            "--in", str(tmp_path / "x.bin"), "--taps", str(tmp_path / "b.bin"),
+            "--batches", ",".join(str(int(s)) for s in sizes), "--fft-planning", "estimate"]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "method=fft" in proc.stderr
+    y = np.fromfile(tmp_path / "y.bin", dtype="<f8")
+    assert np.max(np.abs(y - y_ref)) / scale < 1e-10
+    assert np.max(np.abs(y - whole)) / scale < 1e-12
+
+
+def test_fir_method_option_rejects_garbage(tmp_path):
+    np.zeros(10).tofile(tmp_path / "x.bin")
+    np.ones(3).tofile(tmp_path / "b.bin")
+    proc = subprocess.run([TOOL, "fir", "--method", "fast", "--out", str(tmp_path / "y.bin"),
+                           "--in", str(tmp_path / "x.bin"), "--taps", str(tmp_path / "b.bin")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--method" in proc.stderr
 
 
 @pytest.mark.parametrize("q", [2, 3, 4, 10])

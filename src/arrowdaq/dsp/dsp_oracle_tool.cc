@@ -4,6 +4,8 @@
 // Single-threaded command-line program; exits 2 with a message on bad arguments or files.
 //
 //   dsp_oracle_tool fir      --in x.bin --out y.bin --taps b.bin [--dtype float32] [--batches 1,7]
+//                            [--method auto|direct|fft] [--print-method 1] (method on stderr)
+//                            [--fft-planning measure|estimate] (FFTW effort, default measure)
 //   dsp_oracle_tool decimate --in x.bin --out y.bin --q 4 [--taps b.bin] [--dtype ..] [--batches
 //   ..] dsp_oracle_tool moving-average --in x.bin --out y.bin --n 5 [--dtype ..] [--batches ..]
 //   dsp_oracle_tool firwin   --out b.bin --numtaps 63 --cutoff 50[,80] --fs 1000
@@ -125,7 +127,26 @@ Result<std::vector<double>> RunStreaming(const std::string& mode, const Args& ar
     if (mode == "fir") {
       ARROW_ASSIGN_OR_RAISE(auto taps_path, Get(args, "taps"));
       ARROW_ASSIGN_OR_RAISE(auto taps, ReadF64(taps_path));
-      ARROW_ASSIGN_OR_RAISE(auto fir, FirFilter<T>::Make(std::move(taps)));
+      FirFilterOptions options;
+      const std::string method = args.count("method") ? args.at("method") : "auto";
+      if (method == "direct") {
+        options.method = FirMethod::kDirect;
+      } else if (method == "fft") {
+        options.method = FirMethod::kFft;
+      } else if (method != "auto") {
+        return Status::Invalid("--method: expected auto, direct or fft, got '", method, "'");
+      }
+      const std::string planning = args.count("fft-planning") ? args.at("fft-planning") : "measure";
+      if (planning == "estimate") {
+        options.fft_planning = internal::FftPlanning::kEstimate;
+      } else if (planning != "measure") {
+        return Status::Invalid("--fft-planning: expected measure or estimate, got '", planning,
+                               "'");
+      }
+      ARROW_ASSIGN_OR_RAISE(auto fir, FirFilter<T>::Make(std::move(taps), options));
+      if (args.count("print-method")) {
+        std::fprintf(stderr, "method=%s\n", fir.method() == FirMethod::kFft ? "fft" : "direct");
+      }
       ARROW_RETURN_NOT_OK(ForEachBatch(x.size(), batches, [&](size_t off, size_t len) {
         fir.Process(std::span<const T>(x).subspan(off, len), std::span<T>(y).subspan(off, len));
         return Status::OK();

@@ -12,7 +12,8 @@
 namespace arrowdaq::dsp {
 
 template <typename T>
-Result<FirFilter<T>> FirFilter<T>::Make(std::vector<double> taps) {
+Result<FirFilter<T>> FirFilter<T>::Make(std::vector<double> taps,
+                                        const FirFilterOptions& options) {
   if (taps.empty()) return Status::Invalid("FirFilter: taps must not be empty");
   std::vector<T> rtaps(taps.size());
   for (size_t k = 0; k < taps.size(); ++k) {
@@ -21,7 +22,14 @@ Result<FirFilter<T>> FirFilter<T>::Make(std::vector<double> taps) {
     }
     rtaps[taps.size() - 1 - k] = static_cast<T>(taps[k]);
   }
-  return FirFilter(std::move(rtaps));
+  const bool fft = options.method == FirMethod::kFft ||
+                   (options.method == FirMethod::kAuto && taps.size() >= kFirFftCrossoverTaps &&
+                    taps.size() <= internal::kFftMaxTaps);
+  std::unique_ptr<internal::FftOverlapSave<T>> path;
+  if (fft) {
+    ARROW_ASSIGN_OR_RAISE(path, internal::FftOverlapSave<T>::Make(taps, options.fft_size, options.fft_planning));
+  }
+  return FirFilter(std::move(rtaps), std::move(path));
 }
 
 namespace {
@@ -49,6 +57,10 @@ void FirFilter<T>::Process(std::span<const T> in, std::span<T> out) {
     std::fprintf(stderr, "FirFilter::Process: out.size() %zu != in.size() %zu\n", out.size(),
                  in.size());
     std::abort();
+  }
+  if (fft_) {
+    fft_->Process(in, out);
+    return;
   }
   const size_t h = window_.history();
   if (in.data() == out.data() || in.size() < h + kMinDirectOutputs) {

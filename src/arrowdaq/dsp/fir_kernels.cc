@@ -10,7 +10,10 @@
 // instead of one load per FMA. Loads at r != 0 straddle a cache line (the buffers are 64-byte
 // aligned), and this core sustains only about one such load per 2.5 cycles, so the number of
 // FMAs per load decides the speed: with 8 tap groups per block (>= 64 taps in float64) the loop
-// runs at 85-95 % of the FMA peak, with 2 (16 taps) at about 40 %. Building the shifted vectors
+// runs at 85-95 % of the FMA peak, with 2 (16 taps) at about 48 %. Filters too short for
+// kTapBlock tap groups at the full width therefore run at half the width on AVX-512 targets
+// (256-bit vectors, twice the tap groups per residue, and only every other load crosses a line):
+// float64 16 taps reaches about 80 % there. Building the shifted vectors
 // with two-source permutes (vpermt2pd) from aligned loads instead was measured slower at every
 // tap count on this machine, so it is not used.
 //
@@ -25,6 +28,9 @@
 #include "arrowdaq/dsp/fir_kernels_internal.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+
+#include <cmath>
+#include <type_traits>
 
 HWY_BEFORE_NAMESPACE();
 namespace arrowdaq::dsp::HWY_NAMESPACE {
@@ -59,6 +65,18 @@ constexpr size_t kTapBlock = 8;
 #else
 constexpr size_t kOutVecs = 6;
 constexpr size_t kTapBlock = 4;
+#endif
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// Filters with fewer than kTapBlock tap groups per residue at 512 bits (float64: < 64 taps) use
+// 256-bit vectors: each residue then has twice as many tap groups, so each (mostly line-crossing)
+// unaligned load feeds about twice as many FMAs. On cores that execute a 512-bit FMA as two
+// 256-bit halves (AMD Zen 4) the FMA peak is the same at both widths; measured on the EPYC of
+// docs/performance.md, float64 16 taps went from 0.48 to 0.78 of the FMA peak.
+template <typename T>
+HWY_INLINE bool UseHalfWidth(size_t num_taps) {
+  return num_taps < kTapBlock * hn::Lanes(hn::ScalableTag<T>());
+}
 #endif
 
 // acc[j] += sum_{q < kQ} taps[q * L] * x[(j + q) * L ...], for q ascending in every acc[j]:
@@ -129,13 +147,12 @@ HWY_INLINE hn::Vec<D> FirOneVector(D d, const T* HWY_RESTRICT s, const T* HWY_RE
   return a;
 }
 
-// Computes the outputs in whole vectors; with `partial_tail` also the last partial vector
+// Computes the outputs in whole vectors of `d`; with `partial_tail` also the last partial vector
 // (reading into the padding). Returns the number of outputs written.
-template <typename T>
-HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
-                                 const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
-                                 bool partial_tail) {
-  const hn::ScalableTag<T> d;
+template <class D, typename T>
+HWY_INLINE size_t FirValidWithTag(D d, const T* HWY_RESTRICT s, size_t n_out,
+                                  const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
+                                  bool partial_tail) {
   const size_t lanes = hn::Lanes(d);
   size_t i = 0;
   for (; i + kOutVecs * lanes <= n_out; i += kOutVecs * lanes) {
@@ -153,6 +170,18 @@ HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
     i = n_out;
   }
   return i;
+}
+
+template <typename T>
+HWY_NOINLINE size_t FirValidImpl(const T* HWY_RESTRICT s, size_t n_out,
+                                 const T* HWY_RESTRICT rtaps, size_t num_taps, T* HWY_RESTRICT y,
+                                 bool partial_tail) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (UseHalfWidth<T>(num_taps)) {
+    return FirValidWithTag(hn::Full256<T>(), s, n_out, rtaps, num_taps, y, partial_tail);
+  }
+#endif
+  return FirValidWithTag(hn::ScalableTag<T>(), s, n_out, rtaps, num_taps, y, partial_tail);
 }
 
 // Strided outputs cannot share input vectors, so this one vectorises along the taps instead:
@@ -208,6 +237,78 @@ void FirValidStridedF32(const float* s, size_t n_out, size_t stride, const float
                         size_t num_taps, float* y) {
   FirValidStridedImpl(s, n_out, stride, rtaps, num_taps, y);
 }
+size_t LastNonFiniteEndImpl(const double* HWY_RESTRICT x, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  size_t i = 0;
+  bool any = false;
+  for (; i + 4 * lanes <= n && !any; i += 4 * lanes) {
+    const auto m = hn::Or(hn::Or(hn::Not(hn::IsFinite(hn::LoadU(d, x + i))),
+                                 hn::Not(hn::IsFinite(hn::LoadU(d, x + i + lanes)))),
+                          hn::Or(hn::Not(hn::IsFinite(hn::LoadU(d, x + i + 2 * lanes))),
+                                 hn::Not(hn::IsFinite(hn::LoadU(d, x + i + 3 * lanes)))));
+    any = !hn::AllFalse(d, m);
+  }
+  if (!any) {
+    for (; i < n; ++i) any = any || !std::isfinite(x[i]);
+  }
+  if (!any) return 0;
+  for (size_t j = n; j > 0; --j) {
+    if (!std::isfinite(x[j - 1])) return j;
+  }
+  return 0;
+}
+
+template <typename T>
+HWY_INLINE bool CopyAllFiniteImpl(const T* HWY_RESTRICT in, double* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  auto bad = hn::Zero(d);  // NaN in a lane once a non-finite value went through it
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::Vec<decltype(d)> v;
+    if constexpr (std::is_same_v<T, double>) {
+      v = hn::LoadU(d, in + i);
+    } else {
+      v = hn::PromoteTo(d, hn::LoadU(hn::Rebind<float, decltype(d)>(), in + i));
+    }
+    hn::StoreU(v, d, out + i);
+    bad = hn::Add(bad, hn::Sub(v, v));  // v - v is 0, or NaN for NaN and inf
+  }
+  bool all_finite = hn::AllTrue(d, hn::Eq(bad, bad));
+  for (; i < n; ++i) {
+    out[i] = static_cast<double>(in[i]);
+    all_finite = all_finite && std::isfinite(out[i]);
+  }
+  return all_finite;
+}
+bool CopyAllFiniteF64(const double* in, double* out, size_t n) {
+  return CopyAllFiniteImpl(in, out, n);
+}
+bool CopyAllFiniteF32(const float* in, double* out, size_t n) {
+  return CopyAllFiniteImpl(in, out, n);
+}
+
+void ComplexMultiplyImpl(double* HWY_RESTRICT spec, const double* HWY_RESTRICT h_re_dup,
+                         const double* HWY_RESTRICT h_im_signed, size_t count) {
+  const hn::ScalableTag<double> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t n = 2 * count;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto a = hn::LoadU(d, spec + i);
+    const auto swapped = hn::Reverse2(d, a);  // (im, re) pairs
+    hn::StoreU(hn::MulAdd(swapped, hn::LoadU(d, h_im_signed + i),
+                          hn::Mul(a, hn::LoadU(d, h_re_dup + i))),
+               d, spec + i);
+  }
+  for (; i < n; i += 2) {
+    const double re = spec[i], im = spec[i + 1];
+    spec[i] = im * h_im_signed[i] + re * h_re_dup[i];
+    spec[i + 1] = re * h_im_signed[i + 1] + im * h_re_dup[i + 1];
+  }
+}
+
 const char* TargetNameHere() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace arrowdaq::dsp::HWY_NAMESPACE
@@ -223,6 +324,25 @@ HWY_EXPORT(FirValidWholeVectorsF32);
 HWY_EXPORT(FirValidStridedF64);
 HWY_EXPORT(FirValidStridedF32);
 HWY_EXPORT(TargetNameHere);
+HWY_EXPORT(LastNonFiniteEndImpl);
+HWY_EXPORT(CopyAllFiniteF64);
+HWY_EXPORT(CopyAllFiniteF32);
+HWY_EXPORT(ComplexMultiplyImpl);
+
+bool CopyToF64AllFinite(const double* in, double* out, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(CopyAllFiniteF64)(in, out, n);
+}
+bool CopyToF64AllFinite(const float* in, double* out, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(CopyAllFiniteF32)(in, out, n);
+}
+void ComplexMultiplyInterleaved(double* spec, const double* h_re_dup, const double* h_im_signed,
+                                size_t count) {
+  HWY_DYNAMIC_DISPATCH(ComplexMultiplyImpl)(spec, h_re_dup, h_im_signed, count);
+}
+
+size_t LastNonFiniteEnd(const double* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(LastNonFiniteEndImpl)(x, n);
+}
 
 void FirValid(const double* s, size_t n_out, const double* rtaps, size_t num_taps, double* y) {
   HWY_DYNAMIC_DISPATCH(FirValidF64)(s, n_out, rtaps, num_taps, y);

@@ -33,6 +33,18 @@ void FirValidStrided(const double* s, size_t n_out, size_t stride, const double*
 void FirValidStrided(const float* s, size_t n_out, size_t stride, const float* rtaps,
                      size_t num_taps, float* y);
 
+/// One past the index of the last NaN or inf in x[0, n), or 0 if all are finite.
+size_t LastNonFiniteEnd(const double* x, size_t n);
+
+/// out[i] = in[i] for i < n (float promoted to double); returns false if any value is NaN or inf.
+bool CopyToF64AllFinite(const double* in, double* out, size_t n);
+bool CopyToF64AllFinite(const float* in, double* out, size_t n);
+
+/// spec[k] *= h[k] for `count` complex values stored interleaved (re, im), with h given as
+/// h_re_dup = (re, re) pairs and h_im_signed = (-im, +im) pairs.
+void ComplexMultiplyInterleaved(double* spec, const double* h_re_dup, const double* h_im_signed,
+                                size_t count);
+
 /// Name of the SIMD target the dispatcher picked on this CPU (e.g. "AVX3", "AVX2").
 const char* FirTargetName();
 
