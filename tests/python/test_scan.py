@@ -333,3 +333,68 @@ dwell = "20ms"
     validate(docs)
     assert docs[-1][1]["exit_status"] == "abort"
     assert docs[-1][1]["num_events"]["primary"] == len(events(docs)) >= 2
+
+
+def test_a_polled_detector_is_queried_at_each_point(tmp_path):
+    plan = """
+[[plans]]
+name = "p"
+kind = "list"
+[[plans.axes]]
+motor = "stage"
+positions = [1, -2.5, 7]
+[[plans.detectors]]
+instrument = "stage"
+query = "POS? x"
+name = "x_polled"
+"""
+    result, out = scan(tmp_path, plan)
+    assert result.returncode == 0, result.stderr
+    docs = read_documents(only_run_dir(out))
+    validate(docs)
+    descriptor = docs[1][1]
+    assert descriptor["data_keys"]["x_polled"]["source"] == "query:stage:POS? x"
+    assert [e["data"]["x_polled"] for e in events(docs)] == [1, -2.5, 7]
+
+
+def test_a_polled_detector_that_does_not_answer_fails_the_scan(tmp_path):
+    plan = """
+[[plans]]
+name = "p"
+kind = "count"
+num = 3
+[[plans.detectors]]
+instrument = "stage"
+query = "POS? z"
+"""
+    result, out = scan(tmp_path, plan)
+    assert result.returncode == 1, result.stderr
+    docs = read_documents(only_run_dir(out))
+    validate(docs)
+    assert docs[-1][1]["exit_status"] == "fail"
+    assert "point 1" in docs[-1][1]["reason"] and "no axis 'z'" in docs[-1][1]["reason"]
+    assert docs[-1][1]["num_events"] == {"primary": 0}
+
+
+def test_the_docs_snippets_run_against_a_scan(tmp_path):
+    """docs/scans.md's Python blocks, run against a fresh scan of examples/scan.toml (its run
+    directory substituted for the example's)."""
+    import os
+    from pathlib import Path
+    source = Path(os.environ["ARROWDAQ_SOURCE_DIR"])
+    example = (source / "examples" / "scan.toml").read_text()
+    # A smaller grid, same instruments and detectors: the example as a user runs it.
+    example = example.replace("num = 4", "num = 2").replace("num = 5", "num = 3")
+    path = write_config(tmp_path, example, name="scan.toml")
+    out = tmp_path / "runs"
+    result = run(["scan", str(path), "--output", str(out)], stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    run_dir = only_run_dir(out)
+    text = (source / "docs" / "scans.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        code = block.replace('"runs/scan-20261201T120000Z"', repr(str(run_dir)))
+        code = code.replace('"runs/scan-.../documents.jsonl"', repr(str(run_dir / "documents.jsonl")))
+        assert str(run_dir) in code, block
+        exec(compile(code, "docs/scans.md", "exec"), {})

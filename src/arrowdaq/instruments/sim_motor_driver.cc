@@ -182,8 +182,19 @@ public:
       Reset();
       return std::string();
     }
+    if (command.rfind("POS? ", 0) == 0) {  // the position of one axis, by name
+      const std::string name = command.substr(5);
+      for (std::size_t i = 0; i < options_.axes.size(); ++i) {
+        if (options_.axes[i] != name) continue;
+        const AxisState& s = state_[i];
+        const std::int64_t now = Now();
+        if (Faulted(s, now)) return Status::IOError("sim.motor: axis ", name, ": ", s.fault);
+        return FormatNumber(PositionAt(s, now));
+      }
+      return Status::Invalid("sim.motor: no axis '", name, "'");
+    }
     return Status::Invalid("sim.motor: unknown command '", command,
-                           "' (it knows *IDN? and *RST)");
+                           "' (it knows *IDN?, *RST and POS? <axis>)");
   }
   // One row: [t_ns as int64][position of each axis as float64], due every
   // 1/rate_hz.

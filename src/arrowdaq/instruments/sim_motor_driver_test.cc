@@ -67,6 +67,9 @@ TEST(SimMotor, MoveTakesTheProfileTimeAndStopsAtTheTarget) {
   EXPECT_FALSE(moving);
   ASSERT_OK_AND_ASSIGN(x, m->Position(0));
   EXPECT_EQ(x, 10);
+  ASSERT_OK_AND_ASSIGN(std::string reply, m->hardware().SendCommand("POS? x", {}));
+  EXPECT_EQ(reply, "10");
+  EXPECT_FALSE(m->hardware().SendCommand("POS? z", {}).ok());
 }
 
 TEST(SimMotor, LimitsAreRefusedAndNothingMoves) {
@@ -111,6 +114,8 @@ TEST(SimMotor, FaultAtMoveFaultsHalfwayAndNeedsAReset) {
   ASSERT_EQ(batch->num_rows(), 1);
   EXPECT_NEAR(std::static_pointer_cast<arrow::DoubleArray>(batch->column(1))->Value(0), 6.0,
               1e-9);
+  auto pos = m->hardware().SendCommand("POS? x", hardware::Timeout{100});
+  EXPECT_FALSE(pos.ok());  // the faulted axis answers with the fault
   // A reconnect resets it.
   ASSERT_OK(m->Configure());
   ASSERT_OK_AND_ASSIGN(double x, m->Position(0));
