@@ -266,6 +266,13 @@ int CmdScan(const ScanArgs& args) {
   }
   auto run_plan = app::PlanRun(*config);
   if (!run_plan.ok()) return Fail(kExitUsage, run_plan.status());
+  for (const auto& stream : run_plan->streams()) {
+    if (stream->name == app::ScanExecutor::kStreamName) {
+      return Fail(kExitUsage, Status::Invalid(args.config_path, ": a scan publishes its points as "
+                                              "the stream 'scan'; rename the instrument or "
+                                              "processor called 'scan'"));
+    }
+  }
 
   struct Shared {
     std::unique_ptr<app::ScanExecutor> executor;
@@ -275,24 +282,29 @@ int CmdScan(const ScanArgs& args) {
   app::AcquisitionOptions options;
   options.override_args = OverrideArgs(args.overrides);
   options.duration = std::chrono::nanoseconds(0);  // the scan ends the run
-  options.attach = [shared, scan = *plan, planned = *run_plan](
-                       app::Engine& engine) -> Result<std::function<void()>> {
-    const auto recordings = engine.Recordings();
-    if (recordings.empty()) return Status::Invalid("the scan has no run directory");
+  options.prepared = [shared, scan = *plan, planned = *run_plan](app::Engine& engine) -> Status {
     app::ScanOptions so;
     so.progress = &std::cerr;
     so.interactive = isatty(STDERR_FILENO) != 0;
     so.input_fd = STDIN_FILENO;
-    ARROW_ASSIGN_OR_RAISE(shared->executor,
-                          app::ScanExecutor::Make(engine, planned, scan,
-                                                  recordings.back()->directory(), so));
+    ARROW_ASSIGN_OR_RAISE(shared->executor, app::ScanExecutor::Make(engine, planned, scan, so));
+    return Status::OK();
+  };
+  options.attach = [shared, name = plan->name](
+                       app::Engine& engine) -> Result<std::function<void()>> {
+    const auto recordings = engine.Recordings();
+    if (recordings.empty() || !shared->executor) {
+      return Status::Invalid("the scan has no run directory");
+    }
     app::ScanExecutor* executor = shared->executor.get();
     app::SetInterruptTarget([](void* e) { static_cast<app::ScanExecutor*>(e)->Interrupt(); },
                             executor);
     app::SetStopTarget([](void* e) { static_cast<app::ScanExecutor*>(e)->Abort(); }, executor);
-    std::cerr << "arrowdaq: scanning plan " << scan.name << " (" << executor->points_total()
+    std::cerr << "arrowdaq: scanning plan " << name << " (" << executor->points_total()
               << " points) into " << recordings.back()->directory().string() << std::endl;
-    executor->Start([acquisition = shared->acquisition] { acquisition->RequestStop(); });
+    ARROW_RETURN_NOT_OK(executor->Start(
+        recordings.back()->directory(),
+        [acquisition = shared->acquisition] { acquisition->RequestStop(); }));
     return std::function<void()>([shared] {
       shared->executor->Abort();  // no effect once the scan has ended
       shared->executor->Join();

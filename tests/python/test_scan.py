@@ -152,6 +152,16 @@ num = 4
         assert e["data"]["ramp_max"] == np.max(inside)
     for x in xs:
         assert np.any(np.isclose(stage_x, x, atol=1e-12))
+    # run.h5 /scan (the stream of points) holds the same points as documents.jsonl, in order.
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        g = f["scan"]
+        assert g.attrs["NX_class"] == "NXdata" and g.attrs["signal"] == "ramp_mean"
+        assert list(g["seq_num"][:]) == [e["seq_num"] for e in evs]
+        for key in ("ramp_mean", "ramp_std", "ramp_max", "ramp_count", "stage_x", "stage_y",
+                    "stage_x_setpoint", "stage_y_setpoint", "flags", "t0", "t1"):
+            assert list(g[key][:]) == [e["data"][key] for e in evs], key
+        assert list(g["timestamp"][:]) == [e["data"]["t1"] for e in evs]
+        assert g["ramp_mean"].attrs["units"] == "V"
 
 
 @pytest.mark.parametrize("kind,axes,expected", [

@@ -1,6 +1,8 @@
 #include "arrowdaq/app/scan_run.h"
 
 #include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/record_batch.h>
 #include <arrow/type_traits.h>
 #include <poll.h>
 #include <unistd.h>
@@ -137,6 +139,7 @@ struct ScanExecutor::Impl {
   std::string subscription_name;
   int listener = -1;
   std::ofstream documents;
+  std::shared_ptr<pipeline::StreamHandle> stream;  // "scan"
 
   std::mutex mutex;  // guards buffers
   std::condition_variable arrived;
@@ -240,7 +243,8 @@ struct ScanExecutor::Impl {
     documents << "[\"" << name << "\", " << line << "]\n" << std::flush;
   }
 
-  std::string DetectorSource(const DetectorRef& d) const {
+  std::string DetectorSource(const DetectorRef& d) const { return DetectorSourceOf(d); }
+  static std::string DetectorSourceOf(const DetectorRef& d) {
     return d.config.stream.empty() ? "query:" + d.config.instrument + ":" + d.config.query
                                    : "stream:" + d.config.stream + "." + d.column + ":" +
                                          std::string(ToString(d.reduction));
@@ -586,6 +590,53 @@ struct ScanExecutor::Impl {
     return Status::OK();
   }
 
+  // One row of the stream `scan` per point (schema: MakeStreamSchemaFor).
+  Status Publish(std::int64_t seq, const ScanPoint& p, const std::vector<double>& readback,
+                 const std::vector<Reading>& readings, std::int64_t flags, std::int64_t t0,
+                 std::int64_t t1) {
+    if (!stream) return Status::OK();
+    std::vector<std::shared_ptr<arrow::Array>> columns;
+    auto add_double = [&](double v) -> Status {
+      arrow::DoubleBuilder b;
+      ARROW_RETURN_NOT_OK(b.Append(v));
+      ARROW_ASSIGN_OR_RAISE(auto a, b.Finish());
+      columns.push_back(std::move(a));
+      return Status::OK();
+    };
+    auto add_int = [&](std::int64_t v) -> Status {
+      arrow::Int64Builder b;
+      ARROW_RETURN_NOT_OK(b.Append(v));
+      ARROW_ASSIGN_OR_RAISE(auto a, b.Finish());
+      columns.push_back(std::move(a));
+      return Status::OK();
+    };
+    {
+      arrow::TimestampBuilder b(TimestampType(), arrow::default_memory_pool());
+      ARROW_RETURN_NOT_OK(b.Append(t1));
+      ARROW_ASSIGN_OR_RAISE(auto a, b.Finish());
+      columns.push_back(std::move(a));
+    }
+    for (std::size_t i = 0; i < detectors.size(); ++i) {
+      if (IsCount(detectors[i])) {
+        ARROW_RETURN_NOT_OK(add_int(static_cast<std::int64_t>(readings[i].value)));
+      } else {
+        ARROW_RETURN_NOT_OK(add_double(readings[i].value));
+      }
+    }
+    for (double x : readback) ARROW_RETURN_NOT_OK(add_double(x));
+    for (double x : p.positions) ARROW_RETURN_NOT_OK(add_double(x));
+    ARROW_RETURN_NOT_OK(add_int(flags));
+    ARROW_RETURN_NOT_OK(add_int(t0));
+    ARROW_RETURN_NOT_OK(add_int(t1));
+    ARROW_RETURN_NOT_OK(add_int(seq));
+    auto batch = arrow::RecordBatch::Make(stream->info()->schema, 1, std::move(columns));
+    return engine->router().Publish(*stream, std::move(batch)).status();
+  }
+
+  static bool IsCount(const DetectorRef& d) {
+    return d.reduction == Reduction::kCount && !d.config.stream.empty();
+  }
+
   void WriteEvent(std::int64_t seq, const ScanPoint& p, const std::vector<double>& readback,
                   std::int64_t readback_ns, const std::vector<Reading>& readings,
                   std::int64_t flags, std::int64_t t0, std::int64_t t1) {
@@ -674,6 +725,13 @@ struct ScanExecutor::Impl {
       }
       ++taken;
       WriteEvent(taken, points[i], readback, readback_ns, readings, flags, t0, t1);
+      if (Status published = Publish(taken, points[i], readback, readings, flags, t0, t1);
+          !published.ok()) {
+        // The run is ending under the scan (the stream was sealed) or storage refused it.
+        exit = ScanExit::kFail;
+        reason = "point " + std::to_string(taken) + ": stream scan: " + published.message();
+        break;
+      }
       PointProgress(taken, started);
     }
     if (Aborted() && exit == ScanExit::kSuccess && taken < static_cast<std::int64_t>(points.size())) {
@@ -694,13 +752,11 @@ ScanExecutor::~ScanExecutor() { Join(); }
 
 Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const RunPlan& run_plan,
                                                          const config::PlanConfig& plan,
-                                                         std::filesystem::path run_dir,
                                                          ScanOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->engine = &engine;
   impl->plan = plan;
   impl->options = options;
-  impl->run_dir = std::move(run_dir);
   ARROW_ASSIGN_OR_RAISE(impl->points, ExpandPlan(plan));
   std::string index;
   for (std::size_t i = 0; i < engine.config().plans.size(); ++i) {
@@ -742,9 +798,39 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
     }
     impl->detectors.push_back(std::move(ref));
   }
-  impl->documents.open(impl->run_dir / "documents.jsonl", std::ios::out | std::ios::trunc);
-  if (!impl->documents) {
-    return Status::IOError("cannot create ", (impl->run_dir / "documents.jsonl").string());
+  // The stream of points: timestamp (t1), detectors, readbacks, setpoints, flags, t0, t1,
+  // seq_num; the first detector is the first channel, so run.h5 plots it (NXdata signal).
+  {
+    std::vector<ChannelSpec> channels;
+    for (const auto& d : impl->detectors) {
+      channels.push_back({d.config.name, d.unit, Impl::DetectorSourceOf(d),
+                          Impl::IsCount(d) ? arrow::int64() : arrow::float64()});
+    }
+    for (const auto& a : impl->axes) {
+      channels.push_back({a.key, a.info.unit, "readback of " + a.motor + "." + a.info.name});
+    }
+    for (const auto& a : impl->axes) {
+      channels.push_back({a.key + "_setpoint", a.info.unit,
+                          "target of " + a.motor + "." + a.info.name});
+    }
+    channels.push_back({"flags", "", "window flags: 1 gap, 2 stream event, 4 incomplete",
+                        arrow::int64()});
+    channels.push_back({"t0", "ns", "window start, ns since the Unix epoch", arrow::int64()});
+    channels.push_back({"t1", "ns", "window end, ns since the Unix epoch", arrow::int64()});
+    channels.push_back({"seq_num", "", "the event's seq_num (1, 2, ...)", arrow::int64()});
+    ARROW_ASSIGN_OR_RAISE(auto schema,
+                          MakeStreamSchema(channels, {{"driver", "arrowdaq.scan"},
+                                                      {"plan", plan.name},
+                                                      {"plan_kind", plan.kind}}));
+    auto added = engine.router().AddStream(
+        std::make_shared<StreamInfo>(StreamInfo{kStreamName, std::move(schema)}));
+    if (!added.ok()) {
+      return Status::Invalid("cannot declare the stream '", kStreamName,
+                             "' of the scan's points: ", added.status().message(),
+                             " (rename the instrument or processor called '", kStreamName,
+                             "')");
+    }
+    impl->stream = *added;
   }
   if (!streams.empty()) {
     impl->subscription_name = "scan-" + plan.name;
@@ -768,13 +854,19 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
   return std::unique_ptr<ScanExecutor>(new ScanExecutor(std::move(impl)));
 }
 
-void ScanExecutor::Start(std::function<void()> on_done) {
+Status ScanExecutor::Start(const std::filesystem::path& run_dir, std::function<void()> on_done) {
   Impl* impl = impl_.get();
+  impl->run_dir = run_dir;
+  impl->documents.open(run_dir / "documents.jsonl", std::ios::out | std::ios::trunc);
+  if (!impl->documents) {
+    return Status::IOError("cannot create ", (run_dir / "documents.jsonl").string());
+  }
   impl->on_done = std::move(on_done);
   impl->loop = std::thread([impl] {
     impl->Run();
     if (impl->on_done) impl->on_done();
   });
+  return Status::OK();
 }
 
 void ScanExecutor::Interrupt() {

@@ -8,6 +8,11 @@
 // the window, or a window the stream never reached sets that point's `flags` (bits 1, 2, 4):
 // a hole is flagged, never silently averaged over.
 //
+// Each point is also published as one row of the stream `scan` (timestamp = t1, then the
+// detectors, the readbacks, the setpoints, flags, t0, t1, seq_num), so the run's storage records
+// it (run.h5 `/scan`, an NXdata group whose signal is the first detector) and Flight clients
+// see the points live.
+//
 // The executor writes Bluesky event-model documents to `<run dir>/documents.jsonl`, one
 // `["name", {...}]` per line (start, descriptor "primary", one event per point, stop), each
 // line flushed as it is written, so the points taken stay stored whatever ends the scan.
@@ -63,16 +68,20 @@ struct ScanOptions {
 class ScanExecutor {
  public:
   /// Expand the plan, resolve its axes and detector columns, subscribe to the detector streams
-  /// (before acquisition starts) and open documents.jsonl in `run_dir`.
+  /// and declare the stream `scan` (one row per point, the event's data keys as columns) on
+  /// the engine's router; call before the recording starts, so that it records `scan` too.
   [[nodiscard]] static Result<std::unique_ptr<ScanExecutor>> Make(
       Engine& engine, const RunPlan& run_plan, const config::PlanConfig& plan,
-      std::filesystem::path run_dir, ScanOptions options);
+      ScanOptions options);
+  /// The name of the stream of points.
+  static constexpr char kStreamName[] = "scan";
   ~ScanExecutor();
   ScanExecutor(const ScanExecutor&) = delete;
   ScanExecutor& operator=(const ScanExecutor&) = delete;
 
-  /// Start the point loop; `on_done` is called on its thread when the stop document is written.
-  void Start(std::function<void()> on_done);
+  /// Open `run_dir`/documents.jsonl and start the point loop; `on_done` is called on its
+  /// thread when the stop document is written.
+  [[nodiscard]] Status Start(const std::filesystem::path& run_dir, std::function<void()> on_done);
   /// Pause at the next point boundary; when already paused (or pausing), abort. Signal-safe.
   void Interrupt();
   /// Continue after a pause. Signal-safe.
