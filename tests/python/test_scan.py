@@ -402,9 +402,9 @@ def test_the_docs_snippets_run_against_a_scan(tmp_path):
     run_dir = only_run_dir(out)
     text = (source / "docs" / "scans.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
     for block in blocks:
-        code = block.replace('"runs/scan-20261201T120000Z"', repr(str(run_dir)))
+        code = block.replace("runs/scan-20261201T120000Z", str(run_dir))
         code = code.replace('"runs/scan-.../documents.jsonl"', repr(str(run_dir / "documents.jsonl")))
         assert str(run_dir) in code, block
         exec(compile(code, "docs/scans.md", "exec"), {})
