@@ -162,6 +162,16 @@ num = 4
             assert list(g[key][:]) == [e["data"][key] for e in evs], key
         assert list(g["timestamp"][:]) == [e["data"]["t1"] for e in evs]
         assert g["ramp_mean"].attrs["units"] == "V"
+    # silx finds the scan as the run's default plot: the signal against the motor readbacks.
+    import silx.io
+    from silx.io.nxdata import get_default
+    with silx.io.open(str(run_dir / "run.h5")) as f:
+        nx = get_default(f)
+        assert nx is not None and nx.group.name in ("/scan", "/entry/scan")
+        assert nx.signal.name.split("/")[-1] == "ramp_mean"
+        assert [a.name.split("/")[-1] for a in nx.axes] == ["stage_y", "stage_x"]
+        assert all(len(a) == len(nx.signal) == 12 for a in nx.axes)
+        assert list(nx.signal[()]) == [e["data"]["ramp_mean"] for e in evs]
 
 
 @pytest.mark.parametrize("kind,axes,expected", [

@@ -818,10 +818,15 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
     channels.push_back({"t0", "ns", "window start, ns since the Unix epoch", arrow::int64()});
     channels.push_back({"t1", "ns", "window end, ns since the Unix epoch", arrow::int64()});
     channels.push_back({"seq_num", "", "the event's seq_num (1, 2, ...)", arrow::int64()});
-    ARROW_ASSIGN_OR_RAISE(auto schema,
-                          MakeStreamSchema(channels, {{"driver", "arrowdaq.scan"},
-                                                      {"plan", plan.name},
-                                                      {"plan_kind", plan.kind}}));
+    std::vector<std::pair<std::string, std::string>> metadata = {
+        {"driver", "arrowdaq.scan"}, {"plan", plan.name}, {"plan_kind", plan.kind},
+        {"nexus.default", "true"}};
+    if (!impl->axes.empty()) {  // run.h5 plots the signal against the motor readbacks
+      std::string axes;
+      for (const auto& a : impl->axes) axes += (axes.empty() ? "" : ",") + a.key;
+      metadata.emplace_back("nexus.axes", axes);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto schema, MakeStreamSchema(channels, metadata));
     auto added = engine.router().AddStream(
         std::make_shared<StreamInfo>(StreamInfo{kStreamName, std::move(schema)}));
     if (!added.ok()) {
