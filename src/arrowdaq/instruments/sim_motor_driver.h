@@ -54,8 +54,8 @@ struct TrapezoidMove {
   double from = 0;
   double to = 0;
   std::int64_t t0_ns = 0;
-  double velocity = 1;     ///< > 0, unit/s
-  double acceleration = 1; ///< > 0, unit/s^2
+  double velocity = 1;      ///< > 0, unit/s
+  double acceleration = 1;  ///< > 0, unit/s^2
 
   /// Return the duration of the move in seconds.
   double Duration() const;
@@ -78,47 +78,46 @@ struct SimMotorOptions {
 };
 
 class SimMotorDriver : public InstrumentDriver, public Movable {
-public:
+ public:
   /// A clock returning ns since the Unix epoch (WallClockNanos by default;
   /// tests inject one).
   using Clock = std::function<std::int64_t()>;
 
   /// Validate `options` (message names the option) and build the driver.
-  static Result<std::unique_ptr<SimMotorDriver>>
-  Make(const SimMotorOptions &options, Clock clock = {});
+  static Result<std::unique_ptr<SimMotorDriver>> Make(const SimMotorOptions& options,
+                                                      Clock clock = {});
   /// Build from options resolved against SimMotorOptionSpecs(), as the registry
   /// does.
-  static Result<std::unique_ptr<SimMotorDriver>>
-  Make(const ResolvedOptions &options);
+  static Result<std::unique_ptr<SimMotorDriver>> Make(const ResolvedOptions& options);
 
   ~SimMotorDriver() override;
 
   // InstrumentDriver
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
-  hardware::InstrumentHardware &hardware() override;
+  hardware::InstrumentHardware& hardware() override;
   /// Return max(1 s, 4 sample periods).
   hardware::Timeout read_timeout() const override;
   /// Check the *IDN? reply; every axis back at `start`, at rest, no fault, move
   /// count 0.
   Status Configure() override;
-  /// Decode one row of positions (the block the hardware returns).
-  Result<std::shared_ptr<arrow::RecordBatch>>
-  Decode(std::shared_ptr<arrow::Buffer> raw) override;
-  Movable *movable() override { return this; }
+  /// Decode one row of positions (the block the hardware returns); an empty block (the
+  /// readback was not due within 1 ms: the hardware sleeps no longer, so motion commands are
+  /// never held up by the readback's pacing) gives nullptr, nothing to publish.
+  Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
+  Movable* movable() override { return this; }
 
   // Movable
-  const std::vector<AxisInfo> &Axes() const override { return axes_; }
+  const std::vector<AxisInfo>& Axes() const override { return axes_; }
   Status MoveTo(int axis, double position) override;
   Result<bool> IsMoving(int axis) override;
   Result<double> Position(int axis) override;
   Status Stop(int axis) override;
 
-  const SimMotorOptions &options() const { return options_; }
+  const SimMotorOptions& options() const { return options_; }
 
-private:
+ private:
   class Hardware;
-  SimMotorDriver(SimMotorOptions options, Clock clock,
-                 std::shared_ptr<arrow::Schema> schema);
+  SimMotorDriver(SimMotorOptions options, Clock clock, std::shared_ptr<arrow::Schema> schema);
   Status CheckAxis(int axis) const;
 
   SimMotorOptions options_;
@@ -128,6 +127,6 @@ private:
 };
 
 /// Register sim.motor in `registry`.
-Status RegisterSimMotorDriver(DriverRegistry &registry);
+Status RegisterSimMotorDriver(DriverRegistry& registry);
 
-} // namespace arrowdaq::instruments
+}  // namespace arrowdaq::instruments

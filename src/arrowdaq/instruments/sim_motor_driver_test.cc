@@ -35,8 +35,8 @@ TEST(TrapezoidMove, TrapezoidAndTriangleFollowTheFormulas) {
   // v = 10, a = 100: reaching v takes 0.1 s over 0.5 units; 10 units = 0.1 + 0.9 + 0.1 s.
   TrapezoidMove m{0, 10, 0, 10, 100};
   EXPECT_NEAR(m.Duration(), 1.1, 1e-12);
-  EXPECT_NEAR(m.PositionAt(kSec / 20), 0.5 * 100 * 0.05 * 0.05, 1e-9);   // accelerating
-  EXPECT_NEAR(m.PositionAt(kSec / 2), 0.5 + 10 * 0.4, 1e-9);             // cruising
+  EXPECT_NEAR(m.PositionAt(kSec / 20), 0.5 * 100 * 0.05 * 0.05, 1e-9);              // accelerating
+  EXPECT_NEAR(m.PositionAt(kSec / 2), 0.5 + 10 * 0.4, 1e-9);                        // cruising
   EXPECT_NEAR(m.PositionAt(kSec + kSec / 20), 10 - 0.5 * 100 * 0.05 * 0.05, 1e-9);  // braking
   EXPECT_EQ(m.PositionAt(m.EndNs()), 10);
   EXPECT_EQ(m.PositionAt(-5), 0);
@@ -80,7 +80,8 @@ TEST(SimMotor, LimitsAreRefusedAndNothingMoves) {
   auto m = MakeMotor(clock, o);
   Status st = m->MoveTo(0, 1.5);
   EXPECT_TRUE(st.IsInvalid()) << st.ToString();
-  EXPECT_NE(st.message().find("outside the soft limits [-1, 1]"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("outside the soft limits [-1, 1]"), std::string::npos)
+      << st.ToString();
   EXPECT_FALSE(m->MoveTo(0, std::nan("")).ok());
   ASSERT_OK_AND_ASSIGN(bool moving, m->IsMoving(0));
   EXPECT_FALSE(moving);
@@ -112,8 +113,7 @@ TEST(SimMotor, FaultAtMoveFaultsHalfwayAndNeedsAReset) {
   ASSERT_OK_AND_ASSIGN(auto raw, m->hardware().ReadRawData(hardware::Timeout{1000}));
   ASSERT_OK_AND_ASSIGN(auto batch, m->Decode(raw));
   ASSERT_EQ(batch->num_rows(), 1);
-  EXPECT_NEAR(std::static_pointer_cast<arrow::DoubleArray>(batch->column(1))->Value(0), 6.0,
-              1e-9);
+  EXPECT_NEAR(std::static_pointer_cast<arrow::DoubleArray>(batch->column(1))->Value(0), 6.0, 1e-9);
   auto pos = m->hardware().SendCommand("POS? x", hardware::Timeout{100});
   EXPECT_FALSE(pos.ok());  // the faulted axis answers with the fault
   // A reconnect resets it.
@@ -149,8 +149,8 @@ TEST(SimMotor, StreamHasOneColumnPerAxisAndOptionsAreChecked) {
   o.axes = {"x"};
   o.start = 500;
   EXPECT_FALSE(SimMotorDriver::Make(o).ok());
-  auto by_name = DriverRegistry::Default().Create(
-      "sim.motor", {{"axes", std::string("a, b")}, {"max", 5.0}});
+  auto by_name =
+      DriverRegistry::Default().Create("sim.motor", {{"axes", std::string("a, b")}, {"max", 5.0}});
   ASSERT_OK(by_name.status());
   ASSERT_NE((*by_name)->movable(), nullptr);
   EXPECT_EQ((*by_name)->movable()->Axes()[1].name, "b");
