@@ -199,15 +199,16 @@ class SimMotorDriver::Hardware : public hardware::InstrumentHardware {
       if (next_due_ > now) return std::make_shared<arrow::Buffer>(nullptr, 0);
     }
     next_due_ += period;
+    // A few bytes per row: plain heap vectors (Buffer::FromVector), not Arrow's pool, whose
+    // reuse of memory across threads ThreadSanitizer cannot see through (tests/tsan.supp).
     const std::size_t n = state_.size();
-    ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
-                          arrow::AllocateBuffer(static_cast<std::int64_t>(8 * (1 + n))));
-    std::memcpy(buf->mutable_data(), &now, 8);
+    std::vector<std::uint8_t> bytes(8 * (1 + n));
+    std::memcpy(bytes.data(), &now, 8);
     for (std::size_t i = 0; i < n; ++i) {
       const double p = PositionAt(state_[i], now);
-      std::memcpy(buf->mutable_data() + 8 * (1 + i), &p, 8);
+      std::memcpy(bytes.data() + 8 * (1 + i), &p, 8);
     }
-    return std::shared_ptr<arrow::Buffer>(std::move(buf));
+    return arrow::Buffer::FromVector(std::move(bytes));
   }
 
  private:
@@ -320,13 +321,15 @@ Result<std::shared_ptr<arrow::RecordBatch>> SimMotorDriver::Decode(
                            " bytes, expected ", 8 * (1 + n));
   }
   std::vector<std::shared_ptr<arrow::ArrayData>> columns;
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> t, arrow::AllocateBuffer(8));
-  std::memcpy(t->mutable_data(), raw->data(), 8);
-  columns.push_back(arrow::ArrayData::Make(TimestampType(), 1, {nullptr, std::move(t)}, 0));
+  std::int64_t t = 0;
+  std::memcpy(&t, raw->data(), 8);
+  columns.push_back(arrow::ArrayData::Make(
+      TimestampType(), 1, {nullptr, arrow::Buffer::FromVector(std::vector<std::int64_t>{t})}, 0));
   for (std::int64_t i = 0; i < n; ++i) {
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> p, arrow::AllocateBuffer(8));
-    std::memcpy(p->mutable_data(), raw->data() + 8 * (1 + i), 8);
-    columns.push_back(arrow::ArrayData::Make(arrow::float64(), 1, {nullptr, std::move(p)}, 0));
+    double p = 0;
+    std::memcpy(&p, raw->data() + 8 * (1 + i), 8);
+    columns.push_back(arrow::ArrayData::Make(
+        arrow::float64(), 1, {nullptr, arrow::Buffer::FromVector(std::vector<double>{p})}, 0));
   }
   return arrow::RecordBatch::Make(schema_, 1, std::move(columns));
 }
