@@ -3,7 +3,7 @@
 the time the simulator's trapezoidal profile says (VA/AC). The oracles are independent of the
 executor: the plan's positions written out with numpy.linspace, the simulator's --log of every
 command line it received, the raw `stage` stream in run.h5 (the driver's TP polls) and the
-event times in documents.jsonl (validated against event-model's schemas)."""
+event times in documents.jsonl (validated against event-model's schemas) and run.h5 /scan."""
 import json
 import os
 import re
@@ -128,6 +128,15 @@ def test_a_line_scan_moves_the_esp300_in_real_time(tmp_path, esp300):
         inside = during[(during > lo + 1e-3) & (during < hi - 1e-3)]
         assert len(inside) >= 1, f"no position recorded between points {k + 1} and {k + 2}: " \
                                  f"{during}"
+
+    # run.h5 /scan: the same points, in order, positions within the readback's resolution.
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        g = f["scan"]
+        assert list(g["seq_num"][:]) == list(range(1, num + 1))
+        assert list(g["stage_axis1_setpoint"][:]) == [float(t) for t in targets]
+        assert g["stage_axis1"][:] == pytest.approx(targets, abs=1e-4)
+        assert list(g["stage_axis1"][:]) == list(readback)
+        assert list(g["t0"][:]) == list(t0)
 
 
 @pytest.mark.parametrize("key,value,limits", [("stop", "7.5", "[-5, 5]"),
