@@ -396,8 +396,8 @@ def build_table(res):
     if slow.get("per_point_s"):
         add("scan per-point overhead, sim.motor at its default rate_hz 100",
             f"{slow['per_point_s'] * 1e3:.3f} ms", "", "",
-            note="motion calls wait for the readback read in progress on the instrument's "
-            "I/O thread (up to 10 ms each)")
+            note="each motion call waits for the readback read in progress on the "
+            "instrument's thread (a sim.motor read sleeps at most 1 ms)")
     return rows
 
 
