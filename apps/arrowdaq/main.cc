@@ -25,6 +25,7 @@
 #include "arrowdaq/app/isolated.h"
 #include "arrowdaq/app/probe.h"
 #include "arrowdaq/app/run_plan.h"
+#include "arrowdaq/app/scan_run.h"
 #include "arrowdaq/app/stop_signals.h"
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/options.h"
@@ -228,6 +229,121 @@ Command AddRun(CLI::App& app) {
   cmd->add_option("--token-file", args->serve.token_file,
                   "Flight server: file holding the bearer token clients must send");
   return {cmd, [args] { return CmdRun(*args); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// arrowdaq scan
+
+struct ScanArgs {
+  std::string config_path;
+  std::string plan;
+  arrowdaq::config::RunOverrides overrides;
+};
+
+constexpr int kExitAborted = 130;
+
+int CmdScan(const ScanArgs& args) {
+  using namespace arrowdaq;
+  app::InstallStopSignals();
+  auto config = LoadWithOverrides(args.config_path, args.overrides);
+  if (!config.ok()) return Fail(kExitUsage, config.status());
+  if (Status st = SetupLoggingFor(*config); !st.ok()) return Fail(kExitUsage, st);
+  std::string names;
+  const config::PlanConfig* plan = nullptr;
+  for (const auto& p : config->plans) {
+    names += (names.empty() ? "" : ", ") + p.name;
+    if (p.name == args.plan || (args.plan.empty() && config->plans.size() == 1)) plan = &p;
+  }
+  if (config->plans.empty()) {
+    return Fail(kExitUsage, Status::Invalid(args.config_path, ": no [[plans]] to scan"));
+  }
+  if (plan == nullptr) {
+    return Fail(kExitUsage,
+                Status::Invalid(args.plan.empty() ? "--plan: " + args.config_path +
+                                                        " has several plans; name one"
+                                                  : "--plan: no plan '" + args.plan + "'",
+                                " (plans: ", names, ")"));
+  }
+  auto run_plan = app::PlanRun(*config);
+  if (!run_plan.ok()) return Fail(kExitUsage, run_plan.status());
+  for (const auto& stream : run_plan->streams()) {
+    if (stream->name == app::ScanExecutor::kStreamName) {
+      return Fail(kExitUsage, Status::Invalid(args.config_path, ": a scan publishes its points as "
+                                              "the stream 'scan'; rename the instrument or "
+                                              "processor called 'scan'"));
+    }
+  }
+
+  struct Shared {
+    std::unique_ptr<app::ScanExecutor> executor;
+    app::Acquisition* acquisition = nullptr;
+  };
+  auto shared = std::make_shared<Shared>();
+  app::AcquisitionOptions options;
+  options.override_args = OverrideArgs(args.overrides);
+  options.duration = std::chrono::nanoseconds(0);  // the scan ends the run
+  options.prepared = [shared, scan = *plan, planned = *run_plan](app::Engine& engine) -> Status {
+    app::ScanOptions so;
+    so.progress = &std::cerr;
+    so.interactive = isatty(STDERR_FILENO) != 0;
+    so.input_fd = STDIN_FILENO;
+    ARROW_ASSIGN_OR_RAISE(shared->executor, app::ScanExecutor::Make(engine, planned, scan, so));
+    return Status::OK();
+  };
+  options.attach = [shared, name = plan->name](
+                       app::Engine& engine) -> Result<std::function<void()>> {
+    const auto recordings = engine.Recordings();
+    if (recordings.empty() || !shared->executor) {
+      return Status::Invalid("the scan has no run directory");
+    }
+    app::ScanExecutor* executor = shared->executor.get();
+    app::SetInterruptTarget([](void* e) { static_cast<app::ScanExecutor*>(e)->Interrupt(); },
+                            executor);
+    app::SetStopTarget([](void* e) { static_cast<app::ScanExecutor*>(e)->Abort(); }, executor);
+    std::cerr << "arrowdaq: scanning plan " << name << " (" << executor->points_total()
+              << " points) into " << recordings.back()->directory().string() << std::endl;
+    ARROW_RETURN_NOT_OK(executor->Start(
+        recordings.back()->directory(),
+        [acquisition = shared->acquisition] { acquisition->RequestStop(); }));
+    return std::function<void()>([shared] {
+      shared->executor->Abort();  // no effect once the scan has ended
+      shared->executor->Join();
+      app::SetInterruptTarget(nullptr, nullptr);
+    });
+  };
+  auto acquisition = app::Acquisition::Make(std::move(config).ValueUnsafe(), options);
+  if (!acquisition.ok()) return Fail(kExitUsage, acquisition.status());
+  shared->acquisition = acquisition->get();
+  app::SetStopTarget(
+      [](void* acquisition) { static_cast<app::Acquisition*>(acquisition)->RequestStop(); },
+      acquisition->get());
+  Status st = (*acquisition)->Run();
+  app::SetStopTarget(nullptr, nullptr);
+  app::SetInterruptTarget(nullptr, nullptr);
+  std::cout << app::FormatSummary((*acquisition)->summary()) << std::flush;
+  if (!st.ok()) return Fail(kExitFailure, st);
+  if (!shared->executor) return Fail(kExitFailure, Status::Invalid("the scan did not start"));
+  const app::ScanExecutor& e = *shared->executor;
+  std::cout << "scan: " << app::ToString(e.exit_status()) << ", " << e.points_taken() << "/"
+            << e.points_total() << " points" << (e.reason().empty() ? "" : " (" + e.reason() + ")")
+            << std::endl;
+  switch (e.exit_status()) {
+    case app::ScanExit::kSuccess: return kExitOk;
+    case app::ScanExit::kAbort: return kExitAborted;
+    case app::ScanExit::kFail: return Fail(kExitFailure, Status::IOError("scan failed: ", e.reason()));
+  }
+  return kExitFailure;
+}
+
+Command AddScan(CLI::App& app) {
+  auto args = std::make_shared<ScanArgs>();
+  auto* cmd = app.add_subcommand("scan", "Run a [[plans]] scan of CONFIG (docs/scans.md)");
+  cmd->add_option("config", args->config_path, "Run configuration (TOML)")->required();
+  cmd->add_option("--plan", args->plan, "The plan to run (needed when CONFIG has several)");
+  cmd->add_option("--output", args->overrides.output, "Output directory; overrides run.output");
+  cmd->add_option("--log-level", args->overrides.log_level,
+                  "trace, debug, info, warn, error or off; overrides run.log_level");
+  return {cmd, [args] { return CmdScan(*args); }};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,6 +699,7 @@ int Main(int argc, char** argv) {
 
   std::vector<Command> commands;
   commands.push_back(AddRun(app));
+  commands.push_back(AddScan(app));
   commands.push_back(AddServe(app));
   commands.push_back(AddValidate(app));
   commands.push_back(AddDrivers(app));

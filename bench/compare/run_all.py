@@ -32,6 +32,7 @@ import peer_bluesky  # noqa: E402
 import peers_storage  # noqa: E402
 import report  # noqa: E402
 import runs  # noqa: E402
+import scan_overhead  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 SIZES = [1000, 10000, 100000]
@@ -109,7 +110,7 @@ def main():
                     help="only rebuild latest.md and latest.png from a results JSON")
     ap.add_argument("--skip", default="", help="comma list of steps to skip: "
                     "limits,fir,runtime,caf,pipeline,kafka,storage,peers,bluesky,maxrate,flight,"
-                    "flight_maxrate,python_client")
+                    "flight_maxrate,python_client,scan")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -248,6 +249,11 @@ def main():
                 res["peers"]["max_rate_served"] = {"best": best, "trials": trials}
             except Exception as e:
                 failed("flight_maxrate", e)
+        if "scan" not in skip:
+            try:
+                res["peers"]["scan"] = scan_overhead.compare(app, work, quick, log=log)
+            except Exception as e:
+                failed("scan", e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

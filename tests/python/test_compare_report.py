@@ -97,6 +97,8 @@ def complete_results():
                               "subscribe_packets_per_s": 9600.0,
                               "raw_subscribe_packets_per_s": 10000.0,
                               "bridge_events_per_s": 200.0, "ophyd_sim_events_per_s": 400.0},
+            "scan": {"arrowdaq": {"per_point_s": 1e-4, "rate_hz": 10000, "repetitions": 3},
+                     "bluesky": {"per_point_s": 3e-3}, "loadavg_before": [1.0, 1.0, 1.0]},
         },
     }
 
@@ -115,7 +117,7 @@ def missed_line(res):
 def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
-    assert len(g) == 44  # 34 + 5 fan-out/end-to-end + 5 FIR goals of issue 20 (16 and 256 taps, peak loop, FFT x2)
+    assert len(g) == 45  # 34 + 5 fan-out/end-to-end + 5 FIR goals of issue 20 + the scan overhead (issue 17)
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
@@ -333,3 +335,21 @@ def test_the_trend_keeps_at_most_the_last_runs_and_reads_the_kept_files(tmp_path
     tr = report.trend([json.loads(Path(f).read_text()) for f in files])
     assert len(tr["runs"]) == report.TREND_RUNS
     assert tr["runs"][0].startswith("20260104T000000Z") and tr["runs"][-1].startswith("20260108")
+
+
+def test_the_scan_overhead_goal_is_a_twentieth_of_bluesky_and_a_failed_step_misses_it():
+    measurement = ("scan per-point overhead, 1000-point line, zero settle/dwell, "
+                   "vs RE(scan) on ophyd.sim")
+    res = complete_results()
+    assert goals(res)[measurement]["ratio"] == "1/30.0"
+    res["peers"]["scan"]["arrowdaq"]["per_point_s"] = 1.6e-4  # 1/18.75 of Bluesky's
+    assert goals(res)[measurement]["met"] == "**no**"
+    res["peers"]["scan"]["arrowdaq"]["per_point_s"] = -1e-4  # 1-point scan slower: no figure
+    assert goals(res)[measurement]["met"] == "**no**"
+    del res["peers"]["scan"]
+    res["errors"]["scan"] = "arrowdaq scan (1000 points) exited 1: boom"
+    row = goals(res)[measurement]
+    assert row["met"] == "**no**" and "exited 1: boom" in row["note"]
+    res["errors"] = {}
+    res["skipped"] = ["scan"]
+    assert goals(res)[measurement]["met"] == "skipped"

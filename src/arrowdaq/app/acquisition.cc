@@ -56,6 +56,7 @@ Status Acquisition::Start() {
   };
   ARROW_ASSIGN_OR_RAISE(engine_, Engine::Make(config_, std::move(eo)));
   ARROW_RETURN_NOT_OK(engine_->Prepare());
+  if (options_.prepared) ARROW_RETURN_NOT_OK(options_.prepared(*engine_));
   // Connect first: an instrument whose on_failure is stop_run and that cannot connect ends
   // the run before anything is recorded.
   ARROW_RETURN_NOT_OK(engine_->ConnectInstruments());

@@ -44,6 +44,11 @@ struct AcquisitionOptions {
   /// "operator=ana"}), recorded in overrides.toml, run.h5 and summary.json so the run can be
   /// reproduced from its own directory. (`--meta` values are already in config.run.metadata.)
   std::vector<std::string> override_args;
+  /// Told once the engine is prepared (its streams declared, nothing connected yet), before the
+  /// recording starts: a caller may declare streams of its own on the engine's router, which
+  /// the recording then records with the others (`arrowdaq scan` declares `scan`). An error
+  /// ends the run before anything is recorded.
+  std::function<Status(Engine&)> prepared;
   /// Told once the engine is prepared, its instruments connected and the recording started,
   /// just before acquisition starts (`arrowdaq run --serve` attaches its Flight server here);
   /// an error ends the run. What it returns is called once, just before the engine stops.

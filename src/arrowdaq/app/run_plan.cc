@@ -404,6 +404,116 @@ Status LoadPlugins(const config::RunConfig* config) {
   return Status::OK();
 }
 
+Result<int> PlanAxisIndex(const std::vector<instruments::AxisInfo>& axes,
+                          const config::PlanAxisConfig& axis, const std::string& path) {
+  if (axes.empty()) return ErrorAt(axis.At("motor"), path + ".motor", "the motor has no axes");
+  if (axis.axis.empty()) return 0;
+  std::string names;
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    if (axes[i].name == axis.axis) return static_cast<int>(i);
+    names += (i ? ", " : "") + axes[i].name;
+  }
+  return ErrorAt(axis.At("axis"), path + ".axis",
+                 "instrument '" + axis.motor + "' has no axis '" + axis.axis + "' (axes: " +
+                     names + ")");
+}
+
+Result<std::string> DetectorColumn(const arrow::Schema& schema,
+                                   const config::PlanDetectorConfig& detector,
+                                   const std::string& path) {
+  std::string column = detector.column;
+  if (column.empty()) {
+    if (schema.num_fields() < 2) {
+      return ErrorAt(detector.At("stream"), path + ".stream", "the stream has no data column");
+    }
+    column = schema.field(1)->name();
+  }
+  const auto field = schema.GetFieldByName(column);
+  std::string names;
+  for (int i = 1; i < schema.num_fields(); ++i) names += (i > 1 ? ", " : "") + schema.field(i)->name();
+  if (field == nullptr || column == "timestamp") {
+    return ErrorAt(detector.At("column"), path + ".column",
+                   "stream '" + detector.stream + "' has no column '" + column +
+                       "' (columns: " + names + ")");
+  }
+  const auto id = field->type()->id();
+  const bool numeric = arrow::is_floating(id) || arrow::is_integer(id);
+  if (!numeric) {
+    return ErrorAt(detector.At(detector.column.empty() ? "stream" : "column"), path + ".column",
+                   "column '" + column + "' of stream '" + detector.stream + "' is " +
+                       field->type()->ToString() + "; a detector reduces a numeric column");
+  }
+  return column;
+}
+
+namespace {
+
+// Every plan: its motors move, its axes exist, every target lies within the soft limits (at
+// the value at fault), its detector columns are numeric.
+Status CheckPlans(const config::RunConfig& config,
+                  const std::map<std::string, std::shared_ptr<const StreamInfo>>& streams,
+                  RunPlan* plan) {
+  const auto& registry = instruments::DriverRegistry::Default();
+  for (std::size_t p = 0; p < config.plans.size(); ++p) {
+    const config::PlanConfig& scan = config.plans[p];
+    const std::string ppath = "plans[" + std::to_string(p) + "]";
+    for (std::size_t a = 0; a < scan.axes.size(); ++a) {
+      const config::PlanAxisConfig& axis = scan.axes[a];
+      const std::string apath = ppath + ".axes[" + std::to_string(a) + "]";
+      if (plan->motor_axes.count(axis.motor) == 0) {
+        const config::InstrumentConfig* inst = nullptr;
+        for (const auto& i : config.instruments) {
+          if (i.name == axis.motor) inst = &i;
+        }
+        if (inst == nullptr) {
+          return ErrorAt(axis.At("motor"), apath + ".motor",
+                         "unknown instrument '" + axis.motor + "'");
+        }
+        ARROW_ASSIGN_OR_RAISE(auto driver, registry.Create(inst->driver, inst->PlainOptions()));
+        if (driver->movable() == nullptr) {
+          return ErrorAt(axis.At("motor"), apath + ".motor",
+                         "instrument '" + axis.motor + "' (driver " + inst->driver +
+                             ") moves nothing; a plan's axes need a movable driver such as "
+                             "sim.motor or newport.esp300");
+        }
+        plan->motor_axes[axis.motor] = driver->movable()->Axes();
+      }
+      const auto& axes = plan->motor_axes[axis.motor];
+      ARROW_ASSIGN_OR_RAISE(const int index, PlanAxisIndex(axes, axis, apath));
+      const instruments::AxisInfo& info = axes[static_cast<std::size_t>(index)];
+      auto check = [&](double target, const std::string& key) -> Status {
+        if (target >= info.min && target <= info.max) return Status::OK();
+        return ErrorAt(axis.At(key), apath + "." + key,
+                       "target " + FormatNumber(target) + " is outside the soft limits [" +
+                           FormatNumber(info.min) + ", " + FormatNumber(info.max) + "] " +
+                           info.unit + " of " + axis.motor + "." + info.name +
+                           " (nothing has moved)");
+      };
+      if (scan.kind == "list") {
+        for (std::size_t i = 0; i < axis.positions.size(); ++i) {
+          ARROW_RETURN_NOT_OK(check(axis.positions[i], "positions[" + std::to_string(i) + "]"));
+        }
+      } else {
+        ARROW_RETURN_NOT_OK(check(axis.start, "start"));
+        ARROW_RETURN_NOT_OK(check(axis.stop, "stop"));
+      }
+    }
+    for (std::size_t d = 0; d < scan.detectors.size(); ++d) {
+      const config::PlanDetectorConfig& det = scan.detectors[d];
+      if (det.stream.empty()) continue;
+      const std::string dpath = ppath + ".detectors[" + std::to_string(d) + "]";
+      const auto it = streams.find(det.stream);
+      if (it == streams.end()) {
+        return ErrorAt(det.At("stream"), dpath + ".stream", "unknown stream '" + det.stream + "'");
+      }
+      ARROW_RETURN_NOT_OK(DetectorColumn(*it->second->schema, det, dpath).status());
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<RunPlan> PlanRun(const config::RunConfig& config) {
   RunPlan plan;
   ARROW_RETURN_NOT_OK(LoadPlugins(&config));
@@ -471,6 +581,7 @@ Result<RunPlan> PlanRun(const config::RunConfig& config) {
   }
   ARROW_RETURN_NOT_OK(CheckStorage(config, plan));
   ARROW_RETURN_NOT_OK(CheckMemory(config, &plan));
+  ARROW_RETURN_NOT_OK(CheckPlans(config, streams, &plan));
   return plan;
 }
 

@@ -15,6 +15,7 @@
 // opening plugins) nor the network nor any hardware. Any thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "arrowdaq/config/config.h"
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/status.h"
+#include "arrowdaq/instruments/movable.h"
 
 namespace arrowdaq::app {
 
@@ -68,6 +70,8 @@ struct RunPlan {
   config::StorageConfig storage;
   /// The streams storage records, resolved from storage.streams ("*": all), in plan order.
   std::vector<std::string> stored_streams;
+  /// The axes of every instrument a `[[plans]]` entry moves (from its driver's options).
+  std::map<std::string, std::vector<instruments::AxisInfo>> motor_axes;
 
   /// Return every stream: instruments in file order, then processor outputs in dependency order.
   [[nodiscard]] std::vector<std::shared_ptr<const StreamInfo>> streams() const;
@@ -85,7 +89,21 @@ inline constexpr const char* kPluginPathVariable = "ARROWDAQ_PLUGIN_PATH";
 /// `ARROWDAQ_PLUGIN_PATH: `). Loading a plugin twice is harmless.
 [[nodiscard]] Status LoadPlugins(const config::RunConfig* config);
 
-/// Check `config` as strictly as a run would and return what the run will build.
+/// Return the index of a plan axis among its motor's axes (`axis.axis`, or the first axis when
+/// it is ""); Invalid at `axis.axis`'s location (key `path.axis`) listing the axis names.
+[[nodiscard]] Result<int> PlanAxisIndex(const std::vector<instruments::AxisInfo>& axes,
+                                        const config::PlanAxisConfig& axis,
+                                        const std::string& path);
+
+/// Return the column a stream detector reads: `detector.column`, or the stream's first data
+/// column; Invalid at the column's location when it is absent or not numeric.
+[[nodiscard]] Result<std::string> DetectorColumn(const arrow::Schema& schema,
+                                                 const config::PlanDetectorConfig& detector,
+                                                 const std::string& path);
+
+/// Check `config` as strictly as a run would and return what the run will build (plans
+/// included: motors movable, axes known, every target within the soft limits, detector
+/// columns numeric), so `validate` refuses what `scan` would.
 [[nodiscard]] Result<RunPlan> PlanRun(const config::RunConfig& config);
 
 }  // namespace arrowdaq::app

@@ -60,6 +60,42 @@ output = "a.slow"
   EXPECT_EQ(plan.storage.formats, std::vector<std::string>{"hdf5"});
 }
 
+// Plans are checked against the motors' axes and soft limits before anything moves.
+TEST(RunPlan, PlanTargetsOutsideTheSoftLimitsAreRefusedAtTheValue) {
+  const std::string head =
+      "[instruments.stage]\ndriver = \"sim.motor\"\n"
+      "options = { axes = \"x,y\", min = -5, max = 5 }\n"
+      "[instruments.pm]\ndriver = \"sim.noise\"\n"
+      "[instruments.cam]\ndriver = \"sim.camera\"\n";
+  const std::string det = "[[plans.detectors]]\nstream = \"pm\"\n";
+  auto line = [&](const std::string& axis_keys) {
+    return head + "[[plans]]\nname = \"l\"\nkind = \"line\"\n[[plans.axes]]\n" +
+           axis_keys + det;
+  };
+  ASSERT_OK_AND_ASSIGN(auto ok, Plan(line("motor = \"stage\"\naxis = \"y\"\nstart = -5\n"
+                                          "stop = 5\nnum = 3\n")));
+  ASSERT_EQ(ok.motor_axes.at("stage").size(), 2u);
+  EXPECT_EQ(ok.motor_axes.at("stage")[1].max, 5);
+  ExpectRefused(line("motor = \"stage\"\nstart = 0\nstop = 5.5\nnum = 3\n"),
+                "plan.toml:14:8: plans[0].axes[0].stop: target 5.5 is outside the soft limits "
+                "[-5, 5] mm of stage.x (nothing has moved)");
+  ExpectRefused(line("motor = \"stage\"\naxis = \"z\"\nstart = 0\nstop = 1\nnum = 3\n"),
+                "plan.toml:13:8: plans[0].axes[0].axis: instrument 'stage' has no axis 'z' "
+                "(axes: x, y)");
+  ExpectRefused(line("motor = \"pm\"\nstart = 0\nstop = 1\nnum = 3\n"),
+                "plan.toml:12:9: plans[0].axes[0].motor: instrument 'pm' (driver sim.noise) "
+                "moves nothing");
+  ExpectRefused(head + "[[plans]]\nname = \"l\"\nkind = \"list\"\n[[plans.axes]]\n"
+                       "motor = \"stage\"\npositions = [1, -7]\n" + det,
+                "plan.toml:13:17: plans[0].axes[0].positions[1]: target -7 is outside");
+  ExpectRefused(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\n"
+                       "[[plans.detectors]]\nstream = \"pm\"\ncolumn = \"ch7\"\n",
+                "plan.toml:13:10: plans[0].detectors[0].column: stream 'pm' has no column 'ch7'");
+  ExpectRefused(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\n"
+                       "[[plans.detectors]]\nstream = \"cam\"\n",
+                "plan.toml:12:10: plans[0].detectors[0].column: column 'frame' of stream 'cam'");
+}
+
 TEST(RunPlan, DriverErrorsPointAtTheValueAtFault) {
   ExpectRefused("[instruments.a]\ndriver = \"sim.nope\"\n",
                 "plan.toml:2:10: instruments.a.driver: unknown driver 'sim.nope' (known: ");

@@ -21,6 +21,8 @@ std::atomic<void*> g_context{nullptr};
 std::atomic<bool> g_stop_pending{false};  // a stop signal arrived (ever)
 std::atomic<int> g_interrupts{0};
 std::atomic<bool> g_installed{false};
+std::atomic<StopFunction> g_interrupt{nullptr};
+std::atomic<void*> g_interrupt_context{nullptr};
 // Notes are formatted at install time: a handler may not allocate or format.
 char g_notes[kMaxSignal][kNoteBytes];
 
@@ -40,6 +42,15 @@ void CallStop() {
 
 extern "C" void OnStopSignal(int sig) {
   const int saved_errno = errno;
+  if (sig == SIGINT) {
+    if (const StopFunction interrupt = g_interrupt.load(); interrupt != nullptr) {
+      Write("\narrowdaq: SIGINT received: the scan pauses at the next point (a second Ctrl-C "
+            "aborts it cleanly)\n");
+      interrupt(g_interrupt_context.load());
+      errno = saved_errno;
+      return;
+    }
+  }
   if (sig == SIGINT && g_interrupts.fetch_add(1) >= 1) {
     // Ctrl-C pressed again: stop at once. Files stay openable (HDF5 SWMR, IPC, closed segments).
     Write("\narrowdaq: second signal, stopping immediately\n");
@@ -101,6 +112,16 @@ void InstallStopSignals() {
                   Name(sig).c_str());
     Install(sig, OnIgnoredSignal);
   }
+}
+
+void SetInterruptTarget(StopFunction interrupt, void* context) {
+  if (interrupt == nullptr) {
+    g_interrupt.store(nullptr);
+    g_interrupt_context.store(nullptr);
+    return;
+  }
+  g_interrupt_context.store(context);
+  g_interrupt.store(interrupt);
 }
 
 void SetStopTarget(StopFunction stop, void* context) {

@@ -36,6 +36,12 @@ void InstallStopSignals();
 /// a target was set, `stop` is called at once.
 void SetStopTarget(StopFunction stop, void* context);
 
+/// For `arrowdaq scan`: make SIGINT call `interrupt(context)` every time instead of stopping
+/// (the scan pauses on the first and aborts cleanly on the second; no immediate exit), with a
+/// note saying so; nullptr restores the behaviour above. The other stop signals still call the
+/// stop target.
+void SetInterruptTarget(StopFunction interrupt, void* context);
+
 /// Return the signals that stop a run cleanly, and those that are ignored (for tests and docs).
 std::vector<int> CleanStopSignals();
 std::vector<int> IgnoredSignals();

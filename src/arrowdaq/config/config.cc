@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -457,9 +458,12 @@ class Builder {
   // Read `v` (a table) against `spec`: unknown keys, missing required keys, then each given
   // key in file order. Records the table's and each key's location in `located`.
   // Keys in `read_elsewhere` are declared (so allowed) but read by the caller.
+  // Keys in `nested` are not declared in `spec` (arrays of tables or numbers with a section of
+  // their own in docs/config.md) but allowed, and read by the caller.
   Result<TableValues> ReadTable(const TomlValue& v, const std::string& path,
                                 const TableSpec& spec, Located* located,
-                                const std::set<std::string>& read_elsewhere = {}) const;
+                                const std::set<std::string>& read_elsewhere = {},
+                                const std::vector<std::string>& nested = {}) const;
   // Call `read(table, "name[i]")` for each table of the array of tables `v` ([[name]]).
   template <typename Read>
   Status ForEachTable(const TomlValue& v, const std::string& name, Read&& read) const {
@@ -494,6 +498,10 @@ class Builder {
   Status ReadServer(const TomlValue& v, ServerConfig* out) const;
   Status ReadPlugins(const TomlValue& v, PluginsConfig* out) const;
   Status ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) const;
+  Status ReadPlans(const TomlValue& v, std::vector<PlanConfig>* out) const;
+  // Check a plan's kind-dependent keys and its references to instruments and streams.
+  Status CheckPlan(const TomlValue& table, const std::string& path, const PlanConfig& plan,
+                   const RunConfig& config, const std::set<std::string>& known) const;
   Status FlattenSettings(const TomlValue& v, const std::string& path, const std::string& prefix,
                          std::map<std::string, LocatedOption>* out) const;
 
@@ -527,9 +535,10 @@ Status Builder::CheckKeys(const TomlValue& table, const std::string& path,
 
 Result<TableValues> Builder::ReadTable(const TomlValue& v, const std::string& path,
                                        const TableSpec& spec, Located* located,
-                                       const std::set<std::string>& read_elsewhere) const {
+                                       const std::set<std::string>& read_elsewhere,
+                                       const std::vector<std::string>& nested) const {
   ARROW_RETURN_NOT_OK(CheckTable(v, path));
-  std::vector<std::string> names;
+  std::vector<std::string> names = nested;
   for (const auto& key : spec.keys) names.push_back(key.name);
   ARROW_RETURN_NOT_OK(CheckKeys(v, path, names));
   located->where = Where(v);
@@ -539,6 +548,10 @@ Result<TableValues> Builder::ReadTable(const TomlValue& v, const std::string& pa
   TableValues out;
   for (const auto& [key, child] : EntriesInFileOrder(v)) {
     if (read_elsewhere.count(key) != 0) continue;
+    if (std::find(nested.begin(), nested.end(), key) != nested.end()) {
+      located->key_where[key] = Where(*child);
+      continue;
+    }
     ARROW_RETURN_NOT_OK(ReadKey(*FindKey(spec, key), *child, Path(path, key), &out, located));
   }
   return out;
@@ -967,6 +980,235 @@ Status Builder::ReadSinks(const TomlValue& v, std::vector<SinkConfig>* out) cons
   });
 }
 
+Status Builder::ReadPlans(const TomlValue& v, std::vector<PlanConfig>* out) const {
+  const TableSpec& spec = *FindTable("plans");
+  const TableSpec& axis_spec = *FindTable("plans.axes");
+  const TableSpec& detector_spec = *FindTable("plans.detectors");
+  return ForEachTable(v, "plans", [&](const TomlValue& table, const std::string& path) {
+    PlanConfig plan;
+    ARROW_ASSIGN_OR_RAISE(const TableValues t,
+                          ReadTable(table, path, spec, &plan, {}, {"axes", "detectors"}));
+    plan.name = t.String("name");
+    for (const auto& other : *out) {
+      if (other.name == plan.name) {
+        return Error(*t.given.at("name"), Path(path, "name"),
+                     "duplicate plan name " + Quote(plan.name) + " (first defined at " +
+                         other.where.ToString() + ")");
+      }
+    }
+    plan.kind = t.String("kind");
+    if (t.Has("num")) plan.num = t.Int("num");
+    if (t.Has("snake")) plan.snake = std::get<bool>(t.values.at("snake"));
+    if (t.Has("settle")) plan.settle = t.durations.at("settle");
+    if (t.Has("dwell")) plan.dwell = t.durations.at("dwell");
+    if (const auto* axes = Find(table, "axes")) {
+      ARROW_RETURN_NOT_OK(ForEachTable(
+          *axes, Path(path, "axes"), [&](const TomlValue& at, const std::string& apath) {
+            PlanAxisConfig axis;
+            ARROW_ASSIGN_OR_RAISE(const TableValues a,
+                                  ReadTable(at, apath, axis_spec, &axis, {}, {"positions"}));
+            axis.motor = a.String("motor");
+            if (a.Has("axis")) axis.axis = a.String("axis");
+            auto number = [&](const char* key) {
+              return std::get<double>(a.values.at(key));
+            };
+            if (a.Has("start")) axis.start = number("start");
+            if (a.Has("stop")) axis.stop = number("stop");
+            if (a.Has("num")) axis.num = a.Int("num");
+            if (const auto* p = Find(at, "positions")) {
+              const std::string ppath = Path(apath, "positions");
+              if (!p->is_array() || p->as_array().empty()) {
+                return Expected(*p, ppath, "a non-empty array of numbers");
+              }
+              std::size_t i = 0;
+              for (const auto& item : p->as_array()) {
+                const std::string ipath = ppath + "[" + std::to_string(i) + "]";
+                axis.key_where["positions[" + std::to_string(i++) + "]"] = Where(item);
+                double x;
+                if (item.is_integer()) {
+                  x = static_cast<double>(item.as_integer());
+                } else if (item.is_floating()) {
+                  x = item.as_floating();
+                } else {
+                  return Expected(item, ipath, "a number");
+                }
+                if (!std::isfinite(x)) return Expected(item, ipath, "a finite number");
+                axis.positions.push_back(x);
+              }
+            }
+            for (const char* key : {"start", "stop"}) {
+              if (a.Has(key) && !std::isfinite(number(key))) {
+                return Expected(*a.given.at(key), Path(apath, key), "a finite number");
+              }
+            }
+            plan.axes.push_back(std::move(axis));
+            return Status::OK();
+          }));
+    }
+    if (const auto* detectors = Find(table, "detectors")) {
+      ARROW_RETURN_NOT_OK(ForEachTable(
+          *detectors, Path(path, "detectors"),
+          [&](const TomlValue& dt, const std::string& dpath) {
+            PlanDetectorConfig d;
+            ARROW_ASSIGN_OR_RAISE(const TableValues x, ReadTable(dt, dpath, detector_spec, &d));
+            for (auto [key, field] : {std::pair{"name", &d.name},
+                                      {"stream", &d.stream},
+                                      {"column", &d.column},
+                                      {"reduce", &d.reduce},
+                                      {"instrument", &d.instrument},
+                                      {"query", &d.query}}) {
+              if (x.Has(key)) *field = x.String(key);
+            }
+            const bool is_stream = x.Has("stream"), is_polled = x.Has("instrument");
+            if (is_stream == is_polled) {
+              return Error(dt, dpath,
+                           "a detector is either a stream (stream = \"...\") or a polled "
+                           "instrument (instrument = \"...\", query = \"...\"), exactly one");
+            }
+            if (is_polled && d.query.empty()) return Missing(dt, dpath, "query");
+            for (const char* key : {"column", "reduce"}) {
+              if (is_polled && x.Has(key)) {
+                return Error(*x.given.at(key), Path(dpath, key),
+                             "only a stream detector has a " + std::string(key));
+              }
+            }
+            if (is_stream && x.Has("query")) {
+              return Error(*x.given.at("query"), Path(dpath, "query"),
+                           "only a polled detector (instrument = \"...\") has a query");
+            }
+            if (d.name.empty()) {
+              d.name = is_stream ? d.stream + (d.column.empty() ? "" : "_" + d.column)
+                                 : d.instrument;
+            }
+            for (const auto& other : plan.detectors) {
+              if (other.name == d.name) {
+                return Error(dt, dpath,
+                             "duplicate detector name " + Quote(d.name) + " (first at " +
+                                 other.where.ToString() + "); give it a name = \"...\"");
+              }
+            }
+            plan.detectors.push_back(std::move(d));
+            return Status::OK();
+          }));
+    }
+    out->push_back(std::move(plan));
+    return Status::OK();
+  });
+}
+
+Status Builder::CheckPlan(const TomlValue& table, const std::string& path, const PlanConfig& plan,
+                          const RunConfig& config, const std::set<std::string>& known) const {
+  auto instrument = [&](const std::string& name) -> const InstrumentConfig* {
+    for (const auto& i : config.instruments) {
+      if (i.name == name) return &i;
+    }
+    return nullptr;
+  };
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& i : config.instruments) out.push_back(i.name);
+    return Join(out);
+  };
+  const auto* axes = Find(table, "axes");
+  const bool has_axes = !plan.axes.empty();
+  if (plan.kind == "count") {
+    if (has_axes) {
+      return Error(*axes, Path(path, "axes"), "a count plan moves no motor; remove its axes");
+    }
+  } else {
+    if (!has_axes) {
+      return Error(table, path,
+                   "a " + plan.kind + " plan needs at least one [[plans.axes]] (motor, axis, " +
+                       (plan.kind == "list" ? "positions)" : "start, stop, num)"));
+    }
+    if (plan.kind == "grid" && plan.axes.size() < 2) {
+      return Error(*axes, Path(path, "axes"),
+                   "a grid plan needs two or more axes (use a line plan for one)");
+    }
+    if (plan.key_where.count("num") != 0) {
+      return ErrorAt(plan.At("num"), Path(path, "num"),
+                     "only a count plan has a num; give each axis its own");
+    }
+  }
+  if (plan.kind != "grid" && plan.snake) {
+    return ErrorAt(plan.At("snake"), Path(path, "snake"), "only a grid plan snakes");
+  }
+  for (std::size_t i = 0; i < plan.axes.size(); ++i) {
+    const PlanAxisConfig& a = plan.axes[i];
+    const std::string apath = Path(path, "axes") + "[" + std::to_string(i) + "]";
+    if (instrument(a.motor) == nullptr) {
+      return ErrorAt(a.At("motor"), Path(apath, "motor"),
+                     "unknown instrument " + Quote(a.motor) + " (instruments: " + names() + ")");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (plan.axes[j].motor == a.motor && plan.axes[j].axis == a.axis) {
+        return ErrorAt(a.At("axis"), apath,
+                       "motor " + Quote(a.motor) + " axis " + Quote(a.axis) +
+                           " is scanned twice (first at " + plan.axes[j].where.ToString() + ")");
+      }
+    }
+    const bool is_list = plan.kind == "list";
+    for (const char* key : {"start", "stop", "num"}) {
+      const bool given = a.key_where.count(key) != 0;
+      if (is_list && given) {
+        return ErrorAt(a.At(key), Path(apath, key),
+                       "a list plan takes positions = [...], not start/stop/num");
+      }
+      if (!is_list && !given) {
+        return ErrorAt(a.where, apath, "missing required key \"" + std::string(key) + "\"");
+      }
+    }
+    if (is_list && a.positions.empty()) {
+      return ErrorAt(a.where, apath, "missing required key \"positions\"");
+    }
+    if (!is_list && a.key_where.count("positions") != 0) {
+      return ErrorAt(a.At("positions"), Path(apath, "positions"),
+                     "only a list plan takes positions; a " + plan.kind +
+                         " plan takes start, stop, num");
+    }
+    if (is_list && a.positions.size() != plan.axes[0].positions.size()) {
+      return ErrorAt(a.At("positions"), Path(apath, "positions"),
+                     "every axis of a list plan needs as many positions as the first (" +
+                         std::to_string(plan.axes[0].positions.size()) + "), got " +
+                         std::to_string(a.positions.size()));
+    }
+    if (plan.kind == "line" && a.num != plan.axes[0].num) {
+      return ErrorAt(a.At("num"), Path(apath, "num"),
+                     "every axis of a line plan moves together: expected num = " +
+                         std::to_string(plan.axes[0].num) + " as the first axis, got " +
+                         std::to_string(a.num));
+    }
+  }
+  if (plan.kind == "grid") {
+    std::int64_t points = 1;
+    for (const auto& a : plan.axes) {
+      if (points > kMaxPlanPoints / a.num) {
+        return ErrorAt(a.At("num"), path,
+                       "the grid has more than " + std::to_string(kMaxPlanPoints) + " points");
+      }
+      points *= a.num;
+    }
+  }
+  if (plan.detectors.empty()) {
+    return Error(table, path, "a plan needs at least one [[plans.detectors]] (stream or instrument)");
+  }
+  for (std::size_t i = 0; i < plan.detectors.size(); ++i) {
+    const PlanDetectorConfig& d = plan.detectors[i];
+    const std::string dpath = Path(path, "detectors") + "[" + std::to_string(i) + "]";
+    if (!d.stream.empty() && known.count(d.stream) == 0) {
+      return ErrorAt(d.At("stream"), Path(dpath, "stream"),
+                     "unknown stream " + Quote(d.stream) + " (defined streams: " +
+                         Join(std::vector<std::string>(known.begin(), known.end())) + ")");
+    }
+    if (!d.instrument.empty() && instrument(d.instrument) == nullptr) {
+      return ErrorAt(d.At("instrument"), Path(dpath, "instrument"),
+                     "unknown instrument " + Quote(d.instrument) + " (instruments: " + names() +
+                         ")");
+    }
+  }
+  return Status::OK();
+}
+
 Status Builder::FlattenSettings(const TomlValue& v, const std::string& path,
                                 const std::string& prefix,
                                 std::map<std::string, LocatedOption>* out) const {
@@ -1127,6 +1369,13 @@ Result<RunConfig> Builder::Build(const TomlValue& root) {
       const std::string path = "sinks[" + std::to_string(i) + "].streams";
       ARROW_ASSIGN_OR_RAISE(auto list, ReadStringList(*streams, path));
       ARROW_RETURN_NOT_OK(CheckStreamRefs(list, path, known));
+    }
+  }
+  if (const auto* plans = Find(root, "plans")) {
+    ARROW_RETURN_NOT_OK(ReadPlans(*plans, &config.plans));
+    for (std::size_t i = 0; i < config.plans.size(); ++i) {
+      ARROW_RETURN_NOT_OK(CheckPlan(plans->as_array()[i], "plans[" + std::to_string(i) + "]",
+                                    config.plans[i], config, known));
     }
   }
   if (config.storage) {
@@ -1391,6 +1640,72 @@ std::vector<TableSpec> MakeConfigTables() {
          .description = "driver plugins to load: shared libraries, or directories of them "
                         "(relative to the config file's directory)",
          .kind = OptionKind::kStringList}}});
+  tables.push_back(
+      {"plans",
+       true,
+       {{.name = "name",
+         .default_value = std::string(""),
+         .description = "plan name, unique among plans (arrowdaq scan --plan NAME)",
+         .kind = OptionKind::kName,
+         .required = true},
+        {.name = "kind",
+         .default_value = std::string(""),
+         .description = "what the plan does",
+         .choices = {"count", "list", "line", "grid"},
+         .required = true},
+        {.name = "num",
+         .default_value = std::int64_t{1},
+         .description = "count plans: number of points",
+         .min = 1,
+         .max = static_cast<double>(kMaxPlanPoints)},
+        {.name = "snake",
+         .default_value = false,
+         .description = "grid plans: every other pass of a faster axis runs backwards"},
+        duration("settle", "0", "wait after the motors stop, before the dwell window", false),
+        duration("dwell", "0", "the window over the detector streams at each point", false)}});
+  tables.push_back(
+      {"plans.axes",
+       true,
+       {{.name = "motor",
+         .default_value = std::string(""),
+         .description = "instrument whose driver moves (sim.motor, newport.esp300)",
+         .kind = OptionKind::kName,
+         .required = true},
+        {.name = "axis",
+         .default_value = std::string(""),
+         .description = "the driver's axis name (its first axis when absent)"},
+        {.name = "start", .default_value = 0.0, .description = "line, grid: first position"},
+        {.name = "stop", .default_value = 0.0, .description = "line, grid: last position"},
+        {.name = "num",
+         .default_value = std::int64_t{1},
+         .description = "line, grid: points along the axis",
+         .min = 1,
+         .max = static_cast<double>(kMaxPlanPoints)}}});
+  tables.push_back(
+      {"plans.detectors",
+       true,
+       {{.name = "name",
+         .default_value = std::string(""),
+         .description = "data key in the documents and /scan",
+         .kind = OptionKind::kName},
+        {.name = "stream",
+         .default_value = std::string(""),
+         .description = "a stream detector: the stream",
+         .kind = OptionKind::kName},
+        {.name = "column",
+         .default_value = std::string(""),
+         .description = "the stream's column (its first data column when absent)"},
+        {.name = "reduce",
+         .default_value = std::string("mean"),
+         .description = "how the window's samples become the point's value",
+         .choices = {"mean", "std", "min", "max", "count"}},
+        {.name = "instrument",
+         .default_value = std::string(""),
+         .description = "a polled detector: the instrument",
+         .kind = OptionKind::kName},
+        {.name = "query",
+         .default_value = std::string(""),
+         .description = "a polled detector: the command sent at each point"}}});
   return tables;
 }
 

@@ -186,6 +186,44 @@ struct PluginsConfig : Located {
   std::vector<std::string> paths;
 };
 
+/// Most points one plan may have.
+inline constexpr std::int64_t kMaxPlanPoints = 10'000'000;
+
+/// Describe one motor axis of a `[[plans]]` entry (`[[plans.axes]]`): which instrument and axis
+/// moves, and where to (by the plan's kind: start/stop/num for line and grid, positions for
+/// list). Limits are checked by app::PlanRun against the driver's axes.
+struct PlanAxisConfig : Located {
+  std::string motor;  ///< instrument name (its driver must be movable)
+  std::string axis;   ///< the driver's axis name; "" for its first axis
+  double start = 0;
+  double stop = 0;
+  std::int64_t num = 1;  ///< points along this axis (line, grid)
+  std::vector<double> positions;  ///< list plans
+};
+
+/// Describe one detector of a `[[plans]]` entry (`[[plans.detectors]]`): a stream whose samples
+/// inside each point's dwell window are reduced, or an instrument queried at each point.
+struct PlanDetectorConfig : Located {
+  std::string name;    ///< data key in the documents; default "<stream>_<column>" / instrument
+  std::string stream;  ///< stream detector: the stream ("" for a polled detector)
+  std::string column;  ///< its column; "" for the stream's first data column
+  std::string reduce = "mean";  ///< mean, std, min, max or count
+  std::string instrument;       ///< polled detector: the instrument ("" for a stream detector)
+  std::string query;            ///< the command sent at each point ("D?"); reply parsed as number
+};
+
+/// Describe one `[[plans]]` entry: a scan `arrowdaq scan` runs (docs/scans.md).
+struct PlanConfig : Located {
+  std::string name;
+  std::string kind;      ///< count, list, line or grid
+  std::int64_t num = 1;  ///< count plans: points
+  bool snake = false;    ///< grid plans: reverse every other row of the faster axes
+  std::chrono::nanoseconds settle{0};  ///< wait after the motors stop, before the window
+  std::chrono::nanoseconds dwell{0};   ///< the window over the detector streams
+  std::vector<PlanAxisConfig> axes;
+  std::vector<PlanDetectorConfig> detectors;
+};
+
 /// Hold a whole parsed and validated config file.
 struct RunConfig {
   std::string path;  ///< the file name given to the parser (used in every location)
@@ -203,6 +241,7 @@ struct RunConfig {
   /// each with its location ("paths[1]").
   [[nodiscard]] std::vector<std::pair<std::string, SourceLocation>> PluginPaths() const;
   std::vector<SinkConfig> sinks;            ///< in file order
+  std::vector<PlanConfig> plans;            ///< `[[plans]]`, in file order
 };
 
 /// Describe one table a config file may hold, for the parser, the CLI and the documentation

@@ -239,7 +239,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKeyAndTheAllowedOnes) {
   // Top level.
   ExpectError("[instrument.laser]\ndriver = \"x\"\n",
               "demo.toml:1:1: instrument: unknown key (did you mean \"instruments\"?); allowed keys "
-              "at the top level: instruments, limits, plugins, processors, run, server, sinks, "
+              "at the top level: instruments, limits, plans, plugins, processors, run, server, sinks, "
               "storage, subscriptions");
   // Misspelt inside [run]: the column is that of the value.
   ExpectError("[run]\nduration = \"1s\"\n  rate_hz = 5\n[instruments.a]\ndriver = \"x\"\n",
@@ -543,6 +543,22 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
         EXPECT_EQ(d, "[]");
         EXPECT_TRUE(minimal.plugins.paths.empty());
       }
+      // Plans (a file without [[plans]]): the declared defaults are the structs' ones.
+      const PlanConfig plan;
+      const PlanAxisConfig axis;
+      const PlanDetectorConfig detector;
+      if (id == "plans.num") { EXPECT_EQ(std::to_string(plan.num), d); }
+      if (id == "plans.snake") { EXPECT_EQ(plan.snake ? "true" : "false", d); }
+      if (id == "plans.settle") { EXPECT_EQ(plan.settle, duration(d)); }
+      if (id == "plans.dwell") { EXPECT_EQ(plan.dwell, duration(d)); }
+      if (id == "plans.axes.axis") { EXPECT_EQ(axis.axis, d); }
+      if (id == "plans.axes.start") { EXPECT_EQ(axis.start, 0.0); EXPECT_EQ(d, "0.000000"); }
+      if (id == "plans.axes.stop") { EXPECT_EQ(axis.stop, 0.0); EXPECT_EQ(d, "0.000000"); }
+      if (id == "plans.axes.num") { EXPECT_EQ(std::to_string(axis.num), d); }
+      if (id == "plans.detectors.reduce") { EXPECT_EQ(detector.reduce, d); }
+      for (const char* key : {"name", "stream", "column", "instrument", "query"}) {
+        if (id == std::string("plans.detectors.") + key) { EXPECT_EQ(d, ""); }
+      }
     }
   }
   // A default-constructed StorageConfig (a file without [storage]) is the declared one too.
@@ -550,7 +566,61 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 45u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 59u) << "a key was added: hold its default to the struct here";
+}
+
+// [[plans]]: each kind's keys, references and shapes are checked with file:line:column.
+TEST(ConfigTest, PlansAreParsedAndCheckedWhereTheyAreWritten) {
+  const std::string head =
+      "[instruments.stage]\ndriver = \"sim.motor\"\n"
+      "[instruments.pm]\ndriver = \"sim.noise\"\n";
+  const std::string grid =
+      "[[plans]]\nname = \"map\"\nkind = \"grid\"\nsnake = true\ndwell = \"50ms\"\n"
+      "[[plans.axes]]\nmotor = \"stage\"\naxis = \"y\"\nstart = 0\nstop = 1\nnum = 3\n"
+      "[[plans.axes]]\nmotor = \"stage\"\nstart = -1.5\nstop = 1.5\nnum = 4\n"
+      "[[plans.detectors]]\nstream = \"pm\"\nreduce = \"std\"\n"
+      "[[plans.detectors]]\ninstrument = \"pm\"\nquery = \"D?\"\nname = \"power\"\n";
+  ASSERT_OK_AND_ASSIGN(RunConfig config, ParseConfig(head + grid, "demo.toml"));
+  ASSERT_EQ(config.plans.size(), 1u);
+  const PlanConfig& plan = config.plans[0];
+  EXPECT_EQ(plan.kind, "grid");
+  EXPECT_TRUE(plan.snake);
+  EXPECT_EQ(plan.dwell, std::chrono::milliseconds(50));
+  ASSERT_EQ(plan.axes.size(), 2u);
+  EXPECT_EQ(plan.axes[0].axis, "y");
+  EXPECT_EQ(plan.axes[1].start, -1.5);
+  EXPECT_EQ(plan.axes[1].num, 4);
+  ASSERT_EQ(plan.detectors.size(), 2u);
+  EXPECT_EQ(plan.detectors[0].name, "pm");
+  EXPECT_EQ(plan.detectors[0].reduce, "std");
+  EXPECT_EQ(plan.detectors[1].query, "D?");
+  EXPECT_EQ(plan.axes[1].At("start").ToString(), "demo.toml:18:9");
+
+  const std::string det = "[[plans.detectors]]\nstream = \"pm\"\n";
+  ExpectError(head + "[[plans]]\nname = \"g\"\nkind = \"grid\"\n[[plans.axes]]\n"
+                     "motor = \"stage\"\nstart = 0\nstop = 1\nnum = 2\n" + det,
+              "demo.toml:8:1: plans[0].axes: a grid plan needs two or more axes");
+  ExpectError(head + "[[plans]]\nname = \"l\"\nkind = \"line\"\n[[plans.axes]]\n"
+                     "motor = \"stages\"\nstart = 0\nstop = 1\nnum = 2\n" + det,
+              "demo.toml:9:9: plans[0].axes[0].motor: unknown instrument \"stages\"");
+  ExpectError(head + "[[plans]]\nname = \"l\"\nkind = \"list\"\n[[plans.axes]]\n"
+                     "motor = \"stage\"\npositions = [0, \"1\"]\n" + det,
+              "demo.toml:10:17: plans[0].axes[0].positions[1]: expected a number");
+  ExpectError(head + "[[plans]]\nname = \"l\"\nkind = \"line\"\n[[plans.axes]]\n"
+                     "motor = \"stage\"\nstart = 0\nnum = 2\n" + det,
+              "demo.toml:8:1: plans[0].axes[0]: missing required key \"stop\"");
+  ExpectError(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\nnum = 3\n"
+                     "[[plans.detectors]]\nstream = \"pm\"\ninstrument = \"pm\"\n",
+              "demo.toml:9:1: plans[0].detectors[0]: a detector is either a stream");
+  ExpectError(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\nnum = 3\n"
+                     "[[plans.detectors]]\nstream = \"nope\"\n",
+              "demo.toml:10:10: plans[0].detectors[0].stream: unknown stream \"nope\"");
+  ExpectError(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\nnum = 0\n" + det,
+              "demo.toml:8:7: plans[0].num: expected an integer from 1 to 10000000, got 0");
+  ExpectError(head + "[[plans]]\nname = \"c\"\nkind = \"sweep\"\n" + det,
+              "demo.toml:7:8: plans[0].kind: expected one of");
+  ExpectError(head + "[[plans]]\nname = \"c\"\nkind = \"count\"\n",
+              "demo.toml:5:1: plans[0]: a plan needs at least one [[plans.detectors]]");
 }
 
 TEST(ConfigTest, CommandLineOverridesAreCheckedLikeTheKeysTheyReplace) {

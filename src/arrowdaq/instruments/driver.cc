@@ -8,6 +8,7 @@
 #include "arrowdaq/instruments/scpi_driver.h"
 #include "arrowdaq/instruments/sim_camera_driver.h"
 #include "arrowdaq/instruments/sim_driver.h"
+#include "arrowdaq/instruments/sim_motor_driver.h"
 
 namespace arrowdaq::instruments {
 
@@ -37,6 +38,7 @@ DriverRegistry& DriverRegistry::Default() {
     if (st.ok()) st = RegisterSimCameraDriver(instance);
     if (st.ok()) st = RegisterDeviceDrivers(instance);
     if (st.ok()) st = RegisterKafkaDriver(instance);
+    if (st.ok()) st = RegisterSimMotorDriver(instance);
     // Built-in registrations are fixed at compile time; a failure is a programming error that
     // every test run shows at once.
     if (!st.ok()) st.Abort("registering the built-in drivers");

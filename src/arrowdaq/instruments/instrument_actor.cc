@@ -313,6 +313,23 @@ InstrumentStatus InstrumentActor::Snapshot() const {
   return s;
 }
 
+template <typename R, typename F>
+asio::awaitable<Result<R>> InstrumentActor::DoMotion(F f) {
+  if (driver_->movable() == nullptr) {
+    co_return Status::NotImplemented("instrument '", spec_->name, "' (driver ", spec_->driver,
+                                     ") moves nothing");
+  }
+  if (!connected_) {
+    co_return Status::Invalid("instrument '", spec_->name, "' is not connected");
+  }
+  auto job = [this, f = std::move(f)] {
+    return Guarded(spec_->name, [&]() -> Result<R> { return f(*driver_->movable()); });
+  };
+  Result<R> out = co_await io_->Run(std::move(job));
+  if (!out.ok()) co_return Prefixed(spec_->name, out.status());
+  co_return out;
+}
+
 asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
   // Errors of a request go back to the asker; the actor itself stays healthy.
   if (auto* m = std::get_if<msg::Connect>(&message)) {
@@ -345,6 +362,36 @@ asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
     m->reply.Send(st.ok() ? Result<msg::Ack>(msg::Ack{}) : Result<msg::Ack>(st));
   } else if (auto* m = std::get_if<msg::GetStatus>(&message)) {
     m->reply.Send(Snapshot());
+  } else if (auto* m = std::get_if<msg::GetAxes>(&message)) {
+    // Known from the options: answered on the strand, no I/O.
+    Movable* movable = driver_->movable();
+    if (movable == nullptr) {
+      m->reply.Send(Status::NotImplemented("instrument '", spec_->name, "' (driver ",
+                                           spec_->driver, ") moves nothing"));
+    } else {
+      m->reply.Send(movable->Axes());
+    }
+  } else if (auto* m = std::get_if<msg::MoveTo>(&message)) {
+    auto r = co_await DoMotion<msg::Ack>([axis = m->axis, pos = m->position](Movable& mv)
+                                             -> Result<msg::Ack> {
+      ARROW_RETURN_NOT_OK(mv.MoveTo(axis, pos));
+      return msg::Ack{};
+    });
+    m->reply.Send(std::move(r));
+  } else if (auto* m = std::get_if<msg::IsMoving>(&message)) {
+    m->reply.Send(co_await DoMotion<bool>([axis = m->axis](Movable& mv) {
+      return mv.IsMoving(axis);
+    }));
+  } else if (auto* m = std::get_if<msg::GetPosition>(&message)) {
+    m->reply.Send(co_await DoMotion<double>([axis = m->axis](Movable& mv) {
+      return mv.Position(axis);
+    }));
+  } else if (auto* m = std::get_if<msg::StopMotion>(&message)) {
+    auto r = co_await DoMotion<msg::Ack>([axis = m->axis](Movable& mv) -> Result<msg::Ack> {
+      ARROW_RETURN_NOT_OK(mv.Stop(axis));
+      return msg::Ack{};
+    });
+    m->reply.Send(std::move(r));
   }
   co_return Status::OK();
 }

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "arrowdaq/core/data_packet.h"
 #include "arrowdaq/core/run_event.h"
@@ -59,11 +60,36 @@ struct StopAcquisition {
 struct GetStatus {
   Reply<InstrumentStatus> reply;
 };
+// Motion (movable.h), run on the instrument's own thread between batches, so acquisition of
+// its stream goes on. An instrument whose driver has no Movable answers Status::NotImplemented;
+// one not connected, Status::Invalid (except GetAxes, known from the options).
+struct GetAxes {
+  Reply<std::vector<AxisInfo>> reply;
+};
+struct MoveTo {
+  int axis = 0;
+  double position = 0;
+  Reply<Ack> reply;
+};
+struct IsMoving {
+  int axis = 0;
+  Reply<bool> reply;
+};
+struct GetPosition {
+  int axis = 0;
+  Reply<double> reply;
+};
+struct StopMotion {
+  int axis = 0;
+  Reply<Ack> reply;
+};
 }  // namespace msg
 
 using InstrumentMessage = std::variant<msg::Connect, msg::Disconnect, msg::SendCommand,
                                        msg::ReadData, msg::StartAcquisition,
-                                       msg::StopAcquisition, msg::GetStatus>;
+                                       msg::StopAcquisition, msg::GetStatus, msg::GetAxes,
+                                       msg::MoveTo, msg::IsMoving, msg::GetPosition,
+                                       msg::StopMotion>;
 using InstrumentRef = runtime::ActorRef<InstrumentMessage>;
 
 /// Publish one batch of the instrument's stream; returns the packet as published (with its
@@ -118,6 +144,9 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   asio::awaitable<Status> DoStop();
   asio::awaitable<Result<DataPacket>> DoRead();
   InstrumentStatus Snapshot() const;
+  /// Run `f(Movable&)` on the I/O thread (motion messages); errors name the instrument.
+  template <typename R, typename F>
+  asio::awaitable<Result<R>> DoMotion(F f);
   /// One turn of the acquisition loop on the I/O thread: read, decode, publish; on an error,
   /// reconnect with backoff and record the gap, or give up. Returns whether to go on.
   static bool AcquireOnce(const InstrumentSpec& spec, Shared& shared, InstrumentDriver& driver);

@@ -5,6 +5,7 @@
 #include <future>
 #include <mutex>
 #include <vector>
+#include <thread>
 
 #include <arrow/array.h>
 
@@ -14,6 +15,7 @@
 #include "arrowdaq/instruments/float64_block.h"
 #include "arrowdaq/instruments/sim_driver.h"
 #include "arrowdaq/runtime/paced_pool.h"
+#include "arrowdaq/instruments/sim_motor_driver.h"
 #include "arrowdaq/testing/gtest_util.h"
 #include "arrowdaq/testing/mock_hardware.h"
 
@@ -307,6 +309,93 @@ TEST(InstrumentActor, PacedInstrumentsShareOnePoolThreadAndLoseNothing) {
   for (auto& r : refs) r.Stop();
   for (auto& r : refs) r.Join();
   pool.Shutdown();  // returns: every worker was shut down by its actor
+}
+
+// Motion messages run on the instrument's thread while its stream keeps being acquired.
+TEST(InstrumentActorMotion, MovesWhileTheStreamGoesOn) {
+  runtime::ActorSystem system{{.threads = 2}};
+  std::mutex mutex;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  SimMotorOptions o;
+  o.axes = {"x", "y"};
+  o.rate_hz = 200;
+  ASSERT_OK_AND_ASSIGN(auto driver, SimMotorDriver::Make(o));
+  auto spec = std::make_shared<InstrumentSpec>();
+  spec->name = "stage";
+  spec->driver = "sim.motor";
+  spec->resource = "SIM::motor";
+  spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
+  auto stream = std::make_shared<StreamInfo>(StreamInfo{"stage", driver->schema()});
+  spec->publish = [&](std::shared_ptr<arrow::RecordBatch> batch) -> Result<DataPacket> {
+    std::lock_guard lock(mutex);
+    batches.push_back(batch);
+    return DataPacket{stream, batches.size() - 1, std::move(batch)};
+  };
+  InstrumentRef ref = SpawnInstrument(system, spec, std::move(driver), {.name = "stage"});
+  auto ack = [&](auto make) { return ref.AskBlocking<runtime::Ack>(make, 2s).status(); };
+  // Not connected yet: motion is refused, the axes are known.
+  EXPECT_FALSE(ack([](Reply<runtime::Ack> r) { return msg::MoveTo{0, 1.0, std::move(r)}; }).ok());
+  auto axes = ref.AskBlocking<std::vector<AxisInfo>>(
+      [](Reply<std::vector<AxisInfo>> r) { return msg::GetAxes{std::move(r)}; }, 2s);
+  ASSERT_OK(axes.status());
+  ASSERT_EQ(axes->size(), 2u);
+  EXPECT_EQ((*axes)[1].name, "y");
+  ASSERT_OK(ack([](Reply<runtime::Ack> r) { return msg::Connect{std::move(r)}; }));
+  ASSERT_OK(ack([](Reply<runtime::Ack> r) { return msg::StartAcquisition{std::move(r)}; }));
+  // Outside the limits: refused as Invalid, nothing moves.
+  Status refused = ack([](Reply<runtime::Ack> r) { return msg::MoveTo{1, 1000, std::move(r)}; });
+  EXPECT_TRUE(refused.IsInvalid()) << refused.ToString();
+  ASSERT_OK(ack([](Reply<runtime::Ack> r) { return msg::MoveTo{1, 2.0, std::move(r)}; }));
+  std::size_t batches_at_start;
+  {
+    std::lock_guard lock(mutex);
+    batches_at_start = batches.size();
+  }
+  // 2 units at v = 10, a = 100: 0.3 s. Poll until it stops (bounded: 10 s).
+  bool moving = true;
+  int polls = 0;
+  for (; moving && polls < 10000; ++polls) {
+    auto m = ref.AskBlocking<bool>([](Reply<bool> r) { return msg::IsMoving{1, std::move(r)}; },
+                                   2s);
+    ASSERT_OK(m.status());
+    moving = *m;
+    if (moving) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_FALSE(moving);
+  auto pos = ref.AskBlocking<double>(
+      [](Reply<double> r) { return msg::GetPosition{1, std::move(r)}; }, 2s);
+  ASSERT_OK(pos.status());
+  EXPECT_EQ(*pos, 2.0);
+  ASSERT_OK(ack([](Reply<runtime::Ack> r) { return msg::StopMotion{1, std::move(r)}; }));
+  ASSERT_OK(ack([](Reply<runtime::Ack> r) { return msg::StopAcquisition{std::move(r)}; }));
+  {
+    std::lock_guard lock(mutex);
+    // The stream went on during the move (0.3 s at 200 rows/s: dozens of rows), and it saw
+    // the axis between its ends.
+    EXPECT_GT(batches.size(), batches_at_start + 5);
+    bool between = false;
+    for (const auto& b : batches) {
+      const double y = std::static_pointer_cast<arrow::DoubleArray>(b->column(2))->Value(0);
+      between = between || (y > 0.1 && y < 1.9);
+    }
+    EXPECT_TRUE(between);
+  }
+  ref.Stop();
+  ref.Join();
+}
+
+TEST(InstrumentActorMotion, ADriverWithoutMotionSaysSo) {
+  auto hw = std::make_unique<MockHardware>();
+  EXPECT_CALL(*hw, Connect(_, _)).WillRepeatedly(Return(Status::OK()));
+  EXPECT_CALL(*hw, Disconnect()).WillRepeatedly(Return(Status::OK()));
+  Harness h(std::move(hw));
+  ASSERT_OK(h.Ack<msg::Connect>());
+  auto st = h.ref.AskBlocking<runtime::Ack>(
+      [](Reply<runtime::Ack> r) { return msg::MoveTo{0, 1.0, std::move(r)}; }, 2s);
+  EXPECT_TRUE(st.status().IsNotImplemented()) << st.status().ToString();
+  auto axes = h.ref.AskBlocking<std::vector<AxisInfo>>(
+      [](Reply<std::vector<AxisInfo>> r) { return msg::GetAxes{std::move(r)}; }, 2s);
+  EXPECT_TRUE(axes.status().IsNotImplemented());
 }
 
 }  // namespace

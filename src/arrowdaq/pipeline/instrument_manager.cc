@@ -204,6 +204,44 @@ Result<std::string> InstrumentManager::SendCommand(const std::string& name,
       AskTimeout(e.spec->command_timeout));
 }
 
+Result<std::vector<instruments::AxisInfo>> InstrumentManager::GetAxes(const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<std::vector<instruments::AxisInfo>>(
+      [](Reply<std::vector<instruments::AxisInfo>> r) { return msg::GetAxes{std::move(r)}; },
+      AskTimeout(e.spec->command_timeout));
+}
+
+Status InstrumentManager::MoveTo(const std::string& name, int axis, double position) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref
+      .AskBlocking<Ack>(
+          [&](Reply<Ack> r) { return msg::MoveTo{axis, position, std::move(r)}; },
+          AskTimeout(e.spec->command_timeout))
+      .status();
+}
+
+Result<bool> InstrumentManager::IsMoving(const std::string& name, int axis) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<bool>(
+      [&](Reply<bool> r) { return msg::IsMoving{axis, std::move(r)}; },
+      AskTimeout(e.spec->command_timeout));
+}
+
+Result<double> InstrumentManager::GetPosition(const std::string& name, int axis) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref.AskBlocking<double>(
+      [&](Reply<double> r) { return msg::GetPosition{axis, std::move(r)}; },
+      AskTimeout(e.spec->command_timeout));
+}
+
+Status InstrumentManager::StopMotion(const std::string& name, int axis) {
+  ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
+  return e.ref
+      .AskBlocking<Ack>([&](Reply<Ack> r) { return msg::StopMotion{axis, std::move(r)}; },
+                        AskTimeout(e.spec->command_timeout))
+      .status();
+}
+
 Result<DataPacket> InstrumentManager::ReadData(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   return e.ref.AskBlocking<DataPacket>(

@@ -85,6 +85,13 @@ class InstrumentManager {
   /// Read one batch now (instrument connected, not acquiring) and publish it.
   Result<DataPacket> ReadData(const std::string& name);
   Result<instruments::InstrumentStatus> GetStatus(const std::string& name);
+  /// Motion (instruments/movable.h) through the instrument's actor, on its own thread while
+  /// its stream goes on. NotImplemented for an instrument whose driver moves nothing.
+  Result<std::vector<instruments::AxisInfo>> GetAxes(const std::string& name);
+  Status MoveTo(const std::string& name, int axis, double position);
+  Result<bool> IsMoving(const std::string& name, int axis);
+  Result<double> GetPosition(const std::string& name, int axis);
+  Status StopMotion(const std::string& name, int axis);
   /// Return every instrument's status, in registration order.
   std::vector<instruments::InstrumentStatus> GetInstrumentList();
 

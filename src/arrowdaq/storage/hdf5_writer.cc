@@ -733,10 +733,37 @@ class Hdf5Writer final : public StorageWriter {
     const std::string& signal = schema.field(1)->name();
     std::vector<std::string> axes{kTimestampColumn};
     for (size_t k = 1; k <= columns[1].row_shape.size(); ++k) axes.push_back(AxisName(signal, k));
+    // A stream may name its own NeXus axes (schema metadata "nexus.axes": comma-separated
+    // columns of one value per row, e.g. the motor positions of `arrowdaq scan`'s stream):
+    // they replace the timestamp as the plot's axes (one: a curve; several: a scatter, every
+    // `<axis>_indices` 0). Anything else there is refused.
+    bool own_axes = false;
+    const auto metadata = schema.metadata();
+    if (metadata != nullptr && metadata->Contains("nexus.axes")) {
+      const std::string text = metadata->Get("nexus.axes").ValueOr("");
+      std::vector<std::string> named;
+      for (std::size_t b = 0; b <= text.size();) {
+        const std::size_t e = std::min(text.find(',', b), text.size());
+        named.push_back(text.substr(b, e - b));
+        b = e + 1;
+      }
+      for (const auto& name : named) {
+        const int i = schema.GetFieldIndex(name);
+        if (i < 1 || !columns[static_cast<std::size_t>(i)].row_shape.empty() ||
+            !columns[1].row_shape.empty()) {
+          return Status::Invalid(path_, ": stream ", stream.name, ": nexus.axes names '", name,
+                                 "', which is not a column of one value per row");
+        }
+      }
+      axes = std::move(named);
+      own_axes = true;
+    }
     std::vector<std::string> auxiliary;
     for (int i = 2; i < schema.num_fields(); ++i) {
-      if (columns[i].row_shape == columns[1].row_shape) {
-        auxiliary.push_back(schema.field(i)->name());
+      const std::string& name = schema.field(i)->name();
+      if (columns[i].row_shape == columns[1].row_shape &&
+          std::find(axes.begin(), axes.end(), name) == axes.end()) {
+        auxiliary.push_back(name);
       }
     }
     ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group, "NX_class", "NXdata", path_));
@@ -747,8 +774,8 @@ class Hdf5Writer final : public StorageWriter {
       ARROW_RETURN_NOT_OK(internal::WriteStringArrayAttribute(group, "axes", axes, path_));
     }
     for (size_t k = 0; k < axes.size(); ++k) {
-      ARROW_RETURN_NOT_OK(internal::WriteInt64Attribute(group, axes[k] + "_indices",
-                                                        static_cast<std::int64_t>(k), path_));
+      ARROW_RETURN_NOT_OK(internal::WriteInt64Attribute(
+          group, axes[k] + "_indices", own_axes ? 0 : static_cast<std::int64_t>(k), path_));
     }
     if (!auxiliary.empty()) {
       ARROW_RETURN_NOT_OK(
@@ -758,8 +785,15 @@ class Hdf5Writer final : public StorageWriter {
     ARROW_RETURN_NOT_OK(CheckHerr(H5Lcreate_hard(group, ".", file_.get(), link.c_str(),
                                                  H5P_DEFAULT, H5P_DEFAULT),
                                   path_, "H5Lcreate_hard(/" + link + ")"));
-    if (streams_.empty()) {
-      // The first stream is the entry's default plot.
+    const bool wants_default = metadata != nullptr &&
+                               metadata->Get("nexus.default").ValueOr("") == "true";
+    if (streams_.empty() || wants_default) {
+      // The first stream is the entry's default plot, unless a stream asks to be
+      // (schema metadata "nexus.default" = "true": the points of a scan).
+      if (!streams_.empty()) {
+        ARROW_RETURN_NOT_OK(
+            CheckHerr(H5Adelete(entry_.get(), "default"), path_, "H5Adelete(default)"));
+      }
       ARROW_RETURN_NOT_OK(
           internal::WriteStringAttribute(entry_.get(), "default", stream.name, path_));
     }
