@@ -18,12 +18,33 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"
 
 function $(id) { return document.getElementById(id); }
 
-function cell(row, text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text === null || text === undefined ? "" : String(text);
-  if (cls) td.className = cls;
-  row.appendChild(td);
-  return td;
+// Update a table body in place, one row per item keyed by `key` (rows are reused, so a button
+// being clicked is never replaced under the pointer). `cells` gives [text, class] per column.
+function syncRows(tbody, items, key, cells) {
+  const keep = new Map();
+  for (const tr of [...tbody.rows]) keep.set(tr.dataset.key, tr);
+  let at = 0;
+  for (const item of items) {
+    const k = key(item);
+    let tr = keep.get(k);
+    keep.delete(k);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.key = k;
+    }
+    if (tbody.rows[at] !== tr) tbody.insertBefore(tr, tbody.rows[at] || null);
+    const cols = cells(item);
+    while (tr.cells.length < cols.length) tr.insertCell();
+    cols.forEach(([text, cls], i) => {
+      const td = tr.cells[i];
+      const t = text === null || text === undefined ? "" : String(text);
+      if (td.textContent !== t) td.textContent = t;
+      if (td.className !== (cls || "")) td.className = cls || "";
+    });
+    at++;
+  }
+  for (const tr of keep.values()) tr.remove();
+  return tbody;
 }
 
 function fmtRate(v) { return v === null || v === undefined ? "-" : v.toFixed(1); }
@@ -45,45 +66,35 @@ function renderStatus(s) {
   state.lastStatus = s;
   state.statusFrames++;
   $("uptime").textContent = "up " + Math.round(s.uptime_s) + " s";
-  const ib = $("instruments").tBodies[0];
-  ib.replaceChildren();
-  for (const i of s.instruments) {
-    const r = ib.insertRow();
-    r.dataset.name = i.name;
-    cell(r, i.name); cell(r, i.driver);
-    cell(r, i.state, "state state-" + i.state);
-    cell(r, i.rows, "num"); cell(r, i.overrun_samples, "num"); cell(r, i.reconnects, "num");
-    cell(r, i.last_error, i.last_error ? "error" : "");
-  }
-  const sb = $("streams").tBodies[0];
-  sb.replaceChildren();
-  for (const st of s.streams) {
-    const r = sb.insertRow();
-    r.dataset.name = st.name;
-    cell(r, st.name); cell(r, st.kind); cell(r, st.state, "state state-" + st.state);
-    cell(r, fmtRate(st.measured_rate_hz), "num rate"); cell(r, st.rows, "num");
-    cell(r, st.dropped, "num"); cell(r, st.overrun_samples, "num");
-    cell(r, st.next_sequence, "num"); cell(r, fmtTime(st.first_timestamp_ns));
-  }
-  const rb = $("recordings").tBodies[0];
-  rb.replaceChildren();
-  for (const rec of s.recordings) {
-    const r = rb.insertRow();
-    r.dataset.id = rec.id;
-    cell(r, rec.id); cell(r, rec.state, "state state-" + rec.state); cell(r, rec.directory);
+  syncRows($("instruments").tBodies[0], s.instruments, i => i.name, i => [
+    [i.name], [i.driver], [i.state, "state state-" + i.state], [i.rows, "num"],
+    [i.overrun_samples, "num"], [i.reconnects, "num"], [i.last_error, i.last_error ? "error" : ""]]);
+  syncRows($("streams").tBodies[0], s.streams, st => st.name, st => [
+    [st.name], [st.kind], [st.state, "state state-" + st.state],
+    [fmtRate(st.measured_rate_hz), "num rate"], [st.rows, "num"], [st.dropped, "num"],
+    [st.overrun_samples, "num"], [st.next_sequence, "num"], [fmtTime(st.first_timestamp_ns)]]);
+  const rb = syncRows($("recordings").tBodies[0], s.recordings, r => r.id, rec => {
     const end = rec.stopped_ns ? Number(BigInt(rec.stopped_ns) / 1000000n) : Date.now();
-    cell(r, ((end - Number(BigInt(rec.started_ns) / 1000000n)) / 1000).toFixed(1) + " s", "num");
     let rows = 0;
     for (const k in rec.rows) rows += rec.rows[k];
-    cell(r, rows, "num");
-    const td = cell(r, "");
-    if (rec.state === "recording") {
+    return [[rec.id], [rec.state, "state state-" + rec.state], [rec.directory],
+            [((end - Number(BigInt(rec.started_ns) / 1000000n)) / 1000).toFixed(1) + " s", "num"],
+            [rows, "num"]];
+  });
+  for (const rec of s.recordings) {
+    const tr = [...rb.rows].find(r => r.dataset.key === rec.id);
+    if (tr.cells.length < 6) tr.insertCell();
+    const td = tr.cells[5];
+    const button = td.querySelector("button");
+    if (rec.state === "recording" && !button) {
       const b = document.createElement("button");
       b.textContent = "Stop";
       b.className = "rec-stop";
       b.dataset.id = rec.id;
       b.addEventListener("click", () => stopRecording(rec.id));
       td.appendChild(b);
+    } else if (rec.state !== "recording" && button) {
+      button.remove();
     }
   }
   if (s.events) {
