@@ -1,6 +1,11 @@
 #include "arrowdaq/server/web_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -51,13 +56,115 @@ void SecurityHeaders(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
 }
 
+// Most bytes read from one connection: the largest body plus its request line and headers. The
+// HTTP library bounds each header line but not their number; this bounds the whole request.
+constexpr std::size_t kMaxConnectionBytes = kMaxRequestBytes + (64 << 10);
+
+// A socket as the HTTP library's Stream, which stops reading after kMaxConnectionBytes and waits
+// at most the read or write timeout for the peer.
+class BoundedSocketStream final : public httplib::Stream {
+ public:
+  BoundedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
+      : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+  bool is_readable() const override { return Poll(POLLIN, read_timeout_ms_); }
+  bool is_writable() const override { return Poll(POLLOUT, write_timeout_ms_); }
+
+  ssize_t read(char* ptr, std::size_t size) override {
+    if (read_ >= kMaxConnectionBytes) return -1;
+    if (!is_readable()) return -1;
+    const ssize_t n = ::recv(sock_, ptr, std::min(size, kMaxConnectionBytes - read_), 0);
+    if (n > 0) read_ += static_cast<std::size_t>(n);
+    return n;
+  }
+  // Never blocks in send: what fits goes now; a peer that takes nothing for the whole write
+  // timeout fails the write (and so its connection).
+  ssize_t write(const char* ptr, std::size_t size) override {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(write_timeout_ms_);
+    for (;;) {
+      const ssize_t n = ::send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return n;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !Poll(POLLOUT, static_cast<int>(left.count()))) return -1;
+    }
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Address(::getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Address(::getsockname, ip, port);
+  }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  bool Poll(short events, int timeout_ms) const {
+    pollfd p{sock_, events, 0};
+    for (;;) {
+      const int r = ::poll(&p, 1, timeout_ms);
+      if (r < 0 && errno == EINTR) continue;
+      return r > 0 && (p.revents & (events | POLLHUP)) != 0 && (p.revents & POLLNVAL) == 0;
+    }
+  }
+  template <typename F>
+  void Address(F get, std::string& ip, int& port) const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    ip.clear();
+    port = 0;
+    if (get(sock_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      port = ntohs(a->sin6_port);
+    }
+    ip = text;
+  }
+
+  const int sock_;
+  const int read_timeout_ms_;
+  const int write_timeout_ms_;
+  std::size_t read_ = 0;
+};
+
+// The HTTP server with one request per connection read through a BoundedSocketStream.
+class BoundedServer final : public httplib::Server {
+ public:
+  BoundedServer(int read_timeout_ms, int write_timeout_ms)
+      : read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    bool ok = false;
+    {
+      BoundedSocketStream stream(sock, read_timeout_ms_, write_timeout_ms_);
+      bool closed = false;
+      if (stream.is_readable()) {
+        ok = process_request(stream, /*close_connection=*/true, closed, [](httplib::Request&) {});
+      }
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+  const int read_timeout_ms_;
+  const int write_timeout_ms_;
+};
+
 }  // namespace
 
 class WebServer::Impl {
  public:
   Impl(EnginePort& engine, WebOptions options, HttpListenPlan plan, std::string token)
       : engine_(engine), options_(std::move(options)), plan_(std::move(plan)),
-        token_(std::move(token)), started_(Clock::now()) {}
+        token_(std::move(token)), started_(Clock::now()),
+        server_(5000, static_cast<int>(options_.write_timeout.count())) {}
 
   Status Bind() {
     const int threads = options_.max_live_clients + 8;
@@ -334,6 +441,7 @@ class WebServer::Impl {
       std::uint64_t dropped = 0;
       std::uint64_t sequence = 0;
       bool sent_hello = false;
+      bool write_failed = false;
     };
     auto state = std::make_shared<State>();
     const std::string stream = request->stream;
@@ -348,7 +456,7 @@ class WebServer::Impl {
             std::string frame = "event: ";
             frame.append(event).append("\ndata: ").append(data).append("\n\n");
             if (!sink.write(frame.data(), frame.size())) {
-              dropped_clients_.fetch_add(1, std::memory_order_relaxed);
+              state->write_failed = true;  // counted once the client is gone (the releaser)
               return false;
             }
             return true;
@@ -427,10 +535,11 @@ class WebServer::Impl {
           }
           return true;
         },
-        [this, id, sub = client->subscription](bool) {
+        [this, id, state, sub = client->subscription](bool) {
           if (sub) sub->Close();
           std::lock_guard lock(mutex_);
           clients_.erase(id);
+          if (state->write_failed) dropped_clients_.fetch_add(1, std::memory_order_relaxed);
         });
   }
 
@@ -439,7 +548,7 @@ class WebServer::Impl {
   const HttpListenPlan plan_;
   const std::string token_;
   const Clock::time_point started_;
-  httplib::Server server_;
+  BoundedServer server_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
