@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libfftw3-dev
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
-  libcpp-httplib-dev chromium chromium-driver
+  libcpp-httplib-dev chromium chromium-driver curl
 )
 # pyarrow is pinned: arrowdaq's C++ builds against the Arrow headers and libraries of this wheel
 # (cmake/ArrowDeps.cmake), so a new release must not change them under a build. Moving to a new

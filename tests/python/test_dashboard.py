@@ -373,3 +373,22 @@ def test_a_stalled_live_client_is_dropped_and_acquisition_loses_nothing(dash):
         assert s_["rows"] == (s_["last_sequence"] - s_["first_sequence"] + 1) * batch[s_["name"]], s_
     ts, chans = lib.read_hdf5_stream(Path(stopped["directory"]), "daq1", 4)
     assert len(ts) == stopped["rows"]["daq1"] > 0
+
+
+def test_docs_curl_examples_run(dash):
+    """docs/web.md's curl block, executed against the server (its URL put in)."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed (scripts/bootstrap.sh installs it)")
+    text = (SOURCE / "docs" / "web.md").read_text()
+    blocks = [b for b in re.findall(r"```\n(.*?)```", text, re.S) if b.startswith("curl -s ")]
+    assert len(blocks) == 1, blocks
+    answers = []
+    for line in blocks[0].strip().splitlines():
+        r = subprocess.run(["bash", "-c", "set -o pipefail; " + line.replace("http://127.0.0.1:8080/", dash.url)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (line, r.stderr)
+        answers.append(json.loads(r.stdout))
+    status, started, stopped = answers
+    assert [i["name"] for i in status["instruments"]] == ["photodiode", "daq1", "stage"]
+    assert started["name"] == "scan1" and started["state"] == "recording"
+    assert stopped["id"] == started["id"] and stopped["state"] == "stopped"
