@@ -174,6 +174,12 @@ class WebServer::Impl {
     server_.set_read_timeout(std::chrono::seconds(5));
     server_.set_keep_alive_max_count(100);
     server_.set_payload_max_length(kMaxRequestBytes);
+    // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, with which a second server
+    // on the same port binds too and the kernel shares the connections between them.
+    server_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     Routes();
     int port = plan_.port;
     if (port == 0) {
