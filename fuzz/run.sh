@@ -44,7 +44,8 @@ case "${mode}" in
 esac
 
 all_targets=(ieee488_block_fuzz number_list_fuzz config_parse_fuzz inspect_file_fuzz
-             inspect_hdf5_fuzz export_run_fuzz flight_request_fuzz kafka_message_fuzz)
+             inspect_hdf5_fuzz export_run_fuzz flight_request_fuzz kafka_message_fuzz
+             web_request_fuzz)
 # Executions of the fixed-seed exploration in regress mode: about 5-15 s each on a 2-core
 # machine (ASan + UBSan); the parsers are cheap, the file readers are not. inspect_hdf5_fuzz
 # only replays: exploring HDF5 1.10 draws the library's own crashes and hangs on damaged files
@@ -53,6 +54,7 @@ declare -A default_runs=(
   [ieee488_block_fuzz]=200000 [number_list_fuzz]=200000
   [config_parse_fuzz]=30000 [inspect_file_fuzz]=30000 [inspect_hdf5_fuzz]=0
   [export_run_fuzz]=1000 [flight_request_fuzz]=50000 [kafka_message_fuzz]=30000
+  [web_request_fuzz]=50000
 )
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libfftw3-dev
   clang libclang-rt-14-dev
   python3 python3-venv python3-pip
+  libcpp-httplib-dev chromium chromium-driver curl
 )
 # pyarrow is pinned: arrowdaq's C++ builds against the Arrow headers and libraries of this wheel
 # (cmake/ArrowDeps.cmake), so a new release must not change them under a build. Moving to a new
@@ -21,10 +22,11 @@ APT_PACKAGES=(
 PYARROW_VERSION=26.0.1
 # The Python client (python/, issue 16) is installed editable; its Bluesky bridge, example
 # notebook and their tests need ophyd, bluesky, event-model, nbclient, ipykernel and matplotlib;
-# mypy checks its type annotations.
+# mypy checks its type annotations. The dashboard (docs/web.md) is served with cpp-httplib and
+# tested in Debian's headless chromium driven by selenium.
 PY_PACKAGES=("pyarrow==${PYARROW_VERSION}" numpy scipy h5py pytest silx polars duckdb xarray
              h5netcdf pandas ophyd bluesky event-model nbclient nbformat ipykernel matplotlib mypy
-             confluent-kafka)
+             confluent-kafka selenium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -105,6 +105,7 @@ void LogPlan(const arrowdaq::app::RunPlan& plan, const arrowdaq::config::RunConf
 struct ServeFlags {
   bool serve = false;  // run only: serve during the run
   std::string listen, token_file, tls_cert, tls_key;
+  std::string http_listen;  // the dashboard (docs/web.md)
 };
 
 void ApplyServeFlags(const ServeFlags& flags, arrowdaq::server::ServeOptions* options) {
@@ -112,14 +113,24 @@ void ApplyServeFlags(const ServeFlags& flags, arrowdaq::server::ServeOptions* op
   if (!flags.token_file.empty()) options->server.token_file = flags.token_file;
   if (!flags.tls_cert.empty()) options->server.tls_cert_file = flags.tls_cert;
   if (!flags.tls_key.empty()) options->server.tls_key_file = flags.tls_key;
+  if (!flags.http_listen.empty()) {
+    options->web.listen = flags.http_listen;
+    options->web.required = true;
+  }
 }
 
 // Check the server's settings (listen address, token and TLS files) before anything starts;
 // with a [server] table the message points at it.
 arrowdaq::Status CheckServer(const arrowdaq::config::RunConfig& config,
                              const arrowdaq::server::ServeOptions& options) {
-  arrowdaq::Status st = arrowdaq::server::FlightServer::CheckOptions(options.server);
+  arrowdaq::Status st = arrowdaq::server::CheckServeOptions(options);
   if (st.ok() || !config.server) return st;
+  // A dashboard address from the file: point at its value (file:line:column).
+  if (st.message().rfind("http_listen", 0) == 0 && config.server->key_where.count("http_listen") &&
+      options.web.listen == config.server->http_listen) {
+    return arrowdaq::config::ErrorAt(config.server->At("http_listen"), "server.http_listen",
+                                     st.message());
+  }
   return arrowdaq::config::ErrorAt(config.server->where, "server", st.message());
 }
 
@@ -191,6 +202,9 @@ int CmdRun(const RunArgs& args) {
     options.attach = [serve](app::Engine& engine) -> Result<std::function<void()>> {
       ARROW_ASSIGN_OR_RAISE(auto attached, server::AttachedServer::Attach(engine, serve));
       std::cerr << "arrowdaq: serving on " << attached->uri() << std::endl;
+      if (!attached->web_url().empty()) {
+        std::cerr << "arrowdaq: dashboard on " << attached->web_url() << std::endl;
+      }
       std::shared_ptr<server::AttachedServer> shared = std::move(attached);
       return std::function<void()>([shared] { shared->Detach("the run ended"); });
     };
@@ -228,6 +242,9 @@ Command AddRun(CLI::App& app) {
                   "grpc://127.0.0.1:8815)");
   cmd->add_option("--token-file", args->serve.token_file,
                   "Flight server: file holding the bearer token clients must send");
+  cmd->add_option("--http-listen", args->serve.http_listen,
+                  "Dashboard address: http://HOST:PORT or off (default [server] http_listen, "
+                  "http://127.0.0.1:8080; docs/web.md)");
   return {cmd, [args] { return CmdRun(*args); }};
 }
 
@@ -391,6 +408,9 @@ Command AddServe(CLI::App& app) {
                   "free port)");
   cmd->add_option("--token-file", args->flags.token_file,
                   "File holding the bearer token every client must send");
+  cmd->add_option("--http-listen", args->flags.http_listen,
+                  "Dashboard address: http://HOST:PORT (port 0: any free port) or off "
+                  "(default [server] http_listen, http://127.0.0.1:8080; docs/web.md)");
   cmd->add_option("--tls-cert", args->flags.tls_cert, "PEM certificate chain: serve grpc+tls://");
   cmd->add_option("--tls-key", args->flags.tls_key, "PEM private key (with --tls-cert)");
   cmd->add_option("--output", args->overrides.output,

@@ -910,7 +910,8 @@ Status Builder::ReadServer(const TomlValue& v, ServerConfig* out) const {
   for (auto [key, field] : {std::pair{"listen", &out->listen},
                             {"token_file", &out->token_file},
                             {"tls_cert", &out->tls_cert},
-                            {"tls_key", &out->tls_key}}) {
+                            {"tls_key", &out->tls_key},
+                            {"http_listen", &out->http_listen}}) {
     if (!t.Has(key)) continue;
     *field = t.String(key);
     if (field->empty()) return Expected(*t.given.at(key), Path("server", key), "a non-empty string");
@@ -1631,7 +1632,11 @@ std::vector<TableSpec> MakeConfigTables() {
          .default_value = std::string("64MiB"),
          .description = "Arrow buffer bytes queued per streaming client at most",
          .min = 1,
-         .kind = OptionKind::kByteSize}}});
+         .kind = OptionKind::kByteSize},
+        {.name = "http_listen",
+         .default_value = std::string("http://127.0.0.1:8080"),
+         .description = "where the dashboard listens (http://HOST:PORT, port 0: any free "
+                        "port; \"off\": none); beyond loopback only with a token"}}});
   tables.push_back(
       {"plugins",
        false,

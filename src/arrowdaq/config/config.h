@@ -125,6 +125,8 @@ struct ServerConfig : Located {
   /// Live packets, and Arrow buffer bytes, queued per DoGet client before the oldest drop.
   std::size_t client_queue = 64;
   std::int64_t client_queue_bytes = std::int64_t{64} << 20;
+  /// Where the dashboard listens: "http://HOST:PORT" or "off" (docs/web.md).
+  std::string http_listen = "http://127.0.0.1:8080";
 };
 
 /// Describe one `[[processors]]` entry: a derived stream computed from `input`.

@@ -23,11 +23,14 @@
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/server/engine_adapter.h"
 #include "arrowdaq/server/flight_server.h"
+#include "arrowdaq/server/web_server.h"
 
 namespace arrowdaq::server {
 
 struct ServeOptions {
   ServerOptions server;
+  /// The dashboard (docs/web.md); its token file is the Flight server's.
+  WebOptions web;
   /// Output directory, storage defaults, replay rings (see EngineAdapterOptions).
   EngineAdapterOptions adapter;
   /// Executor threads of the engine's actor system.
@@ -35,6 +38,9 @@ struct ServeOptions {
   /// Where "listening on <uri>" and the stop line go (nullptr: nowhere).
   std::ostream* out = nullptr;
 };
+
+/// Check the Flight server's and the dashboard's options (see their CheckOptions).
+[[nodiscard]] Status CheckServeOptions(const ServeOptions& options);
 
 /// Fill the server and adapter options from a config's [server], [storage] and [run] tables
 /// (command-line flags are applied afterwards by the caller).
@@ -52,12 +58,15 @@ class AttachedServer {
   /// End the Flight server's calls, stop the recordings started through it. Idempotent.
   void Detach(const std::string& reason = "server stopped (signal)");
   [[nodiscard]] std::string uri() const { return flight_->uri(); }
+  /// Return the dashboard's URL, "" when http_listen is "off".
+  [[nodiscard]] std::string web_url() const { return web_ ? web_->url() : ""; }
   EngineAdapter& adapter() { return *adapter_; }
 
  private:
   AttachedServer() = default;
   std::unique_ptr<EngineAdapter> adapter_;
   std::unique_ptr<FlightServer> flight_;
+  std::unique_ptr<WebServer> web_;
 };
 
 class Serve {

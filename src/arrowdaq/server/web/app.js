@@ -1,0 +1,287 @@
+// The arrowdaq dashboard (docs/web.md). Written here, no library: tables from the live
+// channel's status frames, a canvas plot of the server's min/max-decimated frames.
+// window.arrowdaq holds what the page received (the browser tests read it).
+"use strict";
+
+const state = {
+  lastStatus: null,
+  lastFrame: null,
+  frames: 0,
+  statusFrames: 0,
+  channels: [],       // [{name, unit}] of the plotted stream
+  shown: new Set(),   // channel names ticked
+  source: null,       // the EventSource
+  stream: "",
+};
+window.arrowdaq = state;
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+function $(id) { return document.getElementById(id); }
+
+// Update a table body in place, one row per item keyed by `key` (rows are reused, so a button
+// being clicked is never replaced under the pointer). `cells` gives [text, class] per column.
+function syncRows(tbody, items, key, cells) {
+  const keep = new Map();
+  for (const tr of [...tbody.rows]) keep.set(tr.dataset.key, tr);
+  let at = 0;
+  for (const item of items) {
+    const k = key(item);
+    let tr = keep.get(k);
+    keep.delete(k);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.key = k;
+    }
+    if (tbody.rows[at] !== tr) tbody.insertBefore(tr, tbody.rows[at] || null);
+    const cols = cells(item);
+    while (tr.cells.length < cols.length) tr.insertCell();
+    cols.forEach(([text, cls], i) => {
+      const td = tr.cells[i];
+      const t = text === null || text === undefined ? "" : String(text);
+      if (td.textContent !== t) td.textContent = t;
+      if (td.className !== (cls || "")) td.className = cls || "";
+    });
+    at++;
+  }
+  for (const tr of keep.values()) tr.remove();
+  return tbody;
+}
+
+function fmtRate(v) { return v === null || v === undefined ? "-" : v.toFixed(1); }
+
+function fmtTime(ns) {
+  if (!ns) return "-";
+  return new Date(Number(BigInt(ns) / 1000000n)).toISOString().replace("T", " ").slice(0, 19);
+}
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  const res = await fetch(path, init);
+  const data = await res.json().catch(() => ({}));
+  return {status: res.status, data};
+}
+
+function renderStatus(s) {
+  state.lastStatus = s;
+  state.statusFrames++;
+  $("uptime").textContent = "up " + Math.round(s.uptime_s) + " s";
+  syncRows($("instruments").tBodies[0], s.instruments, i => i.name, i => [
+    [i.name], [i.driver], [i.state, "state state-" + i.state], [i.rows, "num"],
+    [i.overrun_samples, "num"], [i.reconnects, "num"], [i.last_error, i.last_error ? "error" : ""]]);
+  syncRows($("streams").tBodies[0], s.streams, st => st.name, st => [
+    [st.name], [st.kind], [st.state, "state state-" + st.state],
+    [fmtRate(st.measured_rate_hz), "num rate"], [st.rows, "num"], [st.dropped, "num"],
+    [st.overrun_samples, "num"], [st.next_sequence, "num"], [fmtTime(st.first_timestamp_ns)]]);
+  const rb = syncRows($("recordings").tBodies[0], s.recordings, r => r.id, rec => {
+    const end = rec.stopped_ns ? Number(BigInt(rec.stopped_ns) / 1000000n) : Date.now();
+    let rows = 0;
+    for (const k in rec.rows) rows += rec.rows[k];
+    return [[rec.id], [rec.state, "state state-" + rec.state], [rec.directory],
+            [((end - Number(BigInt(rec.started_ns) / 1000000n)) / 1000).toFixed(1) + " s", "num"],
+            [rows, "num"]];
+  });
+  for (const rec of s.recordings) {
+    const tr = [...rb.rows].find(r => r.dataset.key === rec.id);
+    if (tr.cells.length < 6) tr.insertCell();
+    const td = tr.cells[5];
+    const button = td.querySelector("button");
+    if (rec.state === "recording" && !button) {
+      const b = document.createElement("button");
+      b.textContent = "Stop";
+      b.className = "rec-stop";
+      b.dataset.id = rec.id;
+      b.addEventListener("click", () => stopRecording(rec.id));
+      td.appendChild(b);
+    } else if (rec.state !== "recording" && button) {
+      button.remove();
+    }
+  }
+  if (s.events) {
+    const ul = $("events");
+    ul.replaceChildren();
+    for (const e of s.events.slice().reverse()) {
+      const li = document.createElement("li");
+      li.textContent = fmtTime(e.time_ns) + "  " + e.kind + "  " + e.stream + "  " + e.message;
+      ul.appendChild(li);
+    }
+  }
+  // Streams offered for plotting: those with numeric channels.
+  const sel = $("plot-stream");
+  const names = s.streams.filter(st => st.fields.some((f, k) => k > 0 && isNumeric(f.type)))
+                         .map(st => st.name);
+  if (sel.options.length !== names.length ||
+      names.some((n, k) => sel.options[k].value !== n)) {
+    const keep = sel.value;
+    sel.replaceChildren();
+    for (const n of names) sel.add(new Option(n, n));
+    if (names.includes(keep)) sel.value = keep;
+    if (!state.stream && names.length) openLive(sel.value);
+  }
+  if (typeof window.arrowdaqScanHook === "function") window.arrowdaqScanHook(s, $("scan"));
+}
+
+function isNumeric(type) { return /^(u?int\d+|float|double|halffloat)$/.test(type); }
+
+function plotPixels() { return $("plot-canvas").width - 70; }
+
+function openLive(stream) {
+  if (state.source) state.source.close();
+  state.stream = stream || "";
+  state.lastFrame = null;
+  const q = new URLSearchParams();
+  if (state.stream) {
+    q.set("stream", state.stream);
+    q.set("window", $("plot-window").value);
+    q.set("pixels", String(plotPixels()));
+    const wanted = [...state.shown];
+    if (wanted.length && state.channels.length) q.set("channels", wanted.join(","));
+  }
+  const src = new EventSource("/api/live?" + q.toString());
+  state.source = src;
+  src.addEventListener("open", () => { $("conn").textContent = "live"; $("conn").className = "badge live"; });
+  src.addEventListener("error", () => { $("conn").textContent = "reconnecting"; $("conn").className = "badge down"; });
+  src.addEventListener("hello", ev => {
+    const h = JSON.parse(ev.data);
+    if (h.channels && (!state.channels.length || h.stream !== state.channelsOf)) {
+      state.channels = h.channels;
+      state.channelsOf = h.stream;
+      state.shown = new Set(h.channels.map(c => c.name));
+      renderChannelPicker();
+    }
+  });
+  src.addEventListener("status", ev => renderStatus(JSON.parse(ev.data)));
+  src.addEventListener("plot", ev => {
+    const f = JSON.parse(ev.data);
+    f.received_ms = Date.now();
+    state.lastFrame = f;
+    state.frames++;
+    drawPlot(f);
+  });
+}
+
+function renderChannelPicker() {
+  const box = $("plot-channels");
+  box.replaceChildren();
+  for (const c of state.channels) {
+    const l = document.createElement("label");
+    const cb = document.createElement("input");
+    cb.type = "checkbox";
+    cb.checked = state.shown.has(c.name);
+    cb.dataset.channel = c.name;
+    cb.addEventListener("change", () => {
+      if (cb.checked) state.shown.add(c.name); else state.shown.delete(c.name);
+      if (state.lastFrame) drawPlot(state.lastFrame);
+    });
+    l.appendChild(cb);
+    l.appendChild(document.createTextNode(" " + c.name + (c.unit ? " [" + c.unit + "]" : "")));
+    box.appendChild(l);
+  }
+}
+
+function drawPlot(f) {
+  const cv = $("plot-canvas");
+  const g = cv.getContext("2d");
+  const left = 60, top = 10, bottom = 30;
+  const w = f.pixels, h = cv.height - top - bottom;
+  g.fillStyle = "#ffffff";
+  g.fillRect(0, 0, cv.width, cv.height);
+  const idx = state.channels.map((c, k) => k).filter(k => state.shown.has(state.channels[k].name));
+  let lo = Infinity, hi = -Infinity;
+  for (const k of idx) {
+    for (let i = 0; i < w; i++) {
+      if (f.min[k][i] !== null) { lo = Math.min(lo, f.min[k][i]); hi = Math.max(hi, f.max[k][i]); }
+    }
+  }
+  g.strokeStyle = "#888";
+  g.strokeRect(left - 0.5, top - 0.5, w + 1, h + 1);
+  g.fillStyle = "#333";
+  g.font = "11px sans-serif";
+  const windowS = Number(BigInt(f.dt_ns) * BigInt(f.pixels)) / 1e9;
+  g.textAlign = "center";
+  for (let k = 0; k <= 4; k++) {
+    const x = left + (w * k) / 4;
+    g.fillText((-windowS + (windowS * k) / 4).toFixed(1), x, top + h + 14);
+  }
+  g.fillText("time (s, 0 = latest bucket)", left + w / 2, top + h + 27);
+  const units = [...new Set(idx.map(k => state.channels[k].unit).filter(u => u))];
+  if (!isFinite(lo)) {
+    $("plot-info").textContent = "no samples in the window";
+    return;
+  }
+  if (hi === lo) { hi += 0.5; lo -= 0.5; }
+  const y = v => top + h - ((v - lo) / (hi - lo)) * h;
+  g.textAlign = "right";
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    g.fillText(v.toPrecision(3), left - 4, y(v) + 4);
+  }
+  g.save();
+  g.translate(12, top + h / 2);
+  g.rotate(-Math.PI / 2);
+  g.textAlign = "center";
+  g.fillText(units.length ? units.join(", ") : "value", 0, 0);
+  g.restore();
+  for (const k of idx) {
+    g.strokeStyle = COLORS[k % COLORS.length];
+    g.fillStyle = COLORS[k % COLORS.length];
+    let prev = null;
+    for (let i = 0; i < w; i++) {
+      const a = f.min[k][i], b = f.max[k][i];
+      if (a === null) { prev = null; continue; }
+      const x = left + i;
+      const y1 = y(b), y2 = y(a);
+      g.fillRect(x, y1, 1, Math.max(1, y2 - y1));  // the envelope: every bucket's min..max
+      if (prev !== null) {                          // join to the previous bucket
+        g.beginPath();
+        g.moveTo(x - 0.5, prev);
+        g.lineTo(x + 0.5, (y1 + y2) / 2);
+        g.stroke();
+      }
+      prev = (y1 + y2) / 2;
+    }
+  }
+  $("plot-info").textContent = f.samples + " samples, sequence " + f.sequence +
+    ", dropped " + f.dropped;
+}
+
+async function startRecording(ev) {
+  ev.preventDefault();
+  $("rec-error").textContent = "";
+  const r = await api("/api/recordings", {name: $("rec-name").value});
+  if (r.status !== 200) $("rec-error").textContent = r.data.error || ("HTTP " + r.status);
+}
+
+async function stopRecording(id) {
+  $("rec-error").textContent = "";
+  const r = await api("/api/recordings/stop", {id});
+  if (r.status !== 200) $("rec-error").textContent = r.data.error || ("HTTP " + r.status);
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const r = await api("/api/login", {token: $("login-token").value});
+  if (r.status === 200) { $("login-token").value = ""; start(); }
+  else $("login-error").textContent = r.data.error || ("HTTP " + r.status);
+}
+
+async function start() {
+  const r = await api("/api/status");
+  if (r.status === 401) {
+    $("login").hidden = false;
+    $("main").hidden = true;
+    return;
+  }
+  $("login").hidden = true;
+  $("main").hidden = false;
+  renderStatus(r.data);
+  if (!state.source) openLive($("plot-stream").value);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", login);
+  $("rec-form").addEventListener("submit", startRecording);
+  $("plot-stream").addEventListener("change", () => { state.channels = []; openLive($("plot-stream").value); });
+  $("plot-window").addEventListener("change", () => openLive(state.stream));
+  start();
+});

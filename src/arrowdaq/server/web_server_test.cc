@@ -1,0 +1,233 @@
+// The dashboard's HTTP server in one process with cpp-httplib's client, over a real engine:
+// the JSON API, the token, a live channel whose plot frames have the requested shape, requests
+// from several threads at once (TSan), a client that never reads (dropped, the engine's
+// sequence numbers unbroken) and a shutdown that does not wait for it.
+// (tests/python/test_dashboard.py checks the page itself in a headless Chromium.)
+#include "arrowdaq/server/web_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "arrowdaq/server/test_engine.h"
+#include "arrowdaq/testing/gtest_util.h"
+#include "arrowdaq/testing/temp_dir.h"
+
+namespace arrowdaq::server {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kConfig[] = R"(
+[instruments.ramp]
+driver = "sim.ramp"
+options = { rate_hz = 20000.0, batch_size = 100 }
+
+[instruments.sine]
+driver = "sim.sine"
+options = { rate_hz = 1000.0, batch_size = 50, channels = 2, unit = "V" }
+)";
+constexpr char kToken[] = "web-test-token-0123456789";
+
+class WebServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(engine_, TestEngine::Make(kConfig, dir_.Sub("runs")));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (engine_) engine_->Shutdown();
+  }
+  void Start(WebOptions options = {}) {
+    options.listen = "http://127.0.0.1:0";
+    options.required = true;
+    ASSERT_OK_AND_ASSIGN(server_, WebServer::Start(engine_->port(), options));
+    ASSERT_NE(server_, nullptr);
+    const std::string url = server_->url();
+    port_ = std::stoi(url.substr(url.rfind(':') + 1));
+  }
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(std::chrono::seconds(30));
+    return c;
+  }
+  Json Status() {
+    auto c = Client();
+    auto r = c.Get("/api/status");
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    return Json::parse(r->body);
+  }
+  template <typename F>
+  void WaitFor(F predicate, const char* what) {
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (!predicate()) {
+      ASSERT_LT(Clock::now(), deadline) << "timed out waiting for " << what;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<TestEngine> engine_;
+  std::unique_ptr<WebServer> server_;
+  int port_ = 0;
+};
+
+// Read the live channel until `frames` plot events came; return them.
+std::vector<Json> ReadPlots(httplib::Client& c, const std::string& query, int frames) {
+  std::vector<Json> plots;
+  std::string buffer;
+  auto r = c.Get(("/api/live?" + query).c_str(), [&](const char* data, std::size_t n) {
+    buffer.append(data, n);
+    for (auto end = buffer.find("\n\n"); end != std::string::npos; end = buffer.find("\n\n")) {
+      const std::string event = buffer.substr(0, end);
+      buffer.erase(0, end + 2);
+      if (event.rfind("event: plot\ndata: ", 0) == 0) {
+        plots.push_back(Json::parse(event.substr(event.find('\n') + 7)));
+      }
+    }
+    return static_cast<int>(plots.size()) < frames;
+  });
+  return plots;
+}
+
+TEST_F(WebServerTest, ApiAnswersAndLiveFramesHaveTheirShape) {
+  Start();
+  const Json status = Status();
+  ASSERT_EQ(status["instruments"].size(), 2u);
+  EXPECT_EQ(status["server"]["token_required"], false);
+  auto c = Client();
+  auto streams = c.Get("/api/streams");
+  ASSERT_TRUE(streams);
+  EXPECT_EQ(Json::parse(streams->body)["streams"].size(), 2u);
+  EXPECT_EQ(c.Get("/api/nope")->status, 404);
+  EXPECT_EQ(c.Get("/../etc/passwd")->status, 404);
+
+  const auto plots = ReadPlots(c, "stream=sine&channels=ch1&pixels=50&window=1", 3);
+  ASSERT_EQ(plots.size(), 3u);
+  for (const auto& p : plots) {
+    EXPECT_EQ(p["pixels"], 50);
+    EXPECT_EQ(p["dt_ns"], 20'000'000);
+    ASSERT_EQ(p["min"].size(), 1u);  // the one channel asked for
+    EXPECT_EQ(p["min"][0].size(), 50u);
+    EXPECT_EQ(std::stoll(p["t0_ns"].get<std::string>()) % 20'000'000, 0);
+  }
+  EXPECT_GE(std::stoll(plots[2]["last_ns"].get<std::string>()),
+            std::stoll(plots[0]["last_ns"].get<std::string>()));
+}
+
+TEST_F(WebServerTest, TokenOnEveryApiCall) {
+  const std::string token_file = dir_.Sub("token");
+  std::ofstream(token_file) << kToken << "\n";
+  WebOptions options;
+  options.token_file = token_file;
+  Start(options);
+  auto c = Client();
+  EXPECT_EQ(c.Get("/api/status")->status, 401);
+  EXPECT_EQ(c.Get("/api/live")->status, 401);
+  EXPECT_EQ(c.Get("/")->status, 200) << "the page itself asks for the token";
+  EXPECT_EQ(c.Get("/api/status", {{"Authorization", std::string("Bearer ") + kToken}})->status,
+            200);
+  EXPECT_EQ(c.Get("/api/status", {{"Cookie", std::string("arrowdaq_token=") + kToken}})->status,
+            200);
+  auto login = c.Post("/api/login", std::string(R"({"token": ")") + kToken + "\"}",
+                      "application/json");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 200);
+  EXPECT_NE(login->get_header_value("Set-Cookie").find("HttpOnly; SameSite=Strict"),
+            std::string::npos);
+  EXPECT_EQ(c.Post("/api/login", R"({"token": "wrong-wrong-wrong-wrong"})", "application/json")
+                ->status,
+            401);
+}
+
+TEST_F(WebServerTest, ManyClientsAtOnceWhileRecordingsStartAndStop) {
+  Start();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      auto c = Client();
+      if (ReadPlots(c, "stream=ramp&pixels=100&window=0.5", 5).size() != 5) ++failures;
+    });
+  }
+  threads.emplace_back([&] {
+    auto c = Client();
+    for (int i = 0; i < 20; ++i) {
+      auto r = c.Get("/api/status");
+      if (!r || r->status != 200) ++failures;
+    }
+  });
+  threads.emplace_back([&] {
+    auto c = Client();
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Post("/api/recordings", "{\"name\": \"r" + std::to_string(i) + "\"}",
+                      "application/json");
+      if (!r || r->status != 200) {
+        ++failures;
+        continue;
+      }
+      const std::string id = Json::parse(r->body)["id"];
+      auto s = c.Post("/api/recordings/stop", Json{{"id", id}}.dump(), "application/json");
+      if (!s || s->status != 200) ++failures;
+    }
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(WebServerTest, AStalledClientIsDroppedAndShutdownDoesNotWaitForIt) {
+  WebOptions options;
+  options.write_timeout = std::chrono::milliseconds(500);
+  Start(options);
+  const std::uint64_t sequence_before = [&] {
+    const Json status = Status();
+    for (const auto& s : status["streams"]) {
+      if (s["name"] == "ramp") return s["next_sequence"].get<std::uint64_t>();
+    }
+    return std::uint64_t{0};
+  }();
+  // Two clients that never read: the biggest frames, as often as allowed.
+  std::vector<int> sockets;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string req =
+        "GET /api/live?stream=sine&pixels=4096&window=60&rate=20 HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    sockets.push_back(fd);
+  }
+  WaitFor([&] { return Status()["web"]["dropped_clients"].get<int>() >= 1; },
+          "a stalled client dropped");
+  // The engine went on: the ramp's sequence numbers advanced with nothing missing upstream.
+  WaitFor([&] {
+    const Json status = Status();
+    for (const auto& s : status["streams"]) {
+      if (s["name"] == "ramp") return s["next_sequence"].get<std::uint64_t>() > sequence_before + 20;
+    }
+    return false;
+  }, "the ramp going on");
+  // The second one may still be open: shutdown ends it within the write timeout.
+  const auto t0 = Clock::now();
+  server_->Shutdown();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(30));
+  for (int fd : sockets) ::close(fd);
+}
+
+}  // namespace
+}  // namespace arrowdaq::server
