@@ -319,9 +319,20 @@ int CmdScan(const ScanArgs& args) {
     app::SetStopTarget([](void* e) { static_cast<app::ScanExecutor*>(e)->Abort(); }, executor);
     std::cerr << "arrowdaq: scanning plan " << name << " (" << executor->points_total()
               << " points) into " << recordings.back()->directory().string() << std::endl;
-    ARROW_RETURN_NOT_OK(executor->Start(
-        recordings.back()->directory(),
-        [acquisition = shared->acquisition] { acquisition->RequestStop(); }));
+    // Called on the scan's thread when it has ended: a scan that completed ends the run as a
+    // duration would (outcome ok/degraded); an aborted or failed one stops it, saying why.
+    // A raw pointer: `shared` owns the executor that keeps this callback (no cycle).
+    auto done = [shared = shared.get()] {
+      const app::ScanExecutor& e = *shared->executor;
+      if (e.exit_status() == app::ScanExit::kSuccess) {
+        shared->acquisition->EndRun();
+      } else {
+        std::string why = "scan " + std::string(app::ToString(e.exit_status()));
+        if (!e.reason().empty()) why += ": " + e.reason();
+        shared->acquisition->RequestStop(std::move(why));
+      }
+    };
+    ARROW_RETURN_NOT_OK(executor->Start(recordings.back()->directory(), std::move(done)));
     return std::function<void()>([shared] {
       shared->executor->Abort();  // no effect once the scan has ended
       shared->executor->Join();

@@ -16,7 +16,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from arrowdaq_testlib import ARROWDAQ, only_run_dir, run, write_config
+from arrowdaq_testlib import ARROWDAQ, load_summary, only_run_dir, run, write_config
 
 HEAD = """
 [run]
@@ -119,6 +119,9 @@ num = 4
     start, stop = docs[0][1], docs[-1][1]
     assert stop["exit_status"] == "success"
     assert stop["num_events"] == {"primary": 12}
+    # A scan that completed ends its run as a duration would: not "stopped".
+    # (degraded only where a loaded machine fell short of a rate; the summary says which)
+    assert load_summary(run_dir)["outcome"] in ("ok", "degraded"), load_summary(run_dir)
     assert start["num_points"] == 12
     # Grid, first axis slowest, every other row of x backwards (snake).
     ys, xs = linspace(-1, 1, 3), linspace(0, 2, 4)
@@ -219,6 +222,9 @@ num = 5
     assert "point 3" in stop["reason"] and "following error" in stop["reason"]
     assert stop["num_events"] == {"primary": 2}
     assert [e["data"]["stage_x_setpoint"] for e in events(docs)] == [0, 1]
+    summary = load_summary(run_dir)
+    assert summary["outcome"] == "stopped"
+    assert summary["stop_reason"].startswith("scan fail: point 3"), summary["stop_reason"]
     with h5py.File(run_dir / "run.h5", "r") as f:  # the raw streams are readable
         assert len(f["ramp/ch0"]) > 0 and len(f["stage/x"]) > 0
 
@@ -353,6 +359,7 @@ dwell = "20ms"
     validate(docs)
     assert docs[-1][1]["exit_status"] == "abort"
     assert docs[-1][1]["num_events"]["primary"] == len(events(docs)) >= 2
+    assert load_summary(only_run_dir(out))["stop_reason"].startswith("scan abort")
 
 
 def test_a_polled_detector_is_queried_at_each_point(tmp_path):

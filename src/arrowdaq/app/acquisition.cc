@@ -88,6 +88,14 @@ Status Acquisition::Start() {
   return engine_->StartAcquisition();
 }
 
+void Acquisition::RequestStop(std::string reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_reason_.empty()) stop_reason_ = std::move(reason);
+  }
+  RequestStop();
+}
+
 void Acquisition::WaitForEnd() {
   const auto duration = options_.duration ? *options_.duration : config_.run.duration;
   // run.progress_interval, on a terminal too (app/progress_view.h draws it).
@@ -99,6 +107,7 @@ void Acquisition::WaitForEnd() {
   auto previous_time = Clock::now();
   ProgressView view(options_.interactive);
   while (!stop_requested_.load(std::memory_order_relaxed) &&
+         !end_requested_.load(std::memory_order_relaxed) &&
          !(bounded && Clock::now() - start >= duration)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     engine_->Tick();

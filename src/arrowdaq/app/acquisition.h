@@ -67,6 +67,12 @@ class Acquisition {
   Status Run();
   /// Ask Run to stop cleanly; async-signal-safe.
   void RequestStop() { stop_requested_.store(true, std::memory_order_relaxed); }
+  /// Ask Run to stop cleanly and say why in summary.json (outcome "stopped"); not for signal
+  /// handlers (it takes a lock).
+  void RequestStop(std::string reason);
+  /// End the run as its duration would (what drove it, a scan, has finished): the outcome is
+  /// ok or degraded by the usual rules, not "stopped". Thread-safe.
+  void EndRun() { end_requested_.store(true, std::memory_order_relaxed); }
 
   const RunSummary& summary() const { return summary_; }
   const config::RunConfig& config() const { return config_; }
@@ -85,6 +91,7 @@ class Acquisition {
   std::shared_ptr<Recording> recording_;
   std::function<void()> detach_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> end_requested_{false};
   std::atomic<bool> failed_{false};
   std::mutex mutex_;
   Status failure_;  // guarded by mutex_
