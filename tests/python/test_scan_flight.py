@@ -295,3 +295,30 @@ def test_the_python_client_runs_pauses_and_aborts_scans(tmp_path, server):
         assert docs[-1][1]["exit_status"] == "abort"
         assert [e["data"]["stage_x_setpoint"] for e in events(docs)] == \
             list(np.linspace(-5, 5, 40))[:s.points_done]
+
+
+def test_the_server_snippet_of_docs_scans_md_runs(tmp_path):
+    """docs/scans.md's `python scan-server` block, run against `arrowdaq serve
+    examples/scan.toml` (a smaller grid; the documented URI replaced by the server's)."""
+    import os
+    import re
+    import sys
+    from pathlib import Path
+    source = Path(os.environ["ARROWDAQ_SOURCE_DIR"])
+    example = (source / "examples" / "scan.toml").read_text()
+    example = example.replace("num = 4", "num = 2").replace("num = 5", "num = 3")
+    cfg = lib.write_config(tmp_path, example, name="scan.toml")
+    blocks = re.findall(r"```python scan-server\n(.*?)```", (source / "docs" / "scans.md").read_text(), re.S)
+    assert len(blocks) == 1
+    server = arrowdaq.start_server(cfg, binary=lib.ARROWDAQ, output=tmp_path / "runs")
+    try:
+        script = blocks[0].replace("grpc://127.0.0.1:8815", server.uri)
+        r = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert re.fullmatch(r"success 6 \S+/runs/map-\S+", lines[0]), r.stdout
+        assert re.fullmatch(r"paused after \d+ points", lines[1]), r.stdout
+        assert lines[2] == "success 30", r.stdout
+    finally:
+        assert server.stop() == 0, server.log
