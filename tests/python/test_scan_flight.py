@@ -231,7 +231,9 @@ def test_abort_ends_with_exit_status_abort(tmp_path, flight):
     assert len(evs) == done["points_done"] == docs[-1][1]["num_events"]["primary"]
     with h5py.File(run_dir / "run.h5", "r") as f:
         assert len(f["scan/seq_num"]) == len(evs)
-    assert (run_dir / "summary.json").is_file()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "stopped"
+    assert summary["stop_reason"].startswith("scan abort: "), summary
 
 
 @pytest.mark.parametrize("body,field", [

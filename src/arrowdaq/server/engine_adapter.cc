@@ -575,9 +575,23 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   Scan* raw = scan.get();
   scan->waiter = std::thread([this, raw] {
     raw->executor->Join();
-    (void)StopRecording(raw->recording_id);
-    raw->ended.store(true);
     const app::ScanExecutor& e = *raw->executor;
+    // As `arrowdaq scan` ends its run: a completed scan as a finished run, an aborted or
+    // failed one stopped with the reason (summary.json stop_reason "scan abort: ...").
+    std::shared_ptr<Entry> entry;
+    {
+      std::lock_guard state(mutex_);
+      for (const auto& candidate : entries_) {
+        if (candidate->recording->id() == raw->recording_id) entry = candidate;
+      }
+    }
+    if (entry) {
+      (void)Finish(*entry, e.exit_status() == app::ScanExit::kSuccess
+                               ? std::string()
+                               : "scan " + std::string(app::ToString(e.exit_status())) + ": " +
+                                     e.reason());
+    }
+    raw->ended.store(true);
     engine_.events().Record({WallClockNanos(), "", "info",
                              "scan " + raw->plan + " ended: " +
                                  std::string(app::ToString(e.exit_status())) + ", " +
