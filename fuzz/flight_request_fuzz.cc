@@ -6,7 +6,8 @@
 // and holds only printable ASCII (client bytes are escaped), and to accept only valid shapes:
 // stream names valid, `since` with one stream, a queue within bounds, recording names that stay
 // in their directory. An add_instrument table given as JSON becomes TOML that the config parser
-// (ParseConfig) then reads, as the engine will: that path is fuzzed too. Any crash, hang,
+// (ParseConfig) then reads, as the engine will: that path is fuzzed too, and so is a run_plan
+// body, under `[[plans]]` after a config with a motor and a detector. Any crash, hang,
 // sanitizer report, escaping exception or broken promise is a finding.
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,18 @@ void CheckAction(std::string_view type, std::string_view body) {
       Finding("ParseConfig gave a non-Invalid error: " + parsed.status().ToString());
     }
   }
+  if (auto* run = std::get_if<RunPlanAction>(&action->body)) {
+    if (!run->request.by_name) {
+      // What the engine does with it (EngineAdapter::RunPlan): the entry after its config.
+      static const std::string base =
+          "[instruments.m]\ndriver = \"sim.motor\"\n[instruments.pd]\ndriver = \"sim.sine\"\n";
+      auto parsed =
+          config::ParseConfig(base + "\n[[plans]]\n" + run->request.toml, run->request.origin);
+      if (!parsed.ok() && !parsed.status().IsInvalid()) {
+        Finding("ParseConfig gave a non-Invalid error: " + parsed.status().ToString());
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -87,10 +100,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t selector = data[0];
   try {
     const auto& specs = ActionSpecs();
-    if (selector < specs.size()) {
+    constexpr std::uint8_t kTicket = 9;
+    if (selector < kTicket) {
       CheckAction(ToString(specs[selector].kind), input);
-    } else if (selector == specs.size()) {
+    } else if (selector == kTicket) {
       CheckTicket(input);
+    } else if (selector <= specs.size()) {
+      CheckAction(ToString(specs[selector - 1].kind), input);
     } else {
       const auto newline = input.find('\n');
       const std::string_view type = input.substr(0, newline);

@@ -2,7 +2,7 @@
 (:class:`Client`), finished runs as pyarrow Tables (:func:`open_run`), a server as a child
 process (:func:`start_server`), and Bluesky/ophyd devices (``arrowdaq.ophyd``, extra
 ``[bluesky]``). See docs/python.md."""
-from .client import DEFAULT_URI, BatchInfo, Client, Recording, StreamInfo, Subscription
+from .client import DEFAULT_URI, BatchInfo, Client, Recording, Scan, StreamInfo, Subscription
 from .errors import (AlreadyExistsError, ArrowdaqError, ArrowdaqTimeoutError, AuthenticationError,
                      GapError, GapWarning, InstrumentError, InvalidRequestError, NotFoundError,
                      RecordingStateError, RunFormatError, ServerUnavailableError,
@@ -14,7 +14,7 @@ from .server import LocalServer, start_server
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "Subscription", "Recording", "StreamInfo", "BatchInfo", "DEFAULT_URI", "open_run", "Run",
+    "Client", "Subscription", "Recording", "Scan", "StreamInfo", "BatchInfo", "DEFAULT_URI", "open_run", "Run",
     "start_server", "LocalServer", "ArrowdaqError", "ServerUnreachableError", "AuthenticationError",
     "InvalidRequestError", "NotFoundError", "UnknownStreamError", "UnknownInstrumentError",
     "UnknownRecordingError", "AlreadyExistsError", "InstrumentError", "RecordingStateError",

@@ -335,6 +335,45 @@ class Client:
             body["duration"] = duration if isinstance(duration, str) else float(duration)
         return Recording(self, self.action("start_recording", body))
 
+    # -- scans ------------------------------------------------------------------------------
+
+    def scan(self, plan: Union[str, Mapping[str, Any]], *, wait: bool = True,
+             timeout: Optional[float] = None) -> "Scan":
+        """Run a scan on the server (docs/scans.md) and return it as a :class:`Scan`.
+
+        ``plan``: the name of a ``[[plans]]`` entry of the server's config, or a whole plan as
+        a dict with the same fields (``name``, ``kind``, ``num``, ``snake``, ``settle``,
+        ``dwell``, ``axes``, ``detectors``), validated like the config: a bad field raises
+        :class:`~arrowdaq.errors.InvalidRequestError` naming it, before anything moves. One scan
+        at a time: :class:`~arrowdaq.errors.AlreadyExistsError` while one runs. With ``wait``
+        (the default) returns once the scan has ended and its files are complete
+        (:meth:`Scan.documents`, :attr:`Scan.directory`)."""
+        body: Dict[str, Any] = {"name": plan} if isinstance(plan, str) else dict(plan)
+        started = Scan(self, self.action("run_plan", body, kind="plan"))
+        if wait:
+            started.wait(timeout=timeout)
+        return started
+
+    def scan_status(self) -> Optional[Dict[str, Any]]:
+        """The current (or last) scan's state, as the status action gives it: ``plan``,
+        ``state`` (``running``, ``paused``, ``done``), ``points_done``, ``points_total``,
+        ``directory``, ``exit_status`` and ``reason`` once done; None before the first scan."""
+        scan: Optional[Dict[str, Any]] = self.status().get("scan")
+        return scan
+
+    def pause(self) -> Dict[str, Any]:
+        """Pause the running scan at the next point boundary (motors stopped); its state.
+        The state turns ``paused`` once the scan has stopped taking points."""
+        return self.action("pause")
+
+    def resume(self) -> Dict[str, Any]:
+        """Resume a paused scan at the point it stopped before; its state."""
+        return self.action("resume")
+
+    def abort(self) -> Dict[str, Any]:
+        """Abort the running scan (its stop document says ``exit_status: "abort"``)."""
+        return self.action("abort")
+
 
 def _period_ns(info: StreamInfo) -> int:
     rate = info.nominal_rate_hz or 0.0
@@ -573,3 +612,79 @@ class Recording:
 
     def __repr__(self) -> str:
         return f"<arrowdaq.Recording {self.id} {self.run_id!r} {self.state}>"
+
+
+class Scan:
+    """A scan on the server (``client.scan(...)``).
+
+    ``plan`` (its name), ``directory`` (the run directory, a ``Path`` on the server's
+    machine: ``documents.jsonl``, ``run.h5`` with ``/scan``), ``recording_id``, and as of the
+    last :meth:`refresh`: ``state`` (``running``, ``paused``, ``done``), ``points_done``,
+    ``points_total``, ``exit_status`` (``success``, ``abort``, ``fail``; ``""`` before the end)
+    and ``reason``.
+    """
+
+    def __init__(self, client: Client, state: Dict[str, Any]) -> None:
+        self._client = client
+        self._update(state)
+
+    def _update(self, state: Dict[str, Any]) -> None:
+        self.info: Dict[str, Any] = dict(state)
+        self.plan: str = state["plan"]
+        self.directory = Path(state["directory"])
+        self.recording_id: str = state.get("recording_id", "")
+        self.state: str = state.get("state", "")
+        self.points_done: int = int(state.get("points_done", 0))
+        self.points_total: int = int(state.get("points_total", 0))
+        self.exit_status: str = state.get("exit_status", "")
+        self.reason: str = state.get("reason", "")
+
+    def refresh(self) -> "Scan":
+        """Update the state from the server's status."""
+        now = self._client.scan_status()
+        if now is None or now.get("directory") != str(self.directory):
+            raise E.ArrowdaqError(f"scan '{self.plan}' is no longer the server's scan")
+        self._update(now)
+        return self
+
+    def wait(self, timeout: Optional[float] = None, poll: float = 0.05) -> "Scan":
+        """Wait until the scan has ended and its recording is closed (state ``done``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.refresh().state != "done":
+            if deadline is not None and time.monotonic() > deadline:
+                raise E.ArrowdaqTimeoutError(f"scan '{self.plan}' still {self.state} after {timeout} s")
+            time.sleep(poll)
+        return self
+
+    def documents(self) -> List[Tuple[str, Dict[str, Any]]]:
+        """The run's event-model documents, ``(name, doc)`` in order (start, descriptor,
+        events, stop), from ``documents.jsonl`` when the run directory is on this machine."""
+        docs: List[Tuple[str, Dict[str, Any]]] = []
+        for line in (self.directory / "documents.jsonl").read_text().splitlines():
+            name, doc = json.loads(line)
+            docs.append((str(name), dict(doc)))
+        return docs
+
+    def pause(self) -> "Scan":
+        """Pause at the next point boundary (``client.pause()``)."""
+        self._update(self._client.pause())
+        return self
+
+    def resume(self) -> "Scan":
+        """Resume after a pause (``client.resume()``)."""
+        self._update(self._client.resume())
+        return self
+
+    def abort(self) -> "Scan":
+        """Abort (``client.abort()``)."""
+        self._update(self._client.abort())
+        return self
+
+    def open(self, format: Optional[str] = None) -> "Any":
+        """The finished run (:func:`arrowdaq.open_run` on :attr:`directory`)."""
+        from .run import open_run
+        return open_run(self.directory, format=format)
+
+    def __repr__(self) -> str:
+        return (f"<arrowdaq.Scan {self.plan!r} {self.state} {self.points_done}/{self.points_total}"
+                f"{' ' + self.exit_status if self.exit_status else ''}>")

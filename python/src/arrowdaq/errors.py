@@ -156,8 +156,9 @@ def translate(exc: BaseException, uri: str, *, what: str = "", kind: str = "") -
             return ServerUnreachableError(f"{prefix}no arrowdaq server reachable at {uri}: {msg}",
                                           server_message=msg)
         return ServerUnavailableError(f"{prefix}{msg}", server_message=msg)
-    if isinstance(exc, pa.ArrowException) and re.search(r"\balready (exists|registered|taken)|\bexists already\b|\bis taken\b", msg):
+    if isinstance(exc, pa.ArrowException) and re.search(r"\balready (exists|registered|taken|running)|\bexists already\b|\bis taken\b", msg):
         msg = re.sub(r"^(Unknown|Already exists|AlreadyExists): ", "", msg)
+        prefix = f"{what}: " if what and not msg.startswith(f"{what}: ") else ""
         return AlreadyExistsError(f"{prefix}{msg}", server_message=msg)
     if isinstance(exc, pa.ArrowKeyError):
         cls = {"stream": UnknownStreamError, "instrument": UnknownInstrumentError,

@@ -148,6 +148,9 @@ struct ScanExecutor::Impl {
   std::atomic<int> interrupts{0};  // since the last resume
   std::atomic<bool> abort{false};
   std::atomic<bool> resume{false};
+  std::atomic<bool> paused{false};
+  std::atomic<std::int64_t> done_points{0};
+  std::atomic<bool> finished{false};
 
   std::thread loop;
   std::thread collector;
@@ -454,6 +457,7 @@ struct ScanExecutor::Impl {
   bool PauseIfAsked(std::int64_t next_point) {
     if (interrupts.load() == 0) return !Aborted();
     (void)StopMotors();
+    paused.store(true);
     Progress("scan: paused before point " + std::to_string(next_point + 1) + "/" +
                  std::to_string(points.size()) +
                  " (motors stopped); type r and Enter to resume, a to abort (or Ctrl-C again)",
@@ -488,9 +492,13 @@ struct ScanExecutor::Impl {
         }
       }
     }
-    if (Aborted()) return false;
+    if (Aborted()) {
+      paused.store(false);
+      return false;
+    }
     resume.store(false);
     interrupts.store(0);
+    paused.store(false);
     Progress("scan: resumed at point " + std::to_string(next_point + 1) + "/" +
                  std::to_string(points.size()),
              true);
@@ -721,6 +729,7 @@ struct ScanExecutor::Impl {
       }
       ++taken;
       WriteEvent(taken, points[i], readback, readback_ns, readings, flags, t0, t1);
+      done_points.store(taken);
       if (Status published = Publish(taken, points[i], readback, readings, flags, t0, t1);
           !published.ok()) {
         // The run is ending under the scan (the stream was sealed) or storage refused it.
@@ -865,6 +874,7 @@ Status ScanExecutor::Start(const std::filesystem::path& run_dir, std::function<v
   impl->on_done = std::move(on_done);
   impl->loop = std::thread([impl] {
     impl->Run();
+    impl->finished.store(true);
     if (impl->on_done) impl->on_done();
   });
   return Status::OK();
@@ -873,6 +883,15 @@ Status ScanExecutor::Start(const std::filesystem::path& run_dir, std::function<v
 void ScanExecutor::Interrupt() {
   if (impl_->interrupts.fetch_add(1) >= 1) impl_->abort.store(true);
 }
+
+void ScanExecutor::Pause() {
+  int expected = 0;
+  (void)impl_->interrupts.compare_exchange_strong(expected, 1);
+}
+
+bool ScanExecutor::paused() const { return impl_->paused.load(); }
+std::int64_t ScanExecutor::points_done() const { return impl_->done_points.load(); }
+bool ScanExecutor::done() const { return impl_->finished.load(); }
 
 void ScanExecutor::Resume() { impl_->resume.store(true); }
 

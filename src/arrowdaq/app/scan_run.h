@@ -84,12 +84,22 @@ class ScanExecutor {
   [[nodiscard]] Status Start(const std::filesystem::path& run_dir, std::function<void()> on_done);
   /// Pause at the next point boundary; when already paused (or pausing), abort. Signal-safe.
   void Interrupt();
+  /// Pause at the next point boundary; no effect when already paused or pausing (unlike
+  /// Interrupt, never aborts). Signal-safe.
+  void Pause();
   /// Continue after a pause. Signal-safe.
   void Resume();
   /// Abort at the next boundary (or while moving/paused). Signal-safe.
   void Abort();
   /// Wait for the point loop (call Abort first to end it early) and the collector to end.
   void Join();
+
+  /// Live state, from any thread: paused() is true from the moment the point loop has stopped
+  /// the motors at a boundary until it resumes (no point is taken meanwhile); points_done()
+  /// counts the events written so far; done() once the stop document is written.
+  bool paused() const;
+  std::int64_t points_done() const;
+  bool done() const;
 
   ScanExit exit_status() const;
   const std::string& reason() const;

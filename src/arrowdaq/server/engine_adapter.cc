@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <optional>
 
+#include "arrowdaq/app/run_plan.h"
 #include "arrowdaq/app/run_report.h"
+#include "arrowdaq/app/scan_run.h"
 #include "arrowdaq/app/run_summary.h"
 #include "arrowdaq/core/clock.h"
 #include "arrowdaq/core/schema.h"
@@ -42,6 +44,11 @@ Result<std::unique_ptr<EngineAdapter>> EngineAdapter::Make(app::Engine& engine,
 EngineAdapter::~EngineAdapter() { Shutdown(); }
 
 void EngineAdapter::Shutdown(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+  }
+  EndScan();  // aborts a running scan; its recording ends with it
   std::vector<std::shared_ptr<Entry>> entries;
   {
     std::lock_guard lock(mutex_);
@@ -210,6 +217,10 @@ EngineStatus EngineAdapter::GetStatus() {
   status.uptime = SteadyClock::now() - started_;
   status.memory = telemetry::SampleMemory();
   status.replay = feed_->Stats();
+  {
+    std::lock_guard lock(scan_mutex_);
+    if (scan_) status.scan = ScanSnapshot(*scan_);
+  }
   return status;
 }
 
@@ -402,6 +413,222 @@ Status EngineAdapter::AddInstrument(const InstrumentTable& table) {
 
 Status EngineAdapter::RemoveInstrument(const std::string& instrument) {
   return engine_.RemoveInstrument(instrument);
+}
+
+// ---- scans ------------------------------------------------------------------------------------
+
+struct EngineAdapter::Scan {
+  std::string plan;
+  std::string recording_id;
+  std::string directory;
+  std::unique_ptr<app::ScanExecutor> executor;
+  std::thread waiter;              // joins the executor, then stops the recording
+  std::atomic<bool> ended{false};  // the recording is stopped: the files are complete
+};
+
+ScanInfo EngineAdapter::ScanSnapshot(const Scan& scan) const {
+  ScanInfo info;
+  info.plan = scan.plan;
+  info.recording_id = scan.recording_id;
+  info.directory = scan.directory;
+  const app::ScanExecutor& e = *scan.executor;
+  info.points_total = e.points_total();
+  info.points_done = e.points_done();
+  if (scan.ended.load()) {
+    info.state = ScanState::kDone;
+    info.exit_status = std::string(app::ToString(e.exit_status()));
+    info.reason = e.reason();
+  } else {
+    info.state = e.paused() ? ScanState::kPaused : ScanState::kRunning;
+  }
+  return info;
+}
+
+void EngineAdapter::EndScan() {
+  std::lock_guard lock(scan_mutex_);
+  if (!scan_) return;
+  scan_->executor->Abort();  // no effect once the scan has ended
+  if (scan_->waiter.joinable()) scan_->waiter.join();
+}
+
+namespace {
+
+// "run_plan:47:3: plans[2].axes[0].stop: target ..." -> "run_plan: axes[0].stop: target ...":
+// the line and column count the server's config text with the plan appended, which the
+// client never saw; the field path is what names the problem.
+std::string PlanMessage(const std::string& message, const std::string& origin) {
+  std::string rest = message;
+  if (rest.rfind(origin + ":", 0) == 0) {
+    int line = 0, column = 0, consumed = 0;
+    if (std::sscanf(rest.c_str() + origin.size(), ":%d:%d:%n", &line, &column, &consumed) >= 2 &&
+        consumed > 0) {
+      rest = rest.substr(origin.size() + static_cast<std::size_t>(consumed));
+    } else {
+      rest = rest.substr(origin.size() + 1);
+    }
+  }
+  while (!rest.empty() && rest.front() == ' ') rest.erase(0, 1);
+  if (rest.rfind("plans[", 0) == 0) {
+    const auto close = rest.find(']');
+    if (close != std::string::npos) {
+      rest = rest.substr(close + 1);
+      if (!rest.empty() && rest.front() == '.') rest.erase(0, 1);
+      if (!rest.empty() && rest.front() == ':') rest = "plan" + rest;
+    }
+  }
+  return origin + ": " + rest;
+}
+
+}  // namespace
+
+Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
+  std::lock_guard lock(scan_mutex_);
+  {
+    std::lock_guard state(mutex_);
+    if (shut_down_) return Status::Invalid(request.origin, ": the server is shutting down");
+  }
+  if (scan_ && !scan_->ended.load()) {
+    const ScanInfo now = ScanSnapshot(*scan_);
+    return Status::AlreadyExists(request.origin, ": a scan is already running (plan '", now.plan,
+                                 "', ", now.points_done, "/", now.points_total, " points, ",
+                                 ToString(now.state), ", in ", now.directory,
+                                 "); abort it or wait for it to end");
+  }
+  const config::RunConfig& base = engine_.config();
+  config::PlanConfig plan;
+  if (request.by_name) {
+    std::string names;
+    const config::PlanConfig* found = nullptr;
+    for (const auto& p : base.plans) {
+      names += (names.empty() ? "" : ", ") + p.name;
+      if (p.name == request.name) found = &p;
+    }
+    if (found == nullptr) {
+      return Status::KeyError(request.origin, ": name: no plan '", request.name,
+                              "' in the config (plans: ", names.empty() ? "none" : names,
+                              "); or give the whole plan ([[plans]] fields)");
+    }
+    plan = *found;
+  } else {
+    // The entry under its header after the server's own config, so that it is read (unknown
+    // keys, types, kinds, axes and detectors against the instruments) exactly like one.
+    // Under a placeholder name no config plan has (a plan sent in full may reuse the name of
+    // one of the config's); the request's name is checked as the recording name below.
+    if (Status st = CheckRecordingName(request.name); !st.ok()) {
+      return Status::Invalid(request.origin, ": name: ", st.message());
+    }
+    std::string placeholder = "run_plan_entry";
+    for (bool taken = true; taken;) {
+      taken = false;
+      for (const auto& p : base.plans) taken = taken || p.name == placeholder;
+      if (taken) placeholder += "_";
+    }
+    auto parsed = config::ParseConfig(base.text + "\n[[plans]]\nname = \"" + placeholder + "\"\n" +
+                                          request.toml,
+                                      request.origin);
+    if (!parsed.ok()) {
+      return Status::Invalid(PlanMessage(parsed.status().message(), request.origin));
+    }
+    if (parsed->plans.size() != base.plans.size() + 1) {
+      return Status::Invalid(request.origin, ": the body must be one plan's fields");
+    }
+    plan = std::move(parsed->plans.back());
+    plan.name = request.name;
+  }
+  // Soft limits, movable motors and numeric detector columns, before anything moves.
+  config::RunConfig checked = base;
+  checked.plans = {plan};
+  auto planned = app::PlanRun(checked);
+  if (!planned.ok()) {
+    return planned.status().WithMessage(PlanMessage(planned.status().message(), request.origin));
+  }
+  if (Status st = CheckRecordingName(plan.name); !st.ok()) {
+    return Status::Invalid(request.origin, ": name: ", st.message());
+  }
+  if (scan_) {  // the last scan has ended: its threads are done, its stream goes
+    if (scan_->waiter.joinable()) scan_->waiter.join();
+    scan_.reset();
+    (void)engine_.router().RemoveStream(app::ScanExecutor::kStreamName);
+  }
+  auto scan = std::make_shared<Scan>();
+  scan->plan = plan.name;
+  app::ScanOptions so;  // no progress output, no terminal: the actions drive it
+  ARROW_ASSIGN_OR_RAISE(scan->executor, app::ScanExecutor::Make(engine_, *planned, plan, so));
+  RecordingRequest rec;
+  rec.name = plan.name;
+  auto started = StartRecording(rec);
+  if (!started.ok()) {
+    scan->executor.reset();
+    (void)engine_.router().RemoveStream(app::ScanExecutor::kStreamName);
+    return started.status();
+  }
+  scan->recording_id = started->id;
+  scan->directory = started->directory;
+  if (Status st = scan->executor->Start(started->directory, nullptr); !st.ok()) {
+    (void)StopRecording(scan->recording_id);
+    scan->executor.reset();
+    (void)engine_.router().RemoveStream(app::ScanExecutor::kStreamName);
+    return st;
+  }
+  engine_.events().Record({WallClockNanos(), "", "info",
+                           "scan " + plan.name + " started in " + scan->directory});
+  Scan* raw = scan.get();
+  scan->waiter = std::thread([this, raw] {
+    raw->executor->Join();
+    const app::ScanExecutor& e = *raw->executor;
+    // As `arrowdaq scan` ends its run: a completed scan as a finished run, an aborted or
+    // failed one stopped with the reason (summary.json stop_reason "scan abort: ...").
+    std::shared_ptr<Entry> entry;
+    {
+      std::lock_guard state(mutex_);
+      for (const auto& candidate : entries_) {
+        if (candidate->recording->id() == raw->recording_id) entry = candidate;
+      }
+    }
+    if (entry) {
+      (void)Finish(*entry, e.exit_status() == app::ScanExit::kSuccess
+                               ? std::string()
+                               : "scan " + std::string(app::ToString(e.exit_status())) + ": " +
+                                     e.reason());
+    }
+    raw->ended.store(true);
+    engine_.events().Record({WallClockNanos(), "", "info",
+                             "scan " + raw->plan + " ended: " +
+                                 std::string(app::ToString(e.exit_status())) + ", " +
+                                 std::to_string(e.points_done()) + "/" +
+                                 std::to_string(e.points_total()) + " points" +
+                                 (e.reason().empty() ? "" : " (" + e.reason() + ")")});
+  });
+  scan_ = scan;
+  return ScanSnapshot(*scan_);
+}
+
+Result<ScanInfo> EngineAdapter::ControlScan(ScanControl control) {
+  std::lock_guard lock(scan_mutex_);
+  const char* name = control == ScanControl::kPause    ? "pause"
+                     : control == ScanControl::kResume ? "resume"
+                                                       : "abort";
+  if (!scan_ || scan_->ended.load()) {
+    return Status::Invalid(name, ": no scan is running",
+                           scan_ ? " (the last, plan '" + scan_->plan + "', has ended)" : "");
+  }
+  switch (control) {
+    case ScanControl::kPause:
+      scan_->executor->Pause();
+      break;
+    case ScanControl::kResume:
+      if (!scan_->executor->paused()) {
+        return Status::Invalid("resume: the scan is not paused (plan '", scan_->plan, "', ",
+                               scan_->executor->points_done(), "/",
+                               scan_->executor->points_total(), " points)");
+      }
+      scan_->executor->Resume();
+      break;
+    case ScanControl::kAbort:
+      scan_->executor->Abort();
+      break;
+  }
+  return ScanSnapshot(*scan_);
 }
 
 }  // namespace arrowdaq::server

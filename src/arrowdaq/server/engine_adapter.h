@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <atomic>
 #include <vector>
 
 #include "arrowdaq/app/engine.h"
@@ -70,6 +71,8 @@ class EngineAdapter : public EnginePort {
   Status DisconnectInstrument(const std::string& instrument) override;
   Status AddInstrument(const InstrumentTable& table) override;
   Status RemoveInstrument(const std::string& instrument) override;
+  Result<ScanInfo> RunPlan(const PlanRequest& request) override;
+  Result<ScanInfo> ControlScan(ScanControl control) override;
 
   /// Stop every open recording (files closed, summary.json written with outcome "stopped"
   /// and `reason`), refuse new ones, stop the timer and the feed. Idempotent.
@@ -84,6 +87,10 @@ class EngineAdapter : public EnginePort {
   /// Stop one recording and write its summary (once); `reason` "" for a stop on request.
   Status Finish(Entry& entry, const std::string& reason);
   void RunTimer();
+  struct Scan;
+  ScanInfo ScanSnapshot(const Scan& scan) const;
+  /// Abort the scan (if any), wait for it and its recording to end. Holds scan_mutex_.
+  void EndScan();
 
   app::Engine& engine_;
   const EngineAdapterOptions options_;
@@ -95,6 +102,11 @@ class EngineAdapter : public EnginePort {
   std::vector<std::shared_ptr<Entry>> entries_;
   bool shut_down_ = false;
   std::thread timer_;
+
+  // The current or last scan (run_plan). scan_mutex_ serialises run_plan, the scan controls
+  // and EndScan; the Scan's own fields are atomics or set before its threads start.
+  mutable std::mutex scan_mutex_;
+  std::shared_ptr<Scan> scan_;
 };
 
 }  // namespace arrowdaq::server

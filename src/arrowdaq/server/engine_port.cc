@@ -76,6 +76,18 @@ Status CheckRecordingName(std::string_view name) {
   return Status::OK();
 }
 
+std::string_view ToString(ScanState state) {
+  switch (state) {
+    case ScanState::kRunning:
+      return "running";
+    case ScanState::kPaused:
+      return "paused";
+    case ScanState::kDone:
+      return "done";
+  }
+  return "done";
+}
+
 std::string_view ToString(RecordingState state) {
   switch (state) {
     case RecordingState::kRecording:

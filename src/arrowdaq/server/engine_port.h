@@ -130,6 +130,35 @@ struct InstrumentTable {
   std::string origin = "add_instrument";
 };
 
+/// What run_plan asks for: a plan of the config (`by_name`) or a `[[plans]]` entry's body.
+struct PlanRequest {
+  bool by_name = false;
+  std::string name;  ///< the config plan's name (by_name), or the new plan's
+  /// Otherwise: the entry's body but its name as TOML, what would follow `[[plans]]` (and
+  /// `name = ...`) in a config file.
+  std::string toml;
+  std::string origin = "run_plan";  ///< starts every error message
+};
+
+/// What a scan is doing (the status action's "scan").
+enum class ScanState { kRunning, kPaused, kDone };
+/// Return "running", "paused" or "done".
+std::string_view ToString(ScanState state);
+/// The pause, resume and abort actions.
+enum class ScanControl { kPause, kResume, kAbort };
+
+/// The server's current (or last) scan.
+struct ScanInfo {
+  std::string plan;
+  ScanState state = ScanState::kRunning;
+  std::int64_t points_done = 0;
+  std::int64_t points_total = 0;
+  std::string directory;       ///< the scan's run directory (documents.jsonl, run.h5)
+  std::string recording_id;    ///< the recording the scan writes
+  std::string exit_status;     ///< done: "success", "abort" or "fail"; "" before
+  std::string reason;          ///< done: why it ended so ("" on success)
+};
+
 /// A snapshot of the whole engine.
 struct EngineStatus {
   std::vector<instruments::InstrumentStatus> instruments;
@@ -139,6 +168,8 @@ struct EngineStatus {
   telemetry::MemoryReport memory;
   /// The LiveFeed's replay rings (LiveFeed::Stats()).
   std::vector<pipeline::FeedStreamStats> replay;
+  /// The current scan, or the last one; none before the first run_plan.
+  std::optional<ScanInfo> scan;
 };
 
 class EnginePort {
@@ -179,6 +210,21 @@ class EnginePort {
   virtual Status AddInstrument(const InstrumentTable& table) = 0;
   /// Stop and forget an instrument and its stream.
   virtual Status RemoveInstrument(const std::string& instrument) = 0;
+
+  /// Start a scan (docs/scans.md) as a recording of its own: the plan is validated exactly like
+  /// a `[[plans]]` entry of the config (messages name the field: "run_plan: axes[0].stop:
+  /// target 50 is outside the soft limits ..."), soft limits before anything moves. One scan
+  /// at a time: AlreadyExists while one runs. Returns the scan just started.
+  virtual Result<ScanInfo> RunPlan(const PlanRequest& request) {
+    (void)request;
+    return Status::NotImplemented("this server runs no scans");
+  }
+  /// Pause (at the next point boundary, motors stopped), resume or abort the running scan;
+  /// Invalid when no scan runs. Returns the scan's state.
+  virtual Result<ScanInfo> ControlScan(ScanControl control) {
+    (void)control;
+    return Status::NotImplemented("this server runs no scans");
+  }
 };
 
 }  // namespace arrowdaq::server

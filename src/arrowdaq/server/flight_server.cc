@@ -440,6 +440,18 @@ Result<std::string> FlightServer::Service::RunAction(const ActionRequest& reques
     }
     case ActionKind::kEvents:
       return EventsJson(engine_.RecentEvents(std::get<EventsAction>(request.body).limit));
+    case ActionKind::kRunPlan: {
+      ARROW_ASSIGN_OR_RAISE(auto scan,
+                            engine_.RunPlan(std::get<RunPlanAction>(request.body).request));
+      return ScanJson(scan);
+    }
+    case ActionKind::kPause:
+    case ActionKind::kResume:
+    case ActionKind::kAbort: {
+      ARROW_ASSIGN_OR_RAISE(
+          auto scan, engine_.ControlScan(std::get<ScanControlAction>(request.body).control));
+      return ScanJson(scan);
+    }
   }
   return Status::Invalid("unknown action");
 }

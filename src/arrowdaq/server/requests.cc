@@ -445,6 +445,14 @@ std::string_view ToString(ActionKind kind) {
       return "remove_instrument";
     case ActionKind::kEvents:
       return "events";
+    case ActionKind::kRunPlan:
+      return "run_plan";
+    case ActionKind::kPause:
+      return "pause";
+    case ActionKind::kResume:
+      return "resume";
+    case ActionKind::kAbort:
+      return "abort";
   }
   return "status";
 }
@@ -490,6 +498,20 @@ const std::vector<ActionSpec>& ActionSpecs() {
        "Recent events (gaps, faults, restarts, overruns, recordings), oldest first. Body: none "
        "or {\"limit\": 100} (1..10000). Answer: {\"events\": [{\"time_ns\", \"stream\", "
        "\"kind\", \"message\"}]}."},
+      {ActionKind::kRunPlan,
+       "Run a scan (docs/scans.md) as a recording of its own. Body: {\"name\": \"line1\"} for a "
+       "plan of the config, or a whole plan with the fields of a [[plans]] entry: {\"name\", "
+       "\"kind\", \"num\", \"snake\", \"settle\", \"dwell\", \"axes\": [{...}], \"detectors\": "
+       "[{...}]}, validated like the config (soft limits before anything moves). One scan at a "
+       "time. Answer: the scan {\"plan\", \"state\", \"points_done\", \"points_total\", "
+       "\"directory\", \"recording_id\"}."},
+      {ActionKind::kPause,
+       "Pause the scan at the next point boundary (motors stopped). Body: none. Answer: the "
+       "scan."},
+      {ActionKind::kResume,
+       "Resume a paused scan at the point it stopped before. Body: none. Answer: the scan."},
+      {ActionKind::kAbort,
+       "Abort the scan (stop document exit_status \"abort\"). Body: none. Answer: the scan."},
   };
   return specs;
 }
@@ -583,6 +605,43 @@ Result<ActionRequest> ParseAction(std::string_view type, std::string_view body) 
         a.limit = static_cast<std::size_t>(limit);
       }
       out.body = a;
+      break;
+    }
+    case ActionKind::kRunPlan: {
+      if (!j.is_object()) {
+        return Status::Invalid(context, ": expected a JSON object (a [[plans]] entry's fields, "
+                                        "or {\"name\": ...}), got ", TypeName(j));
+      }
+      RunPlanAction a;
+      a.request.origin = context;
+      if (j.size() == 1 && j.contains("name")) {
+        ARROW_ASSIGN_OR_RAISE(auto f, ObjectFields(j, context, {"name"}));
+        ARROW_ASSIGN_OR_RAISE(a.request.name, f.String("name", 256));
+        a.request.by_name = true;
+      } else {
+        // The name travels apart (the engine checks it as a recording name; a plan sent in
+        // full may reuse a config plan's name); the other fields become the entry's TOML.
+        if (!j.contains("name")) {
+          return Status::Invalid(context, ": field 'name': missing (the plan's name, used for "
+                                          "its run directory)");
+        }
+        const Json name_only = {{"name", j["name"]}};
+        ARROW_ASSIGN_OR_RAISE(auto f, ObjectFields(name_only, context, {"name"}));
+        ARROW_ASSIGN_OR_RAISE(a.request.name, f.String("name", 256));
+        Json rest = j;
+        rest.erase("name");
+        ARROW_ASSIGN_OR_RAISE(a.request.toml, TableToToml(rest, context, "plan"));
+      }
+      out.body = std::move(a);
+      break;
+    }
+    case ActionKind::kPause:
+    case ActionKind::kResume:
+    case ActionKind::kAbort: {
+      ARROW_RETURN_NOT_OK(ObjectFields(j, context, {}).status());
+      out.body = ScanControlAction{*kind == ActionKind::kPause    ? ScanControl::kPause
+                                   : *kind == ActionKind::kResume ? ScanControl::kResume
+                                                                  : ScanControl::kAbort};
       break;
     }
   }

@@ -60,6 +60,10 @@ enum class ActionKind {
   kAddInstrument,
   kRemoveInstrument,
   kEvents,
+  kRunPlan,
+  kPause,
+  kResume,
+  kAbort,
 };
 
 /// Return the action's wire name ("status", "start_recording", ...).
@@ -97,9 +101,20 @@ struct EventsAction {
   std::size_t limit = 100;
 };
 
+/// run_plan: a plan of the config by name ({"name": "line1"}), or a whole plan given as the
+/// fields of a `[[plans]]` entry, converted to that entry's TOML (validated by the engine with
+/// the config's own checks).
+struct RunPlanAction {
+  PlanRequest request;
+};
+/// pause, resume, abort (no body).
+struct ScanControlAction {
+  ScanControl control = ScanControl::kPause;
+};
+
 using ActionBody = std::variant<StatusAction, StartRecordingAction, StopRecordingAction,
                                 SendCommandAction, InstrumentAction, AddInstrumentAction,
-                                EventsAction>;
+                                EventsAction, RunPlanAction, ScanControlAction>;
 
 struct ActionRequest {
   ActionKind kind = ActionKind::kStatus;

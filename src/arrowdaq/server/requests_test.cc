@@ -122,7 +122,7 @@ TEST(Action, UnknownActionsListTheKnownOnes) {
   EXPECT_EQ(InvalidMessage(ParseAction("reboot", "")),
             "unknown action 'reboot' (actions: status, start_recording, stop_recording, "
             "send_command, connect_instrument, disconnect_instrument, add_instrument, "
-            "remove_instrument, events)");
+            "remove_instrument, events, run_plan, pause, resume, abort)");
   EXPECT_EQ(InvalidMessage(ParseAction("status", "{\"verbose\": true}")),
             "status: unknown field 'verbose' (it takes none)");
   EXPECT_EQ(InvalidMessage(ParseAction("status", "42")),
@@ -168,6 +168,45 @@ TEST(Action, EveryActionParsesItsDocumentedBody) {
       ParseAction("add_instrument", R"({"name": "pd2", "toml": "driver = \"sim.sine\"\n"})"));
   EXPECT_EQ(std::get<AddInstrumentAction>(add_toml.body).table.toml, "driver = \"sim.sine\"\n");
   EXPECT_EQ(std::get<AddInstrumentAction>(add_toml.body).table.origin, "add_instrument");
+}
+
+TEST(Action, RunPlanTakesAConfigPlanByNameOrAWholeEntry) {
+  ASSERT_OK_AND_ASSIGN(auto by_name, ParseAction("run_plan", R"({"name": "line1"})"));
+  const auto& named = std::get<RunPlanAction>(by_name.body).request;
+  EXPECT_TRUE(named.by_name);
+  EXPECT_EQ(named.name, "line1");
+  ASSERT_OK_AND_ASSIGN(
+      auto whole,
+      ParseAction("run_plan", R"({"name": "l", "kind": "line", "dwell": "20ms",
+                                  "axes": [{"motor": "stage", "start": 0, "stop": 1, "num": 3}],
+                                  "detectors": [{"stream": "pd"}]})"));
+  const auto& plan = std::get<RunPlanAction>(whole.body).request;
+  EXPECT_FALSE(plan.by_name);
+  EXPECT_EQ(plan.name, "l");
+  EXPECT_EQ(plan.origin, "run_plan");
+  // The name travels apart; the rest is the [[plans]] entry's TOML (arrays of inline tables
+  // are what [[plans.axes]] means).
+  EXPECT_EQ(plan.toml.find("\"name\" = \"l\""), std::string::npos) << plan.toml;
+  EXPECT_NE(plan.toml.find("\"kind\" = \"line\""), std::string::npos) << plan.toml;
+  EXPECT_NE(plan.toml.find("\"axes\" = [{"), std::string::npos) << plan.toml;
+  for (const char* name : {"pause", "resume", "abort"}) {
+    ASSERT_OK_AND_ASSIGN(auto a, ParseAction(name, ""));
+    EXPECT_EQ(ToString(a.kind), name);
+  }
+  EXPECT_EQ(std::get<ScanControlAction>(ParseAction("abort", "{}")->body).control,
+            ScanControl::kAbort);
+  EXPECT_EQ(InvalidMessage(ParseAction("run_plan", R"({"kind": "count"})")),
+            "run_plan: field 'name': missing (the plan's name, used for its run directory)");
+  EXPECT_EQ(InvalidMessage(ParseAction("run_plan", R"({"name": 3})")),
+            "run_plan: field 'name': expected a string, got an integer");
+  EXPECT_EQ(InvalidMessage(ParseAction("run_plan", "[1]")),
+            "run_plan: expected a JSON object (a [[plans]] entry's fields, or {\"name\": ...}), "
+            "got an array");
+  EXPECT_NE(InvalidMessage(ParseAction("run_plan", R"({"name": "l", "num": null})")).find("plan.num"),
+            std::string::npos);
+  EXPECT_TRUE(InvalidMessage(ParseAction("run_plan", "{nope")).starts_with("run_plan: "));
+  EXPECT_EQ(InvalidMessage(ParseAction("pause", R"({"now": true})")),
+            "pause: unknown field 'now' (it takes none)");
 }
 
 TEST(Action, RefusalsNameTheActionAndTheField) {

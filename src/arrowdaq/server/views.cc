@@ -75,6 +75,17 @@ Json Recording(const RecordingInfo& r) {
           {"error", r.error}};
 }
 
+Json Scan(const ScanInfo& s) {
+  return {{"plan", s.plan},
+          {"state", ToString(s.state)},
+          {"points_done", s.points_done},
+          {"points_total", s.points_total},
+          {"directory", s.directory},
+          {"recording_id", s.recording_id},
+          {"exit_status", s.exit_status},
+          {"reason", s.reason}};
+}
+
 }  // namespace
 
 std::string StatusJson(const ServerView& server, const EngineStatus& engine) {
@@ -128,11 +139,14 @@ std::string StatusJson(const ServerView& server, const EngineStatus& engine) {
         {"arrow_pool_backend", m.arrow_pool_backend}}},
       {"instruments", std::move(instruments)},
       {"streams", std::move(streams)},
-      {"recordings", std::move(recordings)}};
+      {"recordings", std::move(recordings)},
+      {"scan", engine.scan ? Scan(*engine.scan) : Json(nullptr)}};
   return Dump(out);
 }
 
 std::string RecordingJson(const RecordingInfo& recording) { return Dump(Recording(recording)); }
+
+std::string ScanJson(const ScanInfo& scan) { return Dump(Scan(scan)); }
 
 std::string InstrumentJson(const instruments::InstrumentStatus& status) {
   return Dump(Instrument(status));

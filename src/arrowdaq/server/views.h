@@ -38,6 +38,8 @@ struct ServerView {
 [[nodiscard]] std::string StatusJson(const ServerView& server, const EngineStatus& engine);
 /// Return a recording as JSON.
 [[nodiscard]] std::string RecordingJson(const RecordingInfo& recording);
+/// The status action's "scan" object (also run_plan's and the scan controls' answer).
+[[nodiscard]] std::string ScanJson(const ScanInfo& scan);
 /// Return an instrument's status as JSON.
 [[nodiscard]] std::string InstrumentJson(const instruments::InstrumentStatus& status);
 /// Return {"events": [...]}.
