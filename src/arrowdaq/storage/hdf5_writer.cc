@@ -107,6 +107,32 @@ class Hdf5Writer final : public StorageWriter {
     ARROW_RETURN_NOT_OK(
         CheckHerr(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path_,
                   "H5Pset_libver_bounds"));
+    if (options_.gzip_level == 0) {
+      // Uncompressed columns go from the Arrow buffers straight to the file: no chunk cache and
+      // no data sieve buffer. A chunk larger than the chunk cache, of a dataset needing no fill
+      // value (H5D_FILL_TIME_NEVER, CreateColumn), is never cached: HDF5 writes each batch's
+      // rows directly to their place in the chunk's file space, a whole chunk or part of one.
+      // With the default 1 MiB cache every batch was first copied into the cached chunk (a
+      // memmove of all the data, issue 20), and a chunk still partly filled at a Flush was
+      // written whole, again at every Flush until full (with many slow streams, hundreds of
+      // KiB per column per second for a few rows). The 64 KiB sieve buffer would then still
+      // copy every piece under 64 KiB (a batch's rows on either side of a chunk boundary,
+      // small batches), reading it back from the file first. Set on the file, not on each
+      // dataset: H5Fstart_swmr_write reopens the datasets with the default access list. Chunk
+      // shapes, and so the file, are the same either way. Compressed columns keep the cache:
+      // a filter needs the whole chunk.
+      int mdc_elements = 0;
+      size_t slots = 0;
+      size_t cache_bytes = 0;
+      double w0 = 0;
+      ARROW_RETURN_NOT_OK(
+          CheckHerr(H5Pget_cache(fapl.get(), &mdc_elements, &slots, &cache_bytes, &w0), path_,
+                    "H5Pget_cache"));
+      ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_cache(fapl.get(), mdc_elements, slots, 0, w0), path_,
+                                    "H5Pset_cache"));
+      ARROW_RETURN_NOT_OK(
+          CheckHerr(H5Pset_sieve_buf_size(fapl.get(), 0), path_, "H5Pset_sieve_buf_size"));
+    }
     ARROW_ASSIGN_OR_RAISE(
         Hid fcpl, CheckHid(H5Pcreate(H5P_FILE_CREATE), H5Pclose, path_, "H5Pcreate(file create)"));
     ARROW_RETURN_NOT_OK(CheckHerr(
@@ -569,16 +595,6 @@ class Hdf5Writer final : public StorageWriter {
                                               H5Sclose, path_, "H5Screate_simple"));
     ARROW_RETURN_NOT_OK(
         CheckHerr(H5Pset_chunk(dcpl.get(), rank, chunk.data()), path_, "H5Pset_chunk"));
-    ARROW_ASSIGN_OR_RAISE(Hid dapl, CheckHid(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path_,
-                                             "H5Pcreate(dataset access)"));
-    if (array && rows == 1 && options_.gzip_level == 0) {
-      // Every write fills whole chunks (one frame each), so no chunk cache is needed: with a
-      // zero-byte cache HDF5 writes each frame from the Arrow buffer straight to the file
-      // instead of copying it into the cache first.
-      ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT,
-                                                       0, H5D_CHUNK_CACHE_W0_DEFAULT),
-                                    path_, "H5Pset_chunk_cache"));
-    }
     // Rows past the extent are never read, so chunks need no fill pass.
     ARROW_RETURN_NOT_OK(
         CheckHerr(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path_, "H5Pset_fill_time"));
@@ -592,7 +608,7 @@ class Hdf5Writer final : public StorageWriter {
     }
     ARROW_ASSIGN_OR_RAISE(Hid dset,
                           CheckHid(H5Dcreate2(group, field.name().c_str(), type.file, space.get(),
-                                              H5P_DEFAULT, dcpl.get(), dapl.get()),
+                                              H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                                    H5Dclose, path_, "H5Dcreate2(" + where + ")"));
     ARROW_RETURN_NOT_OK(DescribeColumn(dset.get(), field, array));
     return dset;
