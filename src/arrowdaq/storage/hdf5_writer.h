@@ -19,8 +19,9 @@ struct Hdf5Options {
   int gzip_level = 0;
   /// Apply the shuffle filter before gzip (ignored when gzip is off).
   bool shuffle = true;
-  /// Rows per chunk of each column dataset; capped so one chunk is at most 1 MiB (the default
-  /// HDF5 chunk cache per dataset). 64 Ki rows = 512 KiB per float64 chunk.
+  /// Rows per chunk of each column dataset; capped so one chunk is at most 1 MiB (the HDF5
+  /// chunk cache per dataset, used only with gzip: uncompressed rows go straight to the file).
+  /// 64 Ki rows = 512 KiB per float64 chunk.
   std::int64_t chunk_rows = 65536;
   /// Rolling: start a new part file when the current one holds this many bytes (checked at
   /// each Flush; 0: off) ...
