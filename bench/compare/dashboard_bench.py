@@ -12,8 +12,10 @@ selenium) against a real `arrowdaq run --serve` / `arrowdaq serve`.
   trial at exactly that rate; the ratio itself is a lower bound at the search's resolution.
   The machine has 2 cores: the browsers take CPU from the engine. Every trial records the CPU
   seconds of the arrowdaq process (wait4) and of the browsers' process trees (/proc), and the
-  search is repeated with the browsers at `nice 19` (the engine keeps its CPU; the browsers get
-  what is left and so fewer frames) -- both figures are reported, the goal uses the plain one.
+  search is repeated with every browser thread at SCHED_IDLE (the engine keeps its CPU; the
+  browsers get what is left and so fewer frames; plain `nice` does not work: Chromium sets its
+  own nice values) -- both figures are reported, the goal uses the plain one. The load
+  average after each search is recorded: on a shared machine the searches are minutes apart.
   The browsers are started before each run and attach once the dashboard's URL is printed, so
   they miss the run's first second or so; each trial records when each browser drew its first
   frame (attach_s) and how many frames it drew; a passing trial in which a browser drew nothing
@@ -29,7 +31,6 @@ selenium) against a real `arrowdaq run --serve` / `arrowdaq serve`.
 
 Nothing here asserts on time: run_all.py reports the goal as met or missed.
 """
-import functools
 import os
 import queue
 import re
@@ -72,9 +73,9 @@ def require_chromium():
     return chromium, driver
 
 
-def _tree_cpu_s(roots):
-    """CPU seconds (user + system, including reaped children) of the processes `roots` and all
-    their descendants, from /proc."""
+def _tree(roots):
+    """{pid: CPU seconds (user + system, including reaped children)} of the processes `roots`
+    and all their descendants, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     procs = {}
     for d in os.listdir("/proc"):
@@ -90,15 +91,36 @@ def _tree_cpu_s(roots):
     children = {}
     for pid, (ppid, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo, seen = 0, [p for p in roots if p in procs], set()
+    found, todo = {}, [p for p in roots if p in procs]
     while todo:
         pid = todo.pop()
-        if pid in seen:
+        if pid in found:
             continue
-        seen.add(pid)
-        total += procs[pid][1]
+        found[pid] = procs[pid][1] / tick
         todo += children.get(pid, [])
-    return total / tick
+    return found
+
+
+def _tree_cpu_s(roots):
+    return sum(_tree(roots).values())
+
+
+def _set_idle(roots):
+    """Every thread of `roots` and their descendants to SCHED_IDLE (the lowest CPU priority:
+    runs only when nothing else wants the core). Chromium sets its own nice values (the
+    browser process at -8 when run as root), so nice on the driver is not inherited; a policy
+    is, by the threads and processes created later."""
+    for pid in _tree(roots):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                if os.sched_getscheduler(int(tid)) != os.SCHED_IDLE:
+                    os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+            except OSError:
+                pass  # the thread ended meanwhile
 
 
 SELECT_STREAM = """
@@ -123,13 +145,14 @@ return {frames: a.frames - a.benchFrames0, times: a.frameTimes || [],
 
 
 class Browsers:
-    """`n` headless Chromium browsers (one chromedriver each), optionally at `nice` 19."""
+    """`n` headless Chromium browsers (one chromedriver each); with `idle`, every thread of
+    theirs is kept at SCHED_IDLE (re-applied twice a second for threads created later)."""
 
-    def __init__(self, n=BROWSERS, nice=0):
+    def __init__(self, n=BROWSERS, idle=False):
         chromium, driver_path = require_chromium()
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
-        self.nice = nice
+        self.idle = idle
         started = [None] * n
 
         def one(i):
@@ -140,8 +163,7 @@ class Browsers:
                           "--disable-dev-shm-usage", "--window-size=1280,1000", "--no-first-run",
                           "--disable-extensions"):
                     opts.add_argument(a)
-                kw = {"popen_kw": {"preexec_fn": functools.partial(os.nice, nice)}} if nice else {}
-                d = webdriver.Chrome(service=Service(driver_path, **kw), options=opts)
+                d = webdriver.Chrome(service=Service(driver_path), options=opts)
                 d.set_page_load_timeout(60)
                 started[i] = d
             except Exception as e:
@@ -157,6 +179,15 @@ class Browsers:
         if errors or len(self.drivers) != n:
             self.quit()
             raise RuntimeError(f"headless Chromium did not start: {errors[0] if errors else ''}")
+        self._stop = threading.Event()
+        self._idler = None
+        if idle:
+            def keep_idle():
+                while not self._stop.is_set():
+                    _set_idle(self.pids())
+                    self._stop.wait(0.5)
+            self._idler = threading.Thread(target=keep_idle, daemon=True)
+            self._idler.start()
 
     def pids(self):
         return [d.service.process.pid for d in self.drivers]
@@ -198,6 +229,9 @@ class Browsers:
             d.get("about:blank")
 
     def quit(self):
+        if getattr(self, "_idler", None):
+            self._stop.set()
+            self._idler.join()
         for d in self.drivers:
             try:
                 d.quit()
@@ -275,7 +309,7 @@ def make_run(browsers, log=print):
             extra = {"engine_cpu_s": engine_cpu}
             if browsers:
                 extra["browser_cpu_s"] = browsers.cpu_s() - cpu0
-                extra["browser_nice"] = browsers.nice
+                extra["browser_sched_idle"] = browsers.idle
                 extra["browsers"] = []
                 for a, r in zip(attached or [None] * len(browsers.drivers), browsers.read()):
                     extra["browsers"].append({
@@ -296,7 +330,7 @@ def make_run(browsers, log=print):
             if browsers:
                 attach = [None if b.get("attach_s") is None else round(b["attach_s"], 1)
                           for b in extra["browsers"]]
-                log(f"    browsers (nice {browsers.nice}): frames "
+                log(f"    browsers{' (SCHED_IDLE)' if browsers.idle else ''}: frames "
                     f"{[b['frames'] for b in extra['browsers']]}, attached after {attach} s, CPU {extra['browser_cpu_s'] / dur if dur else 0:.2f} cores; engine "
                     f"{engine_cpu / dur if dur else 0:.2f} cores")
             # A run that passes while a browser drew nothing measured no dashboard: say so.
@@ -403,7 +437,7 @@ def _loadavg():
 
 
 def compare(app, work, trial_s, quick, log=print, out=None):
-    """The step of run_all.py: both searches (plus the niced one) and the latency, filled into
+    """The step of run_all.py: both searches (plus the SCHED_IDLE one) and the latency, filled into
     `out` as they finish (a later failure keeps what was measured)."""
     require_chromium()
     trial_s = max(trial_s, MIN_TRIAL_S)
@@ -415,20 +449,21 @@ def compare(app, work, trial_s, quick, log=print, out=None):
     best, trials = runs.max_sustainable_rate(app, work, trial_s, log, start=8e6,
                                              bisections=bisections, run=make_run(None, log))
     out["alone"] = {"best": best, "trials": trials}
+    out["loadavg"]["alone"] = _loadavg()
     if not best:
         raise RuntimeError("no passing trial without a browser")
     start = GOAL * best["samples_per_s_target"]
-    for key, nice in (("browsed", 0), ("browsed_niced", 19)):
-        browsers = Browsers(BROWSERS, nice=nice)
+    for key, idle in (("browsed", False), ("browsed_idle", True)):
+        browsers = Browsers(BROWSERS, idle=idle)
         try:
-            log(f"  with {BROWSERS} headless Chromium plotting (nice {nice}), from {GOAL:g} x "
-                f"the rate without ...")
+            log(f"  with {BROWSERS} headless Chromium plotting"
+                f"{' at SCHED_IDLE' if idle else ''}, from {GOAL:g} x the rate without ...")
             b, tr = runs.max_sustainable_rate(app, work, trial_s, log, start=start,
                                               bisections=bisections,
                                               run=make_run(browsers, log))
             out[key] = {"best": b, "trials": tr}
             out["loadavg"][key] = _loadavg()
-            if nice == 0:
+            if not idle:
                 out["latency"] = latency(app, work, browsers, 10.0 if quick else 30.0, log)
         finally:
             browsers.quit()
@@ -472,19 +507,24 @@ def table_rows(peers, errors, add, unmeasured, si, met_missed):
                 + ", ".join(f"{f / dur:.1f}" if dur else "?" for f in frames)
                 + "; attached after " + ", ".join("?" if a is None else f"{a:.1f}"
                                                    for a in attach) + " s")
+        load = dash.get("loadavg") or {}
+        if load.get("alone") and load.get("browsed"):
+            note += (f"; load average after each search {load['alone'][0]:.1f} (without), "
+                     f"{load['browsed'][0]:.1f} (with)")
         if errors.get(STEP):
             note += f"; later in the step: {errors[STEP]}"
         add(measurement, si(browsed["samples_per_s_target"], "S/s"),
             si(alone["samples_per_s_target"], "S/s"), f"{ratio:.2f}", goal, ratio >= GOAL, note)
-    niced = (dash.get("browsed_niced") or {}).get("best")
-    if alone and niced:
-        ratio = niced["samples_per_s_target"] / alone["samples_per_s_target"]
-        dur = niced.get("duration_s") or 0
-        frames = [b.get("frames", 0) for b in niced.get("browsers", [])]
-        add(f"... the same with the browsers at nice 19", si(niced["samples_per_s_target"], "S/s"),
-            si(alone["samples_per_s_target"], "S/s"), f"{ratio:.2f}",
-            note=f"browser CPU {_cores(niced, 'browser_cpu_s') or 0:.2f} cores; frames/s per "
-            "browser " + ", ".join(f"{f / dur:.1f}" if dur else "?" for f in frames))
+    idle = (dash.get("browsed_idle") or {}).get("best")
+    if alone and idle:
+        ratio = idle["samples_per_s_target"] / alone["samples_per_s_target"]
+        dur = idle.get("duration_s") or 0
+        frames = [b.get("frames", 0) for b in idle.get("browsers", [])]
+        add("... the same with the browsers at the lowest CPU priority (SCHED_IDLE)",
+            si(idle["samples_per_s_target"], "S/s"), si(alone["samples_per_s_target"], "S/s"),
+            f"{ratio:.2f}", note=f"browser CPU {_cores(idle, 'browser_cpu_s') or 0:.2f} cores, "
+            f"engine {_cores(idle, 'engine_cpu_s') or 0:.2f} cores; frames/s per browser "
+            + ", ".join(f"{f / dur:.1f}" if dur else "?" for f in frames))
     lat = dash.get("latency") or {}
     for key, what in (("sample_to_received", "sample -> page received"),
                       ("sent_to_received", "server sent -> page received")):

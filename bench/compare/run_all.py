@@ -257,7 +257,7 @@ def main():
                 failed("scan", e)
         if "dashboard" not in skip:
             log(f"dashboard: max zero-loss HDF5 rate with {dashboard_bench.BROWSERS} headless "
-                f"Chromium plotting vs none ({trial_s:g} s trials), latency sample -> page ...")
+                "Chromium plotting vs none, latency sample -> page ...")
             res["peers"]["dashboard"] = {}
             try:
                 dashboard_bench.compare(app, work, trial_s, quick, log=log,
