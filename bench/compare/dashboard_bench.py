@@ -316,10 +316,10 @@ def make_run(browsers, log=print):
                         "first_frame_at": a if isinstance(a, float) else None,
                         "error": a if isinstance(a, str) else None,
                         "frames": (r or {}).get("frames", 0)})
+            if url is None:  # not a rate too high: the dashboard did not start (port taken?)
+                raise RuntimeError(f"arrowdaq run --serve exited {code} without printing its "
+                                   f"dashboard URL: {''.join(lines)[-1000:]}")
             summary = runs.finished_run(out, code, "".join(lines))
-            if url is None:
-                summary.setdefault("stderr", "".join(lines)[-2000:])
-                summary["stderr"] = "no 'dashboard on' line: " + summary["stderr"]
             if browsers and summary.get("start_time"):
                 start = runs._epoch_s(summary["start_time"])
                 for b in extra["browsers"]:
