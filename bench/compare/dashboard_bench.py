@@ -513,6 +513,14 @@ def table_rows(peers, errors, add, unmeasured, si, met_missed):
                 + ", ".join(f"{f / dur:.1f}" if dur else "?" for f in frames)
                 + "; attached after " + ", ".join("?" if a is None else f"{a:.1f}"
                                                    for a in attach) + " s")
+        for who, key in (("with", "browsed"), ("without", "alone")):
+            best = (dash.get(key) or {}).get("best") or {}
+            flaky = [t for t in (dash.get(key) or {}).get("trials", [])
+                     if not t.get("ok") and t.get("samples_per_s_target", 0)
+                     <= best.get("samples_per_s_target", 0)]
+            if flaky:
+                note += (f"; {len(flaky)} trial(s) {who} browsers failed at or below the best "
+                         "rate (noise)")
         load = dash.get("loadavg") or {}
         if load.get("alone") and load.get("browsed"):
             note += (f"; load average after each search {load['alone'][0]:.1f} (without), "

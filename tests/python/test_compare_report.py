@@ -393,6 +393,11 @@ def test_the_dashboard_goal_is_the_browsed_rate_over_the_unbrowsed_one_in_the_sa
     assert lat["ours"] == "40.00 / 90.00 ms" and "sample -> sent 38.0 / 80.0 ms" in lat["note"]
     assert table["dashboard latency server sent -> page received (p50 / p99)"]["ours"] == \
         "1.50 / 9.00 ms"
+    assert "failed at or below" not in row["note"]
+    res["peers"]["dashboard"]["browsed"]["trials"] = [  # the same rate failed once: said so
+        {"samples_per_s_target": 3.0e7, "ok": False}, {"samples_per_s_target": 3.0e7, "ok": True}]
+    row = goals(res)[DASHBOARD]
+    assert row["met"] == "yes" and "1 trial(s) with browsers failed at or below" in row["note"]
     res["peers"]["dashboard"]["browsed"]["best"]["samples_per_s_target"] = 2.8e7  # 0.875
     assert goals(res)[DASHBOARD]["met"] == "**no**"
     res["peers"]["dashboard"]["browsed"]["best"] = None  # nothing passed with browsers
