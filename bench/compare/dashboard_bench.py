@@ -330,9 +330,10 @@ def make_run(browsers, log=print):
             if browsers:
                 attach = [None if b.get("attach_s") is None else round(b["attach_s"], 1)
                           for b in extra["browsers"]]
+                cores = extra["browser_cpu_s"] / dur if dur else 0
                 log(f"    browsers{' (SCHED_IDLE)' if browsers.idle else ''}: frames "
-                    f"{[b['frames'] for b in extra['browsers']]}, attached after {attach} s, CPU {extra['browser_cpu_s'] / dur if dur else 0:.2f} cores; engine "
-                    f"{engine_cpu / dur if dur else 0:.2f} cores")
+                    f"{[b['frames'] for b in extra['browsers']]}, attached after {attach} s, "
+                    f"CPU {cores:.2f} cores; engine {engine_cpu / dur if dur else 0:.2f} cores")
             # A run that passes while a browser drew nothing measured no dashboard: say so.
             # (At SCHED_IDLE on a saturated machine a browser may get no CPU at all: that is
             # what the idle figure shows, in its frames/s, not a failed measurement.)

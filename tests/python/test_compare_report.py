@@ -139,7 +139,9 @@ def missed_line(res):
 def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
-    assert len(g) == 46  # 34 + 5 fan-out/end-to-end + 5 FIR goals of issue 20 + the scan overhead (issue 17) + the dashboard's cost (issue 18)
+    # 34 + 5 fan-out/end-to-end + 5 FIR goals of issue 20 + the scan overhead (issue 17) + the
+    # dashboard's cost (issue 18)
+    assert len(g) == 46
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
