@@ -1,5 +1,6 @@
 """Turn the results of run_all.py into the comparison table (measurement, ours, peer or limit,
 ratio, goal, met?), its Markdown page and the throughput-vs-batch-size plot."""
+import dashboard_bench
 import gbench
 
 SIZES = [1000, 10000, 100000]
@@ -464,6 +465,8 @@ def build_table(res):
             f"{slow['per_point_s'] * 1e3:.3f} ms", "", "",
             note="each motion call waits for the readback read in progress on the "
             "instrument's thread (a sim.motor read sleeps at most 1 ms)")
+    # The live dashboard (issue 18): engine cost of three browsers, latency sample -> page.
+    dashboard_bench.table_rows(peers, errors, add, unmeasured, _si, MISSED)
     return rows
 
 

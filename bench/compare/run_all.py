@@ -23,6 +23,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import dashboard_bench  # noqa: E402
 import fir_vs_scipy  # noqa: E402
 import flight_serve  # noqa: E402
 import gbench  # noqa: E402
@@ -110,7 +111,7 @@ def main():
                     help="only rebuild latest.md and latest.png from a results JSON")
     ap.add_argument("--skip", default="", help="comma list of steps to skip: "
                     "limits,fir,runtime,caf,pipeline,kafka,storage,peers,bluesky,maxrate,flight,"
-                    "flight_maxrate,python_client,scan")
+                    "flight_maxrate,python_client,scan,dashboard")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -254,6 +255,15 @@ def main():
                 res["peers"]["scan"] = scan_overhead.compare(app, work, quick, log=log)
             except Exception as e:
                 failed("scan", e)
+        if "dashboard" not in skip:
+            log(f"dashboard: max zero-loss HDF5 rate with {dashboard_bench.BROWSERS} headless "
+                "Chromium plotting vs none, latency sample -> page ...")
+            res["peers"]["dashboard"] = {}
+            try:
+                dashboard_bench.compare(app, work, trial_s, quick, log=log,
+                                        out=res["peers"]["dashboard"])
+            except Exception as e:
+                failed("dashboard", e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

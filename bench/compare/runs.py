@@ -61,26 +61,32 @@ def run_once(binary, base_dir, instruments, rate_hz, batch_size, channels, secon
         proc = subprocess.run([str(binary), "run", cfg, "--duration", f"{seconds}s",
                                "--output", out, "--log-level", "warn"],
                               capture_output=True, text=True, timeout=seconds * 4 + 120)
-        if os.path.isdir(out):
-            _fsync_tree(out)  # the data is sustained once it is on disk
-        durable_at = time.time()
-        summary = {}
-        for root, _, files in os.walk(out):
-            if "summary.json" in files:
-                with open(os.path.join(root, "summary.json")) as f:
-                    summary = json.load(f)
-        summary["exit_code"] = proc.returncode
-        if summary.get("start_time") and summary.get("stop_time"):
-            start = _epoch_s(summary["start_time"])
-            # Acquisition + draining the queues + closing the files (stop_time is taken after).
-            summary["closed_s"] = _epoch_s(summary["stop_time"]) - start
-            # ... + the page cache written back: what dd's conv=fdatasync figure includes.
-            summary["durable_s"] = durable_at - start
-        if proc.returncode != 0:
-            summary["stderr"] = proc.stderr[-2000:]
-        return summary
+        return finished_run(out, proc.returncode, proc.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def finished_run(out, exit_code, stderr):
+    """The summary.json of the run that wrote `out` and exited with `exit_code`, its files
+    fsync'ed first, with 'exit_code', 'closed_s', 'durable_s' (and 'stderr' when it failed)."""
+    if os.path.isdir(out):
+        _fsync_tree(out)  # the data is sustained once it is on disk
+    durable_at = time.time()
+    summary = {}
+    for root, _, files in os.walk(out):
+        if "summary.json" in files:
+            with open(os.path.join(root, "summary.json")) as f:
+                summary = json.load(f)
+    summary["exit_code"] = exit_code
+    if summary.get("start_time") and summary.get("stop_time"):
+        start = _epoch_s(summary["start_time"])
+        # Acquisition + draining the queues + closing the files (stop_time is taken after).
+        summary["closed_s"] = _epoch_s(summary["stop_time"]) - start
+        # ... + the page cache written back: what dd's conv=fdatasync figure includes.
+        summary["durable_s"] = durable_at - start
+    if exit_code != 0:
+        summary["stderr"] = stderr[-2000:]
+    return summary
 
 
 def throughput(binary, base_dir, seconds, channels=2, batch_size=10000):
@@ -115,6 +121,7 @@ def trial(binary, base_dir, total_samples_per_s, seconds, log, run=None):
               "min_fraction_of_target": (min(st["rows"] for st in streams) / target
                                          if streams and target else 0.0),
               "ok": ok, "memory": s.get("memory", {})}
+    result.update(s.get("trial_extra", {}))  # what a `run` adds (e.g. browsers' CPU and frames)
     log(f"  trial {total_samples_per_s / 1e6:8.2f} Msamples/s (batch {batch}): "
         f"{'pass' if ok else 'FAIL'} ({result['min_fraction_of_target']:.3f} of target)")
     return result

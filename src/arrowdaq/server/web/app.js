@@ -152,11 +152,18 @@ function openLive(stream) {
   });
   src.addEventListener("status", ev => renderStatus(JSON.parse(ev.data)));
   src.addEventListener("plot", ev => {
+    const received = performance.timeOrigin + performance.now();  // Date.now(), sub-millisecond
     const f = JSON.parse(ev.data);
-    f.received_ms = Date.now();
+    f.received_ms = received;
     state.lastFrame = f;
     state.frames++;
     drawPlot(f);
+    // make compare's latency figures (bench/compare/dashboard_bench.py): per frame, its newest
+    // sample's time, sent_ms, received_ms and the time the canvas was drawn (ms since 1970).
+    const log = state.frameTimes || (state.frameTimes = []);
+    log.push([Number(BigInt(f.last_ns) / 1000n) / 1000, f.sent_ms, f.received_ms,
+              performance.timeOrigin + performance.now()]);
+    if (log.length > 4000) log.splice(0, 2000);
   });
 }
 
