@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -192,7 +193,12 @@ class WebServer::Impl {
                              " (address in use or not available)");
     }
     port_ = port;
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      std::lock_guard lock(listen_mutex_);
+      listen_done_ = true;
+      listen_cv_.notify_all();
+    });
     return Status::OK();
   }
 
@@ -213,8 +219,22 @@ class WebServer::Impl {
         if (client.subscription) client.subscription->Close();
       }
     }
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
+    // cpp-httplib 0.11's stop() acts only once the listen loop has set is_running(): a
+    // Shutdown that comes before the loop thread got there (right after Start, e.g. when a
+    // second server failed to bind and the program gives up) did nothing, and the thread then
+    // blocked in accept() for ever, the join with it. So stop until the loop has returned
+    // (stop() again after it acted closes nothing: the listening socket is already gone).
+    if (thread_.joinable()) {
+      std::unique_lock lock(listen_mutex_);
+      while (!listen_done_) {
+        lock.unlock();
+        server_.stop();
+        lock.lock();
+        listen_cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return listen_done_; });
+      }
+      lock.unlock();
+      thread_.join();
+    }
   }
 
  private:
@@ -556,6 +576,9 @@ class WebServer::Impl {
   const Clock::time_point started_;
   BoundedServer server_;
   std::thread thread_;
+  std::mutex listen_mutex_;
+  std::condition_variable listen_cv_;
+  bool listen_done_ = false;  // guarded by listen_mutex_: the listen loop has returned
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> calls_{0};
