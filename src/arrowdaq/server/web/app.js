@@ -372,10 +372,10 @@ function renderScan(s) {
   if (!scan || scan.id !== sc.recording_id) {
     if (scan && scan.source) scan.source.close();
     state.scan = {id: sc.recording_id, plan: sc.plan, x: [], y: [], axes: null, missing: 0,
-                  source: null, done: false};
-    if (s.streams.some(st => st.name === "scan")) openScanPoints(state.scan);
+                  source: null, done: false, doneSeen: 0};
   }
   const cur = state.scan;
+  if (!cur.source && !cur.done && s.streams.some(st => st.name === "scan")) openScanPoints(cur);
   $("scan-progress").max = Math.max(1, sc.points_total);
   $("scan-progress").value = sc.points_done;
   $("scan-text").textContent = "plan " + sc.plan + ": " + sc.state + ", " + sc.points_done + " / " +
@@ -384,8 +384,11 @@ function renderScan(s) {
   cur.state = sc.state;
   cur.points_done = sc.points_done;
   cur.points_total = sc.points_total;
-  if (sc.state === "done" && cur.x.length >= sc.points_done && cur.source) {
-    cur.source.close();  // every point is here: free the server's channel
+  // Free the server's channel once the scan is done and every point is here (or 20 status
+  // frames, ~10 s, later: the replay ring may no longer hold a long-finished scan's first points).
+  if (sc.state === "done") cur.doneSeen++;
+  if (cur.source && sc.state === "done" && (cur.x.length >= sc.points_done || cur.doneSeen > 20)) {
+    cur.source.close();
     cur.source = null;
     cur.done = true;
   }
