@@ -361,7 +361,9 @@ TEST_F(WebServerCameraTest, ImageAndPointsChannels) {
     ASSERT_EQ(f["cols"], 16);
     EXPECT_EQ(f["row"], 0);
     const auto seq = f["sequence"].get<std::uint64_t>();
-    EXPECT_GT(seq, last_sequence) << "a frame sent twice";
+    if (&f != &images.front()) {
+      EXPECT_GT(seq, last_sequence) << "a frame sent twice";
+    }
     last_sequence = seq;
     const auto v = DecodeUint16(f["data"].get<std::string>());
     ASSERT_EQ(v.size(), 12u * 16u);
