@@ -90,6 +90,16 @@ void CheckLive(std::string_view text) {
   for (const auto& c : req->channels) {
     if (c.empty()) Finding("empty channel name accepted");
   }
+  if (req->image_width < 1 || req->image_width > kMaxImageSide || req->image_height < 1 ||
+      req->image_height > kMaxImageSide) {
+    Finding("image size out of range");
+  }
+  if (!(req->image_hz >= 0.5 && req->image_hz <= kMaxImageHz)) Finding("image rate out of range");
+  if (!(req->points.empty() || (req->points.size() == 1 && req->points[0] == "auto") ||
+        (req->points.size() == 2 && !req->points[0].empty() && !req->points[1].empty()))) {
+    Finding("malformed points accepted");
+  }
+  if (!req->points.empty() && req->stream.empty()) Finding("points without a stream");
 }
 
 void CheckStart(std::string_view body) {

@@ -37,15 +37,16 @@ CHROMEDRIVER = shutil.which("chromedriver")
 class Dashboard:
     """`arrowdaq serve` with the dashboard on a free port; url ends with '/'."""
 
-    def __init__(self, tmp_path: Path, *extra: str):
+    def __init__(self, tmp_path: Path, *extra: str, config: Path = DEMO):
         self.output = tmp_path / "runs"
         self.proc = subprocess.Popen(
-            [lib.ARROWDAQ, "serve", str(DEMO), "--listen", "grpc://127.0.0.1:0",
+            [lib.ARROWDAQ, "serve", str(config), "--listen", "grpc://127.0.0.1:0",
              "--http-listen", "http://127.0.0.1:0", "--output", str(self.output), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(l) for l in self.proc.stdout], daemon=True).start()
         self.url = None
+        self.flight = None
         deadline = time.monotonic() + 90
         while self.url is None and time.monotonic() < deadline:
             try:
@@ -57,6 +58,9 @@ class Dashboard:
             m = re.match(r"dashboard on (http://\S+/)", line)
             if m:
                 self.url = m.group(1)
+            m = re.match(r"listening on (grpc\S+)", line)
+            if m:
+                self.flight = m.group(1)
         assert self.url, "serve printed no 'dashboard on <url>' line"
         self.host, self.port = re.match(r"http://([^:/]+):(\d+)/", self.url).groups()
         self.port = int(self.port)
@@ -392,3 +396,134 @@ def test_docs_curl_examples_run(dash):
     assert [i["name"] for i in status["instruments"]] == ["photodiode", "daq1", "stage"]
     assert started["name"] == "scan1" and started["state"] == "recording"
     assert stopped["id"] == started["id"] and stopped["state"] == "stopped"
+
+
+# examples/scan.toml's stage, power meter and plan, plus a camera larger than the page's image
+# area (480 x 360): 1000 x 750 is shown as max-of-3x3 blocks, 334 x 250 (the last column and
+# row of blocks partial).
+CAMERA = """
+[instruments.camera]
+driver = "sim.camera"
+options = { width = 1000, height = 750, fps = 4, frames_per_batch = 1 }
+"""
+
+
+@pytest.fixture(scope="module")
+def scan_dash(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scandash")
+    config = tmp / "scan_camera.toml"
+    config.write_text((SOURCE / "examples" / "scan.toml").read_text() + CAMERA)
+    d = Dashboard(tmp, config=config)
+    assert d.flight, "serve printed no 'listening on <uri>' line"
+    yield d
+    d.stop()
+
+
+def block_max(frame: np.ndarray, k: int) -> np.ndarray:
+    """numpy's reduction: the max of each k x k block, edge blocks partial."""
+    h, w = frame.shape
+    rows, cols = -(-h // k), -(-w // k)
+    padded = np.full((rows * k, cols * k), np.iinfo(frame.dtype).min, dtype=frame.dtype)
+    padded[:h, :w] = frame
+    return padded.reshape(rows, k, cols, k).max(axis=(1, 3))
+
+
+def test_camera_stream_as_an_image_with_a_colour_scale(scan_dash, browser):
+    import base64
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    d = scan_dash
+    browser.get(d.url)
+    wait_for(lambda: js(browser, "return window.arrowdaq && window.arrowdaq.statusFrames >= 1"), "status")
+    Select(browser.find_element(By.ID, "plot-stream")).select_by_value("camera")
+    wait_for(lambda: js(browser, "const f = window.arrowdaq.lastImage; return f && f.stream === 'camera'"),
+             "an image frame of the camera")
+    assert js(browser, "return window.arrowdaq.image") == {
+        "column": "frame", "unit": "counts", "height": 750, "width": 1000, "dtype": "uint16"}
+    assert browser.find_element(By.ID, "image-canvas").is_displayed()
+
+    code, rec = d.post("/api/recordings", json.dumps(
+        {"name": "camera", "streams": ["camera"], "formats": ["hdf5"]}).encode())
+    assert code == 200, rec
+    rec = json.loads(rec)
+    frame = wait_for(lambda: js(browser, "const f = window.arrowdaq.lastImage; return f && "
+                                         "BigInt(f.t_ns) > BigInt(arguments[0]) ? JSON.parse(JSON.stringify(f)) : null",
+                                str(rec["started_ns"] + 500_000_000)), "a frame inside the recording", timeout=90)
+    # Pixels: the image area is coloured (not the background), the colour bar too.
+    coloured = js(browser, """
+        const c = document.getElementById('image-canvas');
+        const d = c.getContext('2d').getImageData(10, 10, 480, 360).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (!(d[i] === 255 && d[i+1] === 255 && d[i+2] === 255)) n++;
+        const b = c.getContext('2d').getImageData(510, 10, 20, 360).data;
+        let m = 0;
+        for (let i = 0; i < b.length; i += 4) if (!(b[i] === 255 && b[i+1] === 255 && b[i+2] === 255)) m++;
+        return [n, m];""")
+    assert coloured[0] >= 0.95 * 480 * 360, coloured  # 334 x 250 drawn 1.437x: 480 x 359
+    assert coloured[1] >= 20 * 360 * 0.9, coloured
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.find_element(By.ID, "image-box").screenshot(str(SHOTS / "dashboard-camera.png"))
+    wait_for(lambda: js(browser, "return BigInt(window.arrowdaq.lastImage.t_ns) > BigInt(arguments[0])",
+                        frame["t_ns"]), "a later frame (the compared one is stored)")
+    code, stopped = d.post("/api/recordings/stop", json.dumps({"id": rec["id"]}).encode())
+    assert code == 200, stopped
+    run_dir = Path(json.loads(stopped)["directory"])
+
+    # The page's frame equals numpy's block max of the stored frame of the same sequence number.
+    import h5py
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        ts = f["camera/timestamp"][:]
+        (idx,) = np.nonzero(ts == int(frame["t_ns"]))[0]
+        stored = f["camera/frame"][idx]
+    (cam,) = [s for s in lib.load_summary(run_dir)["streams"] if s["name"] == "camera"]
+    assert cam["missing_sequences"] == 0 and cam["rows"] == len(ts)
+    assert idx == frame["sequence"] - cam["first_sequence"] and frame["row"] == 0  # one frame a batch
+    assert (frame["block"], frame["rows"], frame["cols"], frame["dtype"]) == (3, 250, 334, "uint16")
+    shown = np.frombuffer(base64.b64decode(frame["data"]), dtype="<u2").reshape(250, 334)
+    expected = block_max(stored, 3)
+    assert np.array_equal(shown, expected), np.argwhere(shown != expected)[:5]
+    assert (frame["min"], frame["max"]) == (int(expected.min()), int(expected.max()))
+    # The page decodes the same values it coloured.
+    decoded = js(browser, "return Array.from(imageValues(arguments[0]).slice(0, 334))", frame)
+    assert decoded == expected[0].tolist()
+    assert severe_console(browser) == []
+
+
+def test_scan_progress_and_points_on_the_page(scan_dash, browser):
+    import h5py
+    import pyarrow.flight as flight
+    from selenium.webdriver.common.by import By
+    d = scan_dash
+    browser.get(d.url)
+    wait_for(lambda: js(browser, "return window.arrowdaq && window.arrowdaq.statusFrames >= 1"), "status")
+    assert d.status()["scan"] is None and not browser.find_element(By.ID, "scan").is_displayed()
+    client = flight.FlightClient(d.flight)
+    (answer,) = list(client.do_action(flight.Action("run_plan", b'{"name": "map"}')))
+    started = json.loads(answer.body.to_pybytes())
+    assert started["state"] == "running" and started["points_total"] == 20
+    # The page follows: progress to done 20 / 20, every point received.
+    scan = wait_for(lambda: js(browser, "const s = window.arrowdaq.scan; return s && s.id === arguments[0] && "
+                                        "s.state === 'done' && s.x.length === 20 ? "
+                                        "{x: s.x, y: s.y, axes: s.axes, missing: s.missing} : null",
+                               started["recording_id"]), "the scan done on the page", timeout=120)
+    assert scan["missing"] == 0
+    assert scan["axes"] == {"x": "stage_y", "x_unit": "mm", "y": "power", "y_unit": "W"}
+    text = browser.find_element(By.ID, "scan-text").text
+    assert "plan map: done, 20 / 20 points (success)" in text, text
+    assert js(browser, "const p = document.getElementById('scan-progress'); return [p.value, p.max]") == [20, 20]
+    drawn = js(browser, """
+        const c = document.getElementById('scan-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] === 0x1f && d[i+1] === 0x77 && d[i+2] === 0xb4) n++;
+        return n;""")
+    assert drawn > 20 * 25 * 0.5, drawn  # 20 markers of 5 x 5 and the line between them
+    # The plotted points are the stored ones: /scan in run.h5, the first detector and motor.
+    with h5py.File(Path(started["directory"]) / "run.h5", "r") as f:
+        assert f["scan"]["stage_y"][:].tolist() == scan["x"]
+        assert f["scan"]["power"][:].tolist() == scan["y"]
+    events = [json.loads(l) for l in (Path(started["directory"]) / "documents.jsonl").read_text().splitlines()]
+    assert [e["data"]["power"] for n, e in events if n == "event"] == scan["y"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.find_element(By.ID, "scan").screenshot(str(SHOTS / "dashboard-scan.png"))
+    assert severe_console(browser) == []

@@ -155,13 +155,46 @@ Result<LiveRequest> ParseLiveQuery(const std::multimap<std::string, std::string>
                                Printable(value), "'");
       }
       req.plot_hz = *v;
+    } else if (key == "image_width" || key == "image_height") {
+      const auto v = ParseInt(value);
+      if (!v || *v < 1 || *v > kMaxImageSide) {
+        return Status::Invalid("parameter '", key, "': expected pixels 1..", kMaxImageSide,
+                               ", got '", Printable(value), "'");
+      }
+      (key == "image_width" ? req.image_width : req.image_height) = static_cast<int>(*v);
+    } else if (key == "image_rate") {
+      const auto v = ParseDouble(value);
+      if (!v || *v < 0.5 || *v > kMaxImageHz) {
+        return Status::Invalid("parameter 'image_rate': expected image frames per second 0.5..",
+                               kMaxImageHz, ", got '", Printable(value), "'");
+      }
+      req.image_hz = *v;
+    } else if (key == "points") {
+      if (value == "auto") {
+        req.points = {"auto"};
+      } else {
+        const auto comma = value.find(',');
+        const std::string_view x = std::string_view(value).substr(0, comma);
+        const std::string_view y = comma == std::string::npos
+                                       ? std::string_view()
+                                       : std::string_view(value).substr(comma + 1);
+        if (!IsChannelName(x) || !IsChannelName(y)) {
+          return Status::Invalid("parameter 'points': expected 'auto' or two channel names "
+                                 "'X,Y', got '", Printable(value), "'");
+        }
+        req.points = {std::string(x), std::string(y)};
+      }
     } else {
       return Status::Invalid("unknown parameter '", Printable(key),
-                             "' (stream, channels, window, pixels, rate)");
+                             "' (stream, channels, window, pixels, rate, image_width, "
+                             "image_height, image_rate, points)");
     }
   }
   if (!req.channels.empty() && req.stream.empty()) {
     return Status::Invalid("parameter 'channels' needs 'stream'");
+  }
+  if (!req.points.empty() && req.stream.empty()) {
+    return Status::Invalid("parameter 'points' needs 'stream'");
   }
   return req;
 }

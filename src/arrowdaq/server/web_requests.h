@@ -62,10 +62,25 @@ struct LiveRequest {
   std::chrono::nanoseconds window = std::chrono::seconds(10);  ///< 0.1 s .. 600 s
   int pixels = 800;                   ///< buckets across the window, 2..kMaxPlotPixels
   double plot_hz = 20;                ///< plot frames per second at most, 0.5..20
+  /// Image frames (streams with an array column, e.g. a camera): the largest image the page
+  /// shows, in pixels (the server reduces a frame by blocks to fit), and frames per second at
+  /// most (0.5..kMaxImageHz).
+  int image_width = 480;
+  int image_height = 360;
+  double image_hz = 5;
+  /// Points of a scan-like stream instead of a time plot: {} (none), {"auto"} (x = the first
+  /// of the schema's nexus.axes, y = the first channel) or {x, y} (two channel names).
+  std::vector<std::string> points;
 };
 
+/// Largest image side a live channel accepts.
+inline constexpr int kMaxImageSide = 2048;
+/// Most image frames per second a live channel sends.
+inline constexpr double kMaxImageHz = 10;
+
 /// Parse the query parameters of /api/live: stream, channels (comma separated), window
-/// (seconds), pixels, rate (plot frames per second). Unknown parameters are refused by name.
+/// (seconds), pixels, rate (plot frames per second), image_width, image_height, image_rate
+/// (image frames per second), points ("auto" or "X,Y"). Unknown parameters are refused by name.
 [[nodiscard]] Result<LiveRequest> ParseLiveQuery(
     const std::multimap<std::string, std::string>& params);
 

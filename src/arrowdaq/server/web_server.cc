@@ -9,12 +9,19 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include <arrow/array.h>
+#include <arrow/record_batch.h>
+#include <arrow/util/base64.h>
+#include <arrow/util/key_value_metadata.h>
+
 #include "arrowdaq/server/auth.h"
+#include "arrowdaq/server/image_frame.h"
 #include "arrowdaq/server/plot_window.h"
 #include "arrowdaq/server/requests.h"
 #include "arrowdaq/server/views.h"
@@ -44,6 +51,53 @@ Json Numbers(const std::vector<double>& values) {
   Json out = Json::array();
   for (double v : values) out.push_back(std::isfinite(v) ? Json(v) : Json(nullptr));
   return out;
+}
+
+// What a points channel plots: y against x, per row of the stream.
+struct PointsSpec {
+  bool enabled = false;
+  PlotChannel x, y;
+};
+
+// Points kept for one client at most before the oldest are dropped (counted).
+constexpr std::size_t kMaxPendingPoints = 100000;
+
+double ValueAt(const arrow::Array& a, std::int64_t i) {
+  if (a.IsNull(i)) return std::nan("");
+  switch (a.type_id()) {
+    case arrow::Type::DOUBLE: return static_cast<const arrow::DoubleArray&>(a).Value(i);
+    case arrow::Type::FLOAT: return static_cast<const arrow::FloatArray&>(a).Value(i);
+    case arrow::Type::INT64:
+      return static_cast<double>(static_cast<const arrow::Int64Array&>(a).Value(i));
+    case arrow::Type::INT32: return static_cast<const arrow::Int32Array&>(a).Value(i);
+    case arrow::Type::INT16: return static_cast<const arrow::Int16Array&>(a).Value(i);
+    case arrow::Type::INT8: return static_cast<const arrow::Int8Array&>(a).Value(i);
+    case arrow::Type::UINT64:
+      return static_cast<double>(static_cast<const arrow::UInt64Array&>(a).Value(i));
+    case arrow::Type::UINT32: return static_cast<const arrow::UInt32Array&>(a).Value(i);
+    case arrow::Type::UINT16: return static_cast<const arrow::UInt16Array&>(a).Value(i);
+    case arrow::Type::UINT8: return static_cast<const arrow::UInt8Array&>(a).Value(i);
+    default: return std::nan("");
+  }
+}
+
+// Append the (x, y) of every row of `batch` (columns found by name: a new scan may bring a new
+// schema; a batch without them adds nothing).
+void AddPoints(const PointsSpec& spec, const arrow::RecordBatch& batch, std::vector<double>& xs,
+               std::vector<double>& ys, std::uint64_t& dropped) {
+  const auto x = batch.GetColumnByName(spec.x.name);
+  const auto y = batch.GetColumnByName(spec.y.name);
+  if (!x || !y) return;
+  for (std::int64_t i = 0; i < batch.num_rows(); ++i) {
+    xs.push_back(ValueAt(*x, i));
+    ys.push_back(ValueAt(*y, i));
+  }
+  if (xs.size() > kMaxPendingPoints) {
+    const std::size_t extra = xs.size() - kMaxPendingPoints;
+    xs.erase(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(extra));
+    ys.erase(ys.begin(), ys.begin() + static_cast<std::ptrdiff_t>(extra));
+    dropped += extra;
+  }
 }
 
 // Headers every answer carries: nothing from another origin, no sniffing, no framing.
@@ -192,7 +246,12 @@ class WebServer::Impl {
                              " (address in use or not available)");
     }
     port_ = port;
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      std::lock_guard lock(listen_mutex_);
+      listen_done_ = true;
+      listen_cv_.notify_all();
+    });
     return Status::OK();
   }
 
@@ -213,8 +272,22 @@ class WebServer::Impl {
         if (client.subscription) client.subscription->Close();
       }
     }
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
+    // cpp-httplib 0.11's stop() acts only once the listen loop has set is_running(): a
+    // Shutdown that comes before the loop thread got there (right after Start, e.g. when a
+    // second server failed to bind and the program gives up) did nothing, and the thread then
+    // blocked in accept() for ever, the join with it. So stop until the loop has returned
+    // (stop() again after it acted closes nothing: the listening socket is already gone).
+    if (thread_.joinable()) {
+      std::unique_lock lock(listen_mutex_);
+      while (!listen_done_) {
+        lock.unlock();
+        server_.stop();
+        lock.lock();
+        listen_cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return listen_done_; });
+      }
+      lock.unlock();
+      thread_.join();
+    }
   }
 
  private:
@@ -408,18 +481,52 @@ class WebServer::Impl {
     client->peer = req.remote_addr + ":" + std::to_string(req.remote_port);
     client->stream = request->stream;
     std::shared_ptr<PlotWindow> window;
+    std::optional<ImageColumn> image;
+    auto points = std::make_shared<PointsSpec>();
     if (!request->stream.empty()) {
       auto described = engine_.DescribeStream(request->stream);
       if (!described.ok()) return Fail(res, 404, described.status().message());
       if (!described->schema) return Fail(res, 404, "stream has no schema yet");
-      auto channels = PlotChannels(*described->schema, request->channels);
-      if (!channels.ok()) return Fail(res, HttpCode(channels.status()), channels.status().message());
-      window = std::make_shared<PlotWindow>(std::move(*channels), request->window,
-                                            request->pixels);
+      const arrow::Schema& schema = *described->schema;
+      if (!request->points.empty()) {
+        // Points (x, y) of every row instead of a time plot: a scan's detector against its
+        // motor ("auto": the first of nexus.axes, the first channel).
+        std::vector<std::string> xy = request->points;
+        if (xy.size() == 1) {
+          std::string axes;
+          if (schema.metadata()) {
+            if (auto a = schema.metadata()->Get("nexus.axes"); a.ok()) axes = *a;
+          }
+          if (axes.empty() || schema.num_fields() < 2) {
+            return Fail(res, 400, "parameter 'points': stream '" + request->stream +
+                                      "' names no axes (nexus.axes); give 'X,Y'");
+          }
+          xy = {axes.substr(0, axes.find(',')), schema.field(1)->name()};
+        }
+        auto channels = PlotChannels(schema, xy);
+        if (!channels.ok()) {
+          return Fail(res, HttpCode(channels.status()), channels.status().message());
+        }
+        points->x = (*channels)[0];
+        points->y = channels->size() > 1 ? (*channels)[1] : (*channels)[0];
+        points->enabled = true;
+      } else {
+        auto found = FindImageColumn(schema);
+        if (found.ok()) image = *found;  // an unsupported array type: no image, the rest shown
+        auto channels = PlotChannels(schema, request->channels);
+        if (!channels.ok()) {
+          return Fail(res, HttpCode(channels.status()), channels.status().message());
+        }
+        if (!channels->empty() || !image) {
+          window = std::make_shared<PlotWindow>(std::move(*channels), request->window,
+                                                request->pixels);
+        }
+      }
       pipeline::LiveSubscriptionOptions so;
       so.streams = {request->stream};
       so.start.kind = pipeline::StartKind::kReplay;
-      so.start.window = request->window;
+      // Points: every row the ring still holds (a scan's points from its start).
+      so.start.window = points->enabled ? std::chrono::nanoseconds(0) : request->window;
       so.capacity = options_.client_queue;
       so.capacity_bytes = options_.client_queue_bytes;
       so.client = "web " + client->peer;
@@ -441,13 +548,23 @@ class WebServer::Impl {
         std::chrono::duration<double>(1.0 / options_.status_hz));
     const auto plot_period = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(1.0 / request->plot_hz));
+    const auto image_period = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(1.0 / request->image_hz));
     struct State {
       Clock::time_point next_status{};
       Clock::time_point next_plot{};
+      Clock::time_point next_image{};
       std::uint64_t dropped = 0;
       std::uint64_t sequence = 0;
       bool sent_hello = false;
       bool write_failed = false;
+      // The newest frame of the image column (its batch, row and packet's sequence), until sent.
+      std::shared_ptr<const arrow::RecordBatch> image_batch;
+      std::uint64_t image_sequence = 0;
+      // Points not sent yet, and how many were sent before them.
+      std::vector<double> px, py;
+      std::uint64_t points_sent = 0;
+      std::uint64_t points_dropped = 0;
     };
     auto state = std::make_shared<State>();
     const std::string stream = request->stream;
@@ -455,7 +572,8 @@ class WebServer::Impl {
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, id, window, state, stream, status_period, plot_period,
+        [this, id, window, image, points, state, stream, status_period, plot_period,
+         image_period, max_w = request->image_width, max_h = request->image_height,
          sub = client->subscription](std::size_t, httplib::DataSink& sink) {
           if (stopping_.load()) return false;
           auto write = [&](std::string_view event, const std::string& data) {
@@ -477,27 +595,48 @@ class WebServer::Impl {
               }
               hello["channels"] = std::move(channels);
             }
+            if (image) {
+              hello["image"] = {{"column", image->name}, {"unit", image->unit},
+                                {"height", image->height}, {"width", image->width},
+                                {"dtype", image->value_type->ToString()}};
+            }
+            if (points->enabled) {
+              hello["points"] = {{"x", points->x.name}, {"x_unit", points->x.unit},
+                                 {"y", points->y.name}, {"y_unit", points->y.unit}};
+            }
             if (!write("hello", Dump(hello))) return false;
           }
           const auto now = Clock::now();
-          const auto until = std::min(state->next_status, sub ? state->next_plot
-                                                              : state->next_status);
+          // Wait for the next frame due (a plot, points or an image only when there is one).
+          auto until = state->next_status;
+          if ((window && !window->empty()) || !state->px.empty()) {
+            until = std::min(until, state->next_plot);
+          }
+          if (state->image_batch) until = std::min(until, state->next_image);
           // Gather packets until the next frame is due (at most 50 ms of waiting per call, so
           // a shutdown is seen quickly).
           const auto deadline = std::max(now, std::min(until, now + std::chrono::milliseconds(50)));
+          auto take = [&](const pipeline::LiveDelivery& d) {
+            const arrow::RecordBatch& batch = *d.packet.batch;
+            if (window) window->Add(batch);
+            if (image && batch.num_rows() > 0) {
+              state->image_batch = d.packet.batch;
+              state->image_sequence = d.packet.sequence;
+            }
+            if (points->enabled) AddPoints(*points, batch, state->px, state->py,
+                                           state->points_dropped);
+            state->dropped = d.dropped;
+            state->sequence = d.packet.sequence;
+          };
           if (sub) {
             auto first = sub->Next(deadline);
             if (first) {
-              window->Add(*first->packet.batch);
-              state->dropped = first->dropped;
-              state->sequence = first->packet.sequence;
+              take(*first);
               // Take what is already queued without waiting.
               for (int i = 0; i < 10000; ++i) {
                 auto more = sub->Next(Clock::now());
                 if (!more) break;
-                window->Add(*more->packet.batch);
-                state->dropped = more->dropped;
-                state->sequence = more->packet.sequence;
+                take(*more);
               }
             } else if (sub->closed()) {
               return false;
@@ -513,7 +652,55 @@ class WebServer::Impl {
             status["events"] = Json::parse(EventsJson(engine_.RecentEvents(50)))["events"];
             if (!write("status", Dump(status))) return false;
           }
-          if (sub && t >= state->next_plot && !window->empty()) {
+          if (state->image_batch && t >= state->next_image) {
+            state->next_image = t + image_period;
+            const auto batch = std::move(state->image_batch);
+            state->image_batch = nullptr;
+            const std::int64_t row = batch->num_rows() - 1;
+            auto reduced = ReduceImage(*batch->column(image->column), row, *image, max_w, max_h);
+            if (reduced.ok()) {
+              std::int64_t t_ns = 0;
+              if (batch->column(0)->type_id() == arrow::Type::TIMESTAMP) {
+                t_ns = static_cast<const arrow::TimestampArray&>(*batch->column(0)).Value(row);
+              }
+              const auto finite = [](double v) { return std::isfinite(v) ? Json(v) : Json(); };
+              Json frame = {{"stream", stream},
+                            {"column", image->name},
+                            {"unit", image->unit},
+                            {"sequence", state->image_sequence},
+                            {"row", row},
+                            {"t_ns", std::to_string(t_ns)},
+                            {"height", image->height},
+                            {"width", image->width},
+                            {"block", reduced->block},
+                            {"rows", reduced->rows},
+                            {"cols", reduced->cols},
+                            {"dtype", reduced->dtype},
+                            {"min", finite(reduced->min)},
+                            {"max", finite(reduced->max)},
+                            {"dropped", state->dropped},
+                            {"sent_ms", std::chrono::duration<double, std::milli>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()},
+                            {"data", arrow::util::base64_encode(reduced->data)}};
+              if (!write("image", Dump(frame))) return false;
+            }
+          }
+          if (points->enabled && !state->px.empty() && t >= state->next_plot) {
+            state->next_plot = t + plot_period;
+            Json frame = {{"stream", stream},
+                          {"first", state->points_sent + state->points_dropped},
+                          {"dropped_points", state->points_dropped},
+                          {"sequence", state->sequence},
+                          {"dropped", state->dropped},
+                          {"x", Numbers(state->px)},
+                          {"y", Numbers(state->py)}};
+            state->points_sent += state->px.size();
+            state->px.clear();
+            state->py.clear();
+            if (!write("points", Dump(frame))) return false;
+          }
+          if (window && t >= state->next_plot && !window->empty()) {
             state->next_plot = t + plot_period;
             const PlotFrame f = window->Frame();
             Json mins = Json::array();
@@ -556,6 +743,9 @@ class WebServer::Impl {
   const Clock::time_point started_;
   BoundedServer server_;
   std::thread thread_;
+  std::mutex listen_mutex_;
+  std::condition_variable listen_cv_;
+  bool listen_done_ = false;  // guarded by listen_mutex_: the listen loop has returned
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> calls_{0};

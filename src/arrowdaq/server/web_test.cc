@@ -1,9 +1,14 @@
-// The dashboard's parsers and the plot decimation (web_requests.h, plot_window.h).
+// The dashboard's parsers, the plot decimation and the image reduction (web_requests.h,
+// plot_window.h, image_frame.h).
 #include <cmath>
+#include <cstring>
 
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <arrow/extension/fixed_shape_tensor.h>
+
+#include "arrowdaq/server/image_frame.h"
 #include "arrowdaq/server/plot_window.h"
 #include "arrowdaq/server/web_requests.h"
 
@@ -64,6 +69,114 @@ TEST(LiveQuery, Parameters) {
       {{"bogus", "1"}},          {{"channels", "ch0"}},    {{"stream", "pd"}, {"stream", "x"}},
       {{"stream", "pd"}, {"channels", "a,,b"}}};
   for (const auto& params : bad) EXPECT_FALSE(ParseLiveQuery(params).ok());
+}
+
+TEST(LiveQuery, ImageAndPoints) {
+  auto r = ParseLiveQuery({{"stream", "cam"}, {"image_width", "480"}, {"image_height", "360"},
+                           {"image_rate", "2"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->image_width, 480);
+  EXPECT_EQ(r->image_height, 360);
+  EXPECT_EQ(r->image_hz, 2);
+  EXPECT_TRUE(r->points.empty());
+  auto p = ParseLiveQuery({{"stream", "scan"}, {"points", "auto"}});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->points, (std::vector<std::string>{"auto"}));
+  p = ParseLiveQuery({{"stream", "scan"}, {"points", "stage_x,power"}});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->points, (std::vector<std::string>{"stage_x", "power"}));
+  const std::vector<std::multimap<std::string, std::string>> bad = {
+      {{"stream", "c"}, {"image_width", "0"}},    {{"stream", "c"}, {"image_width", "5000"}},
+      {{"stream", "c"}, {"image_height", "x"}},   {{"stream", "c"}, {"image_rate", "11"}},
+      {{"stream", "c"}, {"image_rate", "0.1"}},   {{"points", "auto"}},
+      {{"stream", "c"}, {"points", ""}},          {{"stream", "c"}, {"points", "x"}},
+      {{"stream", "c"}, {"points", ",y"}},        {{"stream", "c"}, {"points", "x,"}}};
+  for (const auto& params : bad) EXPECT_FALSE(ParseLiveQuery(params).ok());
+}
+
+// A frames column of `rows` tensors (uint16, [h, w]) holding `pixels` row after row.
+std::shared_ptr<arrow::Array> Frames(std::int64_t h, std::int64_t w,
+                                     const std::vector<std::uint16_t>& pixels) {
+  arrow::UInt16Builder b;
+  EXPECT_TRUE(b.AppendValues(pixels).ok());
+  auto values = b.Finish().ValueOrDie();
+  auto list = arrow::FixedSizeListArray::FromArrays(values, static_cast<std::int32_t>(h * w))
+                  .ValueOrDie();
+  auto type = arrow::extension::FixedShapeTensorType::Make(arrow::uint16(), {h, w}).ValueOrDie();
+  return arrow::ExtensionType::WrapArray(type, list);
+}
+
+TEST(ImageFrame, BlockMaxKeepsAHotPixelAndEdgeBlocks) {
+  // Two 5 x 7 frames; the second has one hot pixel at (3, 4). Shown in at most 3 x 3: k = 3,
+  // 2 x 3 output pixels (the last row and column of blocks partial).
+  const std::int64_t h = 5, w = 7;
+  std::vector<std::uint16_t> pixels(2 * h * w, 1);
+  for (std::int64_t i = 0; i < h * w; ++i) pixels[i] = static_cast<std::uint16_t>(i);
+  pixels[h * w + 3 * w + 4] = 60000;
+  auto column = Frames(h, w, pixels);
+  auto schema = arrow::schema({arrow::field("timestamp", arrow::timestamp(arrow::TimeUnit::NANO)),
+                               arrow::field("frame", column->type())});
+  auto image = FindImageColumn(*schema);
+  ASSERT_TRUE(image.ok() && image->has_value());
+  EXPECT_EQ((*image)->column, 1);
+  EXPECT_EQ((*image)->height, 5);
+  EXPECT_EQ((*image)->width, 7);
+
+  auto first = ReduceImage(*column, 0, **image, 3, 3);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->block, 3);
+  EXPECT_EQ(first->rows, 2);
+  EXPECT_EQ(first->cols, 3);
+  EXPECT_EQ(first->dtype, "uint16");
+  ASSERT_EQ(first->data.size(), 2u * 3u * 2u);
+  std::vector<std::uint16_t> got(6);
+  std::memcpy(got.data(), first->data.data(), first->data.size());
+  // Block (r, c) max = its bottom-right pixel: (min(3r+2, 4)) * 7 + min(3c+2, 6).
+  EXPECT_EQ(got, (std::vector<std::uint16_t>{16, 19, 20, 30, 33, 34}));
+  EXPECT_EQ(first->min, 16);
+  EXPECT_EQ(first->max, 34);
+
+  auto hot = ReduceImage(*column, 1, **image, 3, 3);
+  ASSERT_TRUE(hot.ok());
+  std::memcpy(got.data(), hot->data.data(), hot->data.size());
+  EXPECT_EQ(got, (std::vector<std::uint16_t>{1, 1, 1, 1, 60000, 1}));
+  EXPECT_EQ(hot->max, 60000);
+
+  // Large enough: no reduction.
+  auto full = ReduceImage(*column, 0, **image, 7, 5);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->block, 1);
+  EXPECT_EQ(full->data.size(), static_cast<std::size_t>(h * w * 2));
+  EXPECT_FALSE(ReduceImage(*column, 2, **image, 3, 3).ok());  // no such row
+}
+
+TEST(ImageFrame, WaveformsAndNaN) {
+  // A fixed_size_list<float64>[4] is a one-row image; NaN pixels are skipped.
+  arrow::DoubleBuilder b;
+  ASSERT_TRUE(b.AppendValues({1.0, NAN, NAN, NAN}).ok());
+  auto list = arrow::FixedSizeListArray::FromArrays(b.Finish().ValueOrDie(), 4).ValueOrDie();
+  auto schema = arrow::schema({arrow::field("t", arrow::timestamp(arrow::TimeUnit::NANO)),
+                               arrow::field("x", arrow::float64()),
+                               arrow::field("wave", list->type())});
+  auto image = FindImageColumn(*schema);
+  ASSERT_TRUE(image.ok() && image->has_value());
+  EXPECT_EQ((*image)->column, 2);
+  EXPECT_EQ((*image)->height, 1);
+  EXPECT_EQ((*image)->width, 4);
+  auto r = ReduceImage(*list, 0, **image, 2, 2);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->block, 2);
+  std::vector<double> got(2);
+  std::memcpy(got.data(), r->data.data(), r->data.size());
+  EXPECT_EQ(got[0], 1.0);
+  EXPECT_TRUE(std::isnan(got[1]));
+  EXPECT_EQ(r->min, 1.0);
+  EXPECT_EQ(r->max, 1.0);
+  auto scalars = arrow::schema({arrow::field("t", arrow::timestamp(arrow::TimeUnit::NANO)),
+                                arrow::field("x", arrow::float64())});
+  auto none = FindImageColumn(*scalars);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 TEST(Bodies, RecordingAndLogin) {
