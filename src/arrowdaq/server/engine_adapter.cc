@@ -37,6 +37,12 @@ Result<std::unique_ptr<EngineAdapter>> EngineAdapter::Make(app::Engine& engine,
   std::unique_ptr<EngineAdapter> adapter(new EngineAdapter(engine, std::move(options)));
   ARROW_ASSIGN_OR_RAISE(adapter->feed_,
                         pipeline::LiveFeed::Make(engine.router(), adapter->options_.feed));
+  // Scans publish their documents live on one stream for the server's life, so a client can
+  // subscribe before a scan starts (docs/scans.md). A config stream of that name keeps it.
+  if (!engine.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
+    ARROW_ASSIGN_OR_RAISE(adapter->documents_,
+                          app::ScanExecutor::DeclareDocumentsStream(engine.router()));
+  }
   adapter->timer_ = std::thread([a = adapter.get()] { a->RunTimer(); });
   return adapter;
 }
@@ -553,9 +559,20 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   auto scan = std::make_shared<Scan>();
   scan->plan = plan.name;
   app::ScanOptions so;  // no progress output, no terminal: the actions drive it
+  so.documents = documents_;
   ARROW_ASSIGN_OR_RAISE(scan->executor, app::ScanExecutor::Make(engine_, *planned, plan, so));
   RecordingRequest rec;
   rec.name = plan.name;
+  {  // the scan's points are stored whenever the recording stores anything
+    const auto& wanted = options_.storage.streams;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), "*") == wanted.end()) {
+      rec.streams = wanted;
+      if (std::find(wanted.begin(), wanted.end(), app::ScanExecutor::kStreamName) ==
+          wanted.end()) {
+        rec.streams.push_back(app::ScanExecutor::kStreamName);
+      }
+    }
+  }
   auto started = StartRecording(rec);
   if (!started.ok()) {
     scan->executor.reset();

@@ -96,6 +96,7 @@ class EngineAdapter : public EnginePort {
   const EngineAdapterOptions options_;
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<pipeline::LiveFeed> feed_;
+  std::shared_ptr<pipeline::StreamHandle> documents_;  ///< scan_documents (none: a config's)
 
   mutable std::mutex mutex_;  // guards entries_ and shut_down_
   std::condition_variable changed_;
