@@ -233,6 +233,7 @@ class Hdf5Writer final : public StorageWriter {
       return Status::Invalid("stream '", stream.name, "' has no schema");
     }
     ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
+    ARROW_ASSIGN_OR_RAISE(const std::optional<GridSpec> grid, ParseGrid(stream));
     std::vector<TypeMap> types;
     std::vector<std::optional<internal::ArrayShape>> arrays;
     for (const auto& field : stream.schema->fields()) {
@@ -296,7 +297,7 @@ class Hdf5Writer final : public StorageWriter {
       s.columns.push_back(std::move(col));
     }
     ARROW_RETURN_NOT_OK(DescribeNxData(group.get(), stream, s.columns));
-    ARROW_RETURN_NOT_OK(DescribeGrid(stream, s));
+    if (grid) ARROW_RETURN_NOT_OK(DescribeGrid(stream, s, *grid));
     // Gather small batches of scalar columns (array rows are large: written as they come).
     s.gather = options_.gzip_level == 0;
     for (const auto& col : s.columns) {
@@ -915,52 +916,106 @@ class Hdf5Writer final : public StorageWriter {
   // scales of the images' dimensions (<axis>_indices = k). Made before SWMR starts (the
   // datasets are allocated and filled with NaN at once), so a reader sees the map fill in.
   // Not in the index file of a rolled run.h5 (each part holds the pixels of its own rows).
-  Status DescribeGrid(const StreamInfo& stream, Stream& s) {
+  struct GridSpec {
+    std::vector<hsize_t> shape;
+    std::vector<std::string> axes;
+    std::vector<std::vector<double>> positions;  ///< per axis
+    std::vector<std::string> signals;
+    std::string index;
+  };
+
+  // Read and check the nexus.grid.* metadata before anything of the stream is created.
+  Result<std::optional<GridSpec>> ParseGrid(const StreamInfo& stream) const {
     const auto metadata = stream.schema->metadata();
     if (metadata == nullptr || !metadata->Contains("nexus.grid.shape") || !parts_.empty()) {
-      return Status::OK();
+      return std::optional<GridSpec>{};
     }
     const auto& schema = *stream.schema;
     auto bad = [&](const std::string& why) {
       return Status::Invalid(path_, ": stream ", stream.name, ": ", why);
     };
-    auto grid = std::make_unique<Stream::Grid>();
+    // The columns a key names: each a column of one value per row other than the timestamp.
+    auto named = [&](const std::string& key) -> Result<std::vector<std::string>> {
+      std::vector<std::string> names = SplitList(metadata->Get(key).ValueOr(""));
+      if (names.empty()) names.emplace_back();
+      for (const auto& name : names) {
+        const int i = schema.GetFieldIndex(name);
+        if (i < 1 || std::count(names.begin(), names.end(), name) != 1 ||
+            !internal::ArrayColumnShape(*schema.field(i)->type()).ok() ||
+            *internal::ArrayColumnShape(*schema.field(i)->type())) {
+          return bad(key + " names '" + name +
+                     "', which is not a column of one value per row (or twice)");
+        }
+      }
+      return names;
+    };
+    if (H5Lexists(file_.get(), (stream.name + "_grid").c_str(), H5P_DEFAULT) > 0) {
+      return bad("its image /" + stream.name + "_grid would replace what the file holds there");
+    }
+    GridSpec grid;
     hsize_t pixels = 1;
-    for (const auto& text : SplitList(metadata->Get("nexus.grid.shape").ValueOr(""))) {
+    const std::string shape_text = metadata->Get("nexus.grid.shape").ValueOr("");
+    for (const auto& text : SplitList(shape_text)) {
       char* end = nullptr;
       const long long n = std::strtoll(text.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || n < 1 || n > (1LL << 31) ||
           pixels > (hsize_t{1} << 40) / static_cast<hsize_t>(n)) {
-        return bad("nexus.grid.shape '" + metadata->Get("nexus.grid.shape").ValueOr("") +
+        return bad("nexus.grid.shape '" + shape_text +
                    "' is not a list of sizes >= 1 (at most 2^40 pixels)");
       }
-      grid->shape.push_back(static_cast<hsize_t>(n));
+      grid.shape.push_back(static_cast<hsize_t>(n));
       pixels *= static_cast<hsize_t>(n);
     }
-    if (grid->shape.empty() || grid->shape.size() > 32) return bad("nexus.grid.shape: 1..32 sizes");
-    ARROW_ASSIGN_OR_RAISE(const auto axes, NamedColumns(stream, "nexus.grid.axes", s.columns));
-    ARROW_ASSIGN_OR_RAISE(const auto signals,
-                          NamedColumns(stream, "nexus.grid.signals", s.columns));
-    ARROW_ASSIGN_OR_RAISE(const auto index, NamedColumns(stream, "nexus.grid.index", s.columns));
-    if (axes.size() != grid->shape.size()) {
-      return bad("nexus.grid.axes names " + std::to_string(axes.size()) + " columns for " +
-                 std::to_string(grid->shape.size()) + " dimensions");
+    if (grid.shape.empty() || grid.shape.size() > 32) {
+      return bad("nexus.grid.shape '" + shape_text + "': 1..32 sizes");
     }
-    if (signals.empty()) return bad("nexus.grid.signals names no column");
+    ARROW_ASSIGN_OR_RAISE(grid.axes, named("nexus.grid.axes"));
+    ARROW_ASSIGN_OR_RAISE(grid.signals, named("nexus.grid.signals"));
+    ARROW_ASSIGN_OR_RAISE(const auto index, named("nexus.grid.index"));
+    if (grid.axes.size() != grid.shape.size()) {
+      return bad("nexus.grid.axes names " + std::to_string(grid.axes.size()) + " columns for " +
+                 std::to_string(grid.shape.size()) + " dimensions");
+    }
     if (index.size() != 1 || schema.GetFieldByName(index[0])->type()->id() != arrow::Type::INT64) {
       return bad("nexus.grid.index must name one int64 column");
     }
-    grid->index_column = schema.GetFieldIndex(index[0]);
-    for (const auto& name : signals) {
+    grid.index = index[0];
+    for (const auto& name : grid.signals) {
       const auto id = schema.GetFieldByName(name)->type()->id();
       if (id != arrow::Type::DOUBLE && id != arrow::Type::INT64) {
         return bad("nexus.grid.signals: column '" + name + "' is not float64 or int64");
       }
-      if (std::find(axes.begin(), axes.end(), name) != axes.end()) {
+      if (std::find(grid.axes.begin(), grid.axes.end(), name) != grid.axes.end()) {
         return bad("nexus.grid.signals: column '" + name + "' is also an axis");
       }
-      grid->signal_columns.push_back(schema.GetFieldIndex(name));
+      if (name == grid.index) return bad("nexus.grid.signals: column '" + name + "' is the index");
     }
+    for (std::size_t k = 0; k < grid.axes.size(); ++k) {
+      const std::string key = "nexus.grid.axis." + grid.axes[k];
+      std::vector<double> values;
+      for (const auto& text : SplitList(metadata->Get(key).ValueOr(""))) {
+        char* end = nullptr;
+        values.push_back(std::strtod(text.c_str(), &end));
+        if (text.empty() || *end != '\0') return bad(key + ": '" + text + "' is not a number");
+      }
+      if (values.size() != grid.shape[k]) {
+        return bad(key + " holds " + std::to_string(values.size()) + " positions for a size of " +
+                   std::to_string(grid.shape[k]));
+      }
+      grid.positions.push_back(std::move(values));
+    }
+    return std::optional<GridSpec>(std::move(grid));
+  }
+
+  Status DescribeGrid(const StreamInfo& stream, Stream& s, const GridSpec& spec) {
+    const auto metadata = stream.schema->metadata();
+    const auto& schema = *stream.schema;
+    const auto& axes = spec.axes;
+    const auto& signals = spec.signals;
+    auto grid = std::make_unique<Stream::Grid>();
+    grid->shape = spec.shape;
+    grid->index_column = schema.GetFieldIndex(spec.index);
+    for (const auto& name : signals) grid->signal_columns.push_back(schema.GetFieldIndex(name));
     const std::string name = stream.name + "_grid";
     const std::string where = "/" + name;
     ARROW_ASSIGN_OR_RAISE(Hid gcpl, CreationOrderGroupPlist());
@@ -976,17 +1031,7 @@ class Hdf5Writer final : public StorageWriter {
     // The axis datasets: positions along each dimension, dimension scales.
     std::vector<Hid> scales;
     for (std::size_t k = 0; k < axes.size(); ++k) {
-      const std::string key = "nexus.grid.axis." + axes[k];
-      std::vector<double> values;
-      for (const auto& text : SplitList(metadata->Get(key).ValueOr(""))) {
-        char* end = nullptr;
-        values.push_back(std::strtod(text.c_str(), &end));
-        if (text.empty() || *end != '\0') return bad(key + ": '" + text + "' is not a number");
-      }
-      if (values.size() != grid->shape[k]) {
-        return bad(key + " holds " + std::to_string(values.size()) + " positions for a size of " +
-                   std::to_string(grid->shape[k]));
-      }
+      const std::vector<double>& values = spec.positions[k];
       const hsize_t n = grid->shape[k];
       ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(1, &n, nullptr), H5Sclose, path_,
                                                 "H5Screate_simple"));
