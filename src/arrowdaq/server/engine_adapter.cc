@@ -38,8 +38,10 @@ Result<std::unique_ptr<EngineAdapter>> EngineAdapter::Make(app::Engine& engine,
   ARROW_ASSIGN_OR_RAISE(adapter->feed_,
                         pipeline::LiveFeed::Make(engine.router(), adapter->options_.feed));
   // Scans publish their documents live on one stream for the server's life, so a client can
-  // subscribe before a scan starts (docs/scans.md). A config stream of that name keeps it.
-  if (!engine.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
+  // subscribe before a scan starts (docs/scans.md): declared now when the config has plans,
+  // else at the first run_plan. A config stream of that name keeps it (no live documents).
+  if (!engine.config().plans.empty() &&
+      !engine.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
     ARROW_ASSIGN_OR_RAISE(adapter->documents_,
                           app::ScanExecutor::DeclareDocumentsStream(engine.router()));
   }
@@ -559,6 +561,10 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   auto scan = std::make_shared<Scan>();
   scan->plan = plan.name;
   app::ScanOptions so;  // no progress output, no terminal: the actions drive it
+  if (!documents_ && !engine_.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
+    ARROW_ASSIGN_OR_RAISE(documents_,
+                          app::ScanExecutor::DeclareDocumentsStream(engine_.router()));
+  }
   so.documents = documents_;
   ARROW_ASSIGN_OR_RAISE(scan->executor, app::ScanExecutor::Make(engine_, *planned, plan, so));
   RecordingRequest rec;
