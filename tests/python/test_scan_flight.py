@@ -370,3 +370,33 @@ def test_documents_are_published_live_as_they_are_written(tmp_path, server):
     assert len(collected._events) == 6 and collected._stop_doc["exit_status"] == "success"
     with h5py.File(done.directory / "run.h5", "r") as f:  # documents.jsonl is the stored form
         assert "scan_documents" not in f and "scan" in f
+
+
+def test_a_plan_sent_in_full_may_use_instruments_added_at_run_time(tmp_path, server):
+    """add_instrument a second stage and a second ramp, scan the one against the other; once
+    the stage is removed again, the same plan is refused naming it."""
+    with arrowdaq.Client(server.uri) as daq:
+        daq.add_instrument("stage2", {"driver": "sim.motor", "options": {
+            "axes": "u", "velocity": 50, "acceleration": 500, "min": -3, "max": 3, "rate_hz": 200}})
+        daq.add_instrument("ramp2", {"driver": "sim.ramp",
+                                     "options": {"rate_hz": 1000, "batch_size": 10}})
+        plan = {"name": "added", "kind": "line", "dwell": "20ms",
+                "axes": [{"motor": "stage2", "start": -1, "stop": 1, "num": 3}],
+                "detectors": [{"stream": "ramp2", "reduce": "count", "name": "n"}]}
+        with pytest.raises(arrowdaq.InvalidRequestError, match=r"axes\[0\]\.stop"):
+            daq.scan({**plan, "axes": [{**plan["axes"][0], "stop": 4}]})  # stage2's limits
+        done = daq.scan(plan, timeout=120)
+        assert done.exit_status == "success", done
+        docs = done.documents()
+        validate(docs)
+        evs = events(docs)
+        assert [e["data"]["stage2_u_setpoint"] for e in evs] == [-1.0, 0.0, 1.0]
+        assert [e["data"]["stage2_u"] for e in evs] == pytest.approx([-1, 0, 1], abs=1e-12)
+        with h5py.File(done.directory / "run.h5", "r") as f:
+            ts = f["ramp2/timestamp"][:]
+        for e in evs:
+            inside = (ts >= e["data"]["t0"]) & (ts <= e["data"]["t1"])
+            assert e["data"]["n"] == np.count_nonzero(inside) > 0
+        daq.remove_instrument("stage2")
+        with pytest.raises(arrowdaq.InvalidRequestError, match="stage2"):
+            daq.scan(plan)

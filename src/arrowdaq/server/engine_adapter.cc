@@ -416,11 +416,17 @@ Status EngineAdapter::AddInstrument(const InstrumentTable& table) {
   config::InstrumentConfig inst = std::move(parsed->instruments[0]);
   ShiftLines(&inst.where, 1);
   for (auto& [key, opt] : inst.options) ShiftLines(&opt.where, 1);
-  return engine_.AddInstrument(std::move(inst));
+  ARROW_RETURN_NOT_OK(engine_.AddInstrument(std::move(inst)));
+  std::lock_guard lock(mutex_);
+  added_tables_[table.name] = text;
+  return Status::OK();
 }
 
 Status EngineAdapter::RemoveInstrument(const std::string& instrument) {
-  return engine_.RemoveInstrument(instrument);
+  ARROW_RETURN_NOT_OK(engine_.RemoveInstrument(instrument));
+  std::lock_guard lock(mutex_);
+  added_tables_.erase(instrument);
+  return Status::OK();
 }
 
 // ---- scans ------------------------------------------------------------------------------------
@@ -504,6 +510,7 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   }
   const config::RunConfig& base = engine_.config();
   config::PlanConfig plan;
+  std::vector<config::InstrumentConfig> instruments;  // the config's and those added since
   if (request.by_name) {
     std::string names;
     const config::PlanConfig* found = nullptr;
@@ -531,8 +538,14 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
       for (const auto& p : base.plans) taken = taken || p.name == placeholder;
       if (taken) placeholder += "_";
     }
-    auto parsed = config::ParseConfig(base.text + "\n[[plans]]\nname = \"" + placeholder + "\"\n" +
-                                          request.toml,
+    // Instruments added at run time first, as tables of the config: a plan may use them.
+    std::string added;
+    {
+      std::lock_guard state(mutex_);
+      for (const auto& [name, table] : added_tables_) added += "\n" + table + "\n";
+    }
+    auto parsed = config::ParseConfig(base.text + added + "\n[[plans]]\nname = \"" + placeholder +
+                                          "\"\n" + request.toml,
                                       request.origin);
     if (!parsed.ok()) {
       return Status::Invalid(PlanMessage(parsed.status().message(), request.origin));
@@ -542,9 +555,11 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
     }
     plan = std::move(parsed->plans.back());
     plan.name = request.name;
+    instruments = std::move(parsed->instruments);
   }
   // Soft limits, movable motors and numeric detector columns, before anything moves.
   config::RunConfig checked = base;
+  if (!instruments.empty()) checked.instruments = std::move(instruments);
   checked.plans = {plan};
   auto planned = app::PlanRun(checked);
   if (!planned.ok()) {
