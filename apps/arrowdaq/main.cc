@@ -289,6 +289,11 @@ int CmdScan(const ScanArgs& args) {
                                               "the stream 'scan'; rename the instrument or "
                                               "processor called 'scan'"));
     }
+    if (stream->name == "scan_grid") {  // run.h5 /scan_grid: the image of a grid scan
+      return Fail(kExitUsage, Status::Invalid(args.config_path, ": run.h5 holds a grid scan's "
+                                              "image as /scan_grid; rename the instrument or "
+                                              "processor called 'scan_grid'"));
+    }
   }
 
   struct Shared {
@@ -299,6 +304,7 @@ int CmdScan(const ScanArgs& args) {
   app::AcquisitionOptions options;
   options.override_args = OverrideArgs(args.overrides);
   options.duration = std::chrono::nanoseconds(0);  // the scan ends the run
+  options.also_store = {app::ScanExecutor::kStreamName};  // its points, whatever storage.streams
   options.prepared = [shared, scan = *plan, planned = *run_plan](app::Engine& engine) -> Status {
     app::ScanOptions so;
     so.progress = &std::cerr;

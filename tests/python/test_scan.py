@@ -165,16 +165,50 @@ num = 4
             assert list(g[key][:]) == [e["data"][key] for e in evs], key
         assert list(g["timestamp"][:]) == [e["data"]["t1"] for e in evs]
         assert g["ramp_mean"].attrs["units"] == "V"
-    # silx finds the scan as the run's default plot: the signal against the motor readbacks.
+        # The motor readbacks are dimension scales of every data key's row dimension.
+        for key in ("ramp_mean", "ramp_count", "flags", "stage_x_setpoint"):
+            assert g[key].dims[0].keys() == ["timestamp", "stage_y", "stage_x"], key
+            assert list(g[key].dims[0]["stage_x"][:]) == [e["data"]["stage_x"] for e in evs]
+    check_grid_image(run_dir, evs, ys, xs, taken=12)
+    # silx finds the grid as the run's default plot: a 2-D map over the two setpoint axes.
     import silx.io
     from silx.io.nxdata import get_default
     with silx.io.open(str(run_dir / "run.h5")) as f:
         nx = get_default(f)
-        assert nx is not None and nx.group.name in ("/scan", "/entry/scan")
+        assert nx is not None and nx.group.name in ("/scan_grid", "/entry/scan_grid")
         assert nx.signal.name.split("/")[-1] == "ramp_mean"
+        assert nx.is_image and nx.signal.shape == (3, 4)
         assert [a.name.split("/")[-1] for a in nx.axes] == ["stage_y", "stage_x"]
-        assert all(len(a) == len(nx.signal) == 12 for a in nx.axes)
-        assert list(nx.signal[()]) == [e["data"]["ramp_mean"] for e in evs]
+        assert [len(a) for a in nx.axes] == [3, 4]
+        assert list(nx.axes[1][()]) == xs and list(nx.axes[0][()]) == ys
+
+
+def check_grid_image(run_dir, evs, ys, xs, taken):
+    """run.h5 /scan_grid against the events: pixel [iy, ix] holds the event whose setpoints
+    are (ys[iy], xs[ix]) (so a snake comes out de-snaked), every pixel no event took is NaN."""
+    keys = ("ramp_mean", "ramp_std", "ramp_max", "ramp_count", "flags")
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        img = f["scan_grid"]
+        assert img.attrs["NX_class"] == "NXdata" and img.attrs["signal"] == "ramp_mean"
+        assert list(img.attrs["axes"]) == ["stage_y", "stage_x"]
+        assert (img.attrs["stage_y_indices"], img.attrs["stage_x_indices"]) == (0, 1)
+        assert list(img["stage_y"][:]) == ys and list(img["stage_x"][:]) == xs
+        assert img["stage_x"].attrs["units"] == "mm"
+        assert f["entry"].attrs["default"] == "scan_grid"
+        expected = {k: np.full((len(ys), len(xs)), np.nan) for k in keys}
+        for e in evs:
+            iy = ys.index(e["data"]["stage_y_setpoint"])
+            ix = xs.index(e["data"]["stage_x_setpoint"])
+            for k in keys:
+                assert np.isnan(expected[k][iy, ix])  # each pixel taken once
+                expected[k][iy, ix] = e["data"][k]
+        for k in keys:
+            data = img[k]
+            assert data.shape == (len(ys), len(xs)) and data.dtype == np.float64, k
+            assert data.dims[0].keys() == ["stage_y"] and data.dims[1].keys() == ["stage_x"], k
+            np.testing.assert_array_equal(data[()], expected[k], err_msg=k)
+        assert np.count_nonzero(~np.isnan(img["ramp_mean"][()])) == taken
+        assert img["ramp_mean"].attrs["units"] == "V"
 
 
 @pytest.mark.parametrize("kind,axes,expected", [
@@ -227,6 +261,94 @@ num = 5
     assert summary["stop_reason"].startswith("scan fail: point 3"), summary["stop_reason"]
     with h5py.File(run_dir / "run.h5", "r") as f:  # the raw streams are readable
         assert len(f["ramp/ch0"]) > 0 and len(f["stage/x"]) > 0
+
+
+def test_a_grid_cut_short_leaves_nan_pixels_and_scan_is_stored_whatever_storage_streams(tmp_path):
+    # storage.streams names only the detector stream: /scan and /scan_grid are stored anyway.
+    plan = """
+[storage]
+streams = ["ramp"]
+
+[[plans]]
+name = "map"
+kind = "grid"
+snake = true
+dwell = "10ms"
+[[plans.axes]]
+motor = "stage"
+axis = "y"
+start = -1
+stop = 1
+num = 3
+[[plans.axes]]
+motor = "stage"
+axis = "x"
+start = 0
+stop = 2
+num = 4
+"""
+    # Two moves a point (y, x): the 13th faults, so points 1-6 are taken (row 0, then x = 2
+    # and 4/3 of the snaked row 1).
+    result, out = scan(tmp_path, plan, motor_extra=", fault_at_move = 13")
+    assert result.returncode == 1, result.stderr
+    run_dir = only_run_dir(out)
+    docs = read_documents(run_dir)
+    validate(docs)
+    evs = events(docs)
+    assert len(evs) == 6 and docs[-1][1]["exit_status"] == "fail"
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        assert "stage" not in f  # storage.streams was applied
+        assert list(f["scan/seq_num"][:]) == list(range(1, 7))
+        assert list(f["scan/ramp_mean"][:]) == [e["data"]["ramp_mean"] for e in evs]
+    ys, xs = linspace(-1, 1, 3), linspace(0, 2, 4)
+    check_grid_image(run_dir, evs, ys, xs, taken=6)
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        row1 = f["scan_grid/ramp_mean"][1]
+        assert np.isnan(row1[:2]).all() and not np.isnan(row1[2:]).any()
+
+
+def test_points_whose_window_holds_a_hole_of_the_stream_are_flagged_and_only_they(tmp_path):
+    # sim.ramp loses every 7th batch of 10 samples (an overrun; 70 ms apart at 1 kHz): a 20 ms
+    # window holds a hole or not. The holes are found independently in the stored timestamps.
+    cfg = write_config(tmp_path, """
+[run]
+name = "scan"
+
+[instruments.ramp]
+driver = "sim.ramp"
+options = { rate_hz = 1000, batch_size = 10, drop_every = 7 }
+
+[[plans]]
+name = "holes"
+kind = "count"
+num = 16
+dwell = "20ms"
+""" + DETECTORS, name="scan.toml")
+    out = tmp_path / "runs"
+    result = run(["scan", str(cfg), "--output", str(out)], timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    run_dir = only_run_dir(out)
+    docs = read_documents(run_dir)
+    validate(docs)
+    evs = events(docs)
+    assert len(evs) == 16
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        ts, values = f["ramp/timestamp"][:], f["ramp/ch0"][:]
+        kinds = [k.decode() for k in f["events"]["kind"]]
+    assert "overrun" in kinds
+    step = np.diff(ts)
+    holes = [(ts[i], ts[i + 1]) for i in np.nonzero(step > 1_500_000)[0]]
+    assert len(holes) >= 3
+    flagged = []
+    for e in evs:
+        t0, t1 = e["data"]["t0"], e["data"]["t1"]
+        hit = any(after >= t0 and before <= t1 for before, after in holes)
+        assert e["data"]["flags"] == (2 if hit else 0), (e["seq_num"], t0, t1, holes)
+        flagged.append(hit)
+        inside = values[(ts >= t0) & (ts <= t1)]
+        assert e["data"]["ramp_count"] == len(inside)  # what is there, nothing made up
+        assert e["data"]["ramp_mean"] == pytest.approx(np.mean(inside), rel=1e-12)
+    assert any(flagged) and not all(flagged), flagged
 
 
 def test_a_target_outside_the_soft_limits_is_refused_before_anything_moves(tmp_path):

@@ -333,3 +333,70 @@ def test_the_server_snippet_of_docs_scans_md_runs(tmp_path):
         assert lines[2] == "success 30", r.stdout
     finally:
         assert server.stop() == 0, server.log
+
+
+def test_documents_are_published_live_as_they_are_written(tmp_path, server):
+    """A client subscribed to the stream `scan_documents` before the scan receives start,
+    descriptor, every event and stop while the scan runs, each exactly the line of
+    documents.jsonl; they validate against event-model's schemas and feed a Bluesky callback."""
+    with arrowdaq.Client(server.uri) as daq:
+        assert "scan_documents" in [s.name for s in daq.streams()]
+        live = []
+        with daq.subscribe("scan_documents", timeout=120) as sub:
+            sub._reader.schema  # the server has registered the subscription once it answers
+            started = daq.scan(LINE1, wait=False)
+            for batch in sub:
+                live += zip(batch["seq"].to_pylist(), batch["name"].to_pylist(),
+                            batch["doc"].to_pylist())
+                if live[-1][1] == "stop":
+                    break
+        done = started.wait(timeout=120)
+        assert done.exit_status == "success"
+    assert [seq for seq, _, _ in live] == list(range(live[0][0], live[0][0] + len(live)))
+    lines = (done.directory / "documents.jsonl").read_text().splitlines()
+    assert [f'["{name}", {doc}]' for _, name, doc in live] == lines
+    docs = [(name, json.loads(doc)) for _, name, doc in live]
+    validate(docs)
+    assert [n for n, _ in docs] == ["start", "descriptor"] + ["event"] * 6 + ["stop"]
+    from bluesky.callbacks.core import CollectThenCompute
+
+    class Collect(CollectThenCompute):
+        def compute(self):
+            pass
+
+    collected = Collect()
+    for name, doc in docs:
+        collected(name, doc)
+    assert len(collected._events) == 6 and collected._stop_doc["exit_status"] == "success"
+    with h5py.File(done.directory / "run.h5", "r") as f:  # documents.jsonl is the stored form
+        assert "scan_documents" not in f and "scan" in f
+
+
+def test_a_plan_sent_in_full_may_use_instruments_added_at_run_time(tmp_path, server):
+    """add_instrument a second stage and a second ramp, scan the one against the other; once
+    the stage is removed again, the same plan is refused naming it."""
+    with arrowdaq.Client(server.uri) as daq:
+        daq.add_instrument("stage2", {"driver": "sim.motor", "options": {
+            "axes": "u", "velocity": 50, "acceleration": 500, "min": -3, "max": 3, "rate_hz": 200}})
+        daq.add_instrument("ramp2", {"driver": "sim.ramp",
+                                     "options": {"rate_hz": 1000, "batch_size": 10}})
+        plan = {"name": "added", "kind": "line", "dwell": "20ms",
+                "axes": [{"motor": "stage2", "start": -1, "stop": 1, "num": 3}],
+                "detectors": [{"stream": "ramp2", "reduce": "count", "name": "n"}]}
+        with pytest.raises(arrowdaq.InvalidRequestError, match=r"axes\[0\]\.stop"):
+            daq.scan({**plan, "axes": [{**plan["axes"][0], "stop": 4}]})  # stage2's limits
+        done = daq.scan(plan, timeout=120)
+        assert done.exit_status == "success", done
+        docs = done.documents()
+        validate(docs)
+        evs = events(docs)
+        assert [e["data"]["stage2_u_setpoint"] for e in evs] == [-1.0, 0.0, 1.0]
+        assert [e["data"]["stage2_u"] for e in evs] == pytest.approx([-1, 0, 1], abs=1e-12)
+        with h5py.File(done.directory / "run.h5", "r") as f:
+            ts = f["ramp2/timestamp"][:]
+        for e in evs:
+            inside = (ts >= e["data"]["t0"]) & (ts <= e["data"]["t1"])
+            assert e["data"]["n"] == np.count_nonzero(inside) > 0
+        daq.remove_instrument("stage2")
+        with pytest.raises(arrowdaq.InvalidRequestError, match="stage2"):
+            daq.scan(plan)

@@ -64,6 +64,15 @@ Status Acquisition::Start() {
   ro.name = config_.run.name;
   ro.output_dir = options_.output_dir.empty() ? config_.run.output_dir : options_.output_dir;
   ro.storage = StorageOf(config_);
+  {
+    auto& wanted = ro.storage.streams;
+    const bool all = std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
+    for (const auto& name : options_.also_store) {
+      if (!all && !wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) {
+        wanted.push_back(name);
+      }
+    }
+  }
   ro.config_text = config_.text;
   ro.on_error = [this](const Status& st) {
     Fail(st.WithMessage("storage: ", st.message()));

@@ -49,6 +49,10 @@ struct AcquisitionOptions {
   /// the recording then records with the others (`arrowdaq scan` declares `scan`). An error
   /// ends the run before anything is recorded.
   std::function<Status(Engine&)> prepared;
+  /// Streams the recording stores even when storage.streams names only others (declared by
+  /// `prepared`; `arrowdaq scan` adds `scan`, the points of the scan). Added to
+  /// storage.streams when it is neither ["*"] nor empty.
+  std::vector<std::string> also_store;
   /// Told once the engine is prepared, its instruments connected and the recording started,
   /// just before acquisition starts (`arrowdaq run --serve` attaches its Flight server here);
   /// an error ends the run. What it returns is called once, just before the engine stops.

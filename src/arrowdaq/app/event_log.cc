@@ -22,6 +22,7 @@ EventLog::EventLog(EventLogOptions options) : options_(options) {}
 void EventLog::Record(RunEvent event) {
   const auto now = options_.clock();
   std::lock_guard lock(mutex_);
+  for (const auto& [id, listener] : raw_listeners_) listener(event);
   const auto key = std::make_pair(event.stream, event.kind);
   totals_[key] += event.repeat;
   auto [it, fresh] = bursts_.try_emplace(key);
@@ -103,9 +104,16 @@ int EventLog::AddListener(Listener listener) {
   return next_listener_++;
 }
 
+int EventLog::AddRawListener(Listener listener) {
+  std::lock_guard lock(mutex_);
+  raw_listeners_.emplace_back(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
 void EventLog::RemoveListener(int id) {
   std::lock_guard lock(mutex_);
   std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
+  std::erase_if(raw_listeners_, [id](const auto& entry) { return entry.first == id; });
 }
 
 std::vector<RunEvent> EventLog::Events() const {

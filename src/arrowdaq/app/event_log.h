@@ -65,6 +65,10 @@ class EventLog {
 
   /// Add a listener for events sent from now on; returns its id.
   int AddListener(Listener listener);
+  /// Add a listener told of every event as it is recorded, before coalescing (on the
+  /// recording thread, under the log's mutex: keep it short); returns its id. A scan locates
+  /// each overrun of a detector stream this way.
+  int AddRawListener(Listener listener);
   void RemoveListener(int id);
 
   /// Return the events kept in memory, oldest first.
@@ -98,6 +102,7 @@ class EventLog {
   std::deque<RunEvent> last_;
   std::uint64_t forgotten_ = 0;
   std::vector<std::pair<int, Listener>> listeners_;
+  std::vector<std::pair<int, Listener>> raw_listeners_;
   int next_listener_ = 0;
 };
 

@@ -4,6 +4,7 @@
 
 #include <arrow/array.h>
 #include <arrow/util/byte_size.h>
+#include <arrow/util/key_value_metadata.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -99,8 +100,16 @@ Status Recording::Open() {
   const auto& wanted = options_.storage.streams;
   const bool all = std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
   for (const auto& name : router_.StreamNames()) {
-    if (all || std::find(wanted.begin(), wanted.end(), name) != wanted.end()) {
+    if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) {
       streams_.push_back(name);
+    } else if (all) {
+      // "*" leaves out a stream whose schema says arrowdaq.store = "false" (the live
+      // documents of scans, stored as documents.jsonl); naming it stores it.
+      auto info = router_.FindStream(name);
+      const auto md = info.ok() ? (*info)->schema->metadata() : nullptr;
+      if (md == nullptr || md->Get("arrowdaq.store").ValueOr("") != "false") {
+        streams_.push_back(name);
+      }
     }
   }
   for (const auto& name : wanted) {

@@ -20,6 +20,7 @@
 #include <ostream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "arrowdaq/app/json_writer.h"
 #include "arrowdaq/app/scan_plan.h"
@@ -112,8 +113,13 @@ struct StreamBuffer {
   std::int64_t latest_ts = 0;
   std::int64_t last_sequence = -1;
   std::int64_t last_packet_ts = 0;
-  std::vector<std::pair<std::int64_t, std::int64_t>> holes;  // (before, after) a sequence gap
-  std::vector<std::int64_t> events;  // times of gap/overrun/fault events
+  // (last sample before, first sample after, flag bit) of a hole: a sequence gap (packets
+  // the subscription lost) or samples the stream lost (its overrun/gap event, told before the
+  // batch after the hole is published).
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> holes;
+  bool loss_told = false;            // an overrun/gap event not yet located
+  double period_ns = 0;              // 1e9 / the stream's rate_hz (0: none declared)
+  std::vector<std::int64_t> events;  // times of fault events
 };
 
 }  // namespace
@@ -196,7 +202,17 @@ struct ScanExecutor::Impl {
       const std::int64_t first_ts = ts->Value(0);
       const auto seq = static_cast<std::int64_t>(packet->sequence);
       if (buf.last_sequence >= 0 && seq != buf.last_sequence + 1) {
-        buf.holes.emplace_back(buf.last_packet_ts, first_ts);
+        buf.holes.emplace_back(buf.last_packet_ts, first_ts, kFlagGap);
+      }
+      // Samples the stream lost (its overrun/gap event is told before the batch after the
+      // hole is published, possibly while earlier batches are still queued here): the hole
+      // is the first step between packets longer than 1.5 sample periods (any step when the
+      // stream declares no rate).
+      if (buf.loss_told &&
+          (buf.period_ns <= 0 || buf.last_sequence < 0 ||
+           static_cast<double>(first_ts - buf.last_packet_ts) > 1.5 * buf.period_ns)) {
+        buf.holes.emplace_back(buf.last_packet_ts, first_ts, kFlagEvent);
+        buf.loss_told = false;
       }
       buf.last_sequence = seq;
       for (std::size_t k = 0; k < buf.detectors.size(); ++k) {
@@ -244,6 +260,34 @@ struct ScanExecutor::Impl {
       line += c;
     }
     documents << "[\"" << name << "\", " << line << "]\n" << std::flush;
+    if (options.documents) PublishDocument(name, line);
+  }
+
+  // One row of the stream `scan_documents`: the document exactly as documents.jsonl has it.
+  // Best effort: a live feed; documents.jsonl is the record.
+  void PublishDocument(const std::string& name, const std::string& line) {
+    static std::atomic<std::int64_t> next_seq{1};
+    std::int64_t seq = next_seq.fetch_add(1);
+    // Plain heap buffers, as in Publish (ThreadSanitizer and Arrow's pool, tests/tsan.supp).
+    auto text = [](const std::string& value) {
+      return arrow::ArrayData::Make(
+          arrow::utf8(), 1,
+          {nullptr,
+           arrow::Buffer::FromVector(
+               std::vector<std::int32_t>{0, static_cast<std::int32_t>(value.size())}),
+           arrow::Buffer::FromVector(std::vector<char>(value.begin(), value.end()))},
+          0);
+    };
+    std::vector<std::shared_ptr<arrow::ArrayData>> columns{
+        arrow::ArrayData::Make(
+            TimestampType(), 1,
+            {nullptr, arrow::Buffer::FromVector(std::vector<std::int64_t>{WallClockNanos()})}, 0),
+        arrow::ArrayData::Make(arrow::int64(), 1,
+                               {nullptr, arrow::Buffer::FromVector(std::vector<std::int64_t>{seq})},
+                               0),
+        text(name), text(line)};
+    auto batch = arrow::RecordBatch::Make(options.documents->info()->schema, 1, std::move(columns));
+    (void)engine->router().Publish(*options.documents, std::move(batch));
   }
 
   std::string DetectorSource(const DetectorRef& d) const { return DetectorSourceOf(d); }
@@ -552,8 +596,8 @@ struct ScanExecutor::Impl {
       if (!reached || (one_sample ? buf.latest_ts < t0 : buf.latest_ts < t1)) {
         *flags |= kFlagIncomplete;
       }
-      for (const auto& [before, after] : buf.holes) {
-        if (after >= t0 && before <= t1) *flags |= kFlagGap;
+      for (const auto& [before, after, bit] : buf.holes) {
+        if (after >= t0 && before <= t1) *flags |= bit;
       }
       for (std::int64_t e : buf.events) {
         if (e >= t0) *flags |= kFlagEvent;
@@ -633,6 +677,13 @@ struct ScanExecutor::Impl {
     ARROW_RETURN_NOT_OK(add_int(t0));
     ARROW_RETURN_NOT_OK(add_int(t1));
     ARROW_RETURN_NOT_OK(add_int(seq));
+    if (plan.kind == "grid") {  // the pixel: row-major over the axes' positions
+      std::int64_t flat = 0;
+      for (std::size_t j = 0; j < p.indices.size(); ++j) {
+        flat = flat * plan.axes[j].num + p.indices[j];
+      }
+      ARROW_RETURN_NOT_OK(add_int(flat));
+    }
     auto batch = arrow::RecordBatch::Make(stream->info()->schema, 1, std::move(columns));
     return engine->router().Publish(*stream, std::move(batch)).status();
   }
@@ -753,6 +804,20 @@ struct ScanExecutor::Impl {
 
 ScanExecutor::ScanExecutor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+Result<std::shared_ptr<pipeline::StreamHandle>> ScanExecutor::DeclareDocumentsStream(
+    pipeline::StreamRouter& router) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto schema,
+      MakeStreamSchema({{"seq", "", "the document's number on this stream (1, 2, ...)",
+                         arrow::int64()},
+                        {"name", "", "start, descriptor, event or stop", arrow::utf8()},
+                        {"doc", "", "the document, one line of JSON as in documents.jsonl",
+                         arrow::utf8()}},
+                       {{"driver", "arrowdaq.scan"}, {"arrowdaq.store", "false"}}));
+  return router.AddStream(
+      std::make_shared<StreamInfo>(StreamInfo{kDocumentsStreamName, std::move(schema)}));
+}
+
 ScanExecutor::~ScanExecutor() { Join(); }
 
 Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const RunPlan& run_plan,
@@ -795,6 +860,7 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
         ref.unit = FieldUnit(*info->schema->GetFieldByName(ref.column));
       }
       StreamBuffer& buf = impl->buffers[d.stream];
+      if (auto rate = StreamRate(*info->schema); rate.ok() && *rate > 0) buf.period_ns = 1e9 / *rate;
       buf.detectors.push_back(i);
       buf.samples.emplace_back();
       if (std::find(streams.begin(), streams.end(), d.stream) == streams.end()) {
@@ -823,6 +889,12 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
     channels.push_back({"t0", "ns", "window start, ns since the Unix epoch", arrow::int64()});
     channels.push_back({"t1", "ns", "window end, ns since the Unix epoch", arrow::int64()});
     channels.push_back({"seq_num", "", "the event's seq_num (1, 2, ...)", arrow::int64()});
+    const bool grid = plan.kind == "grid";
+    if (grid) {
+      channels.push_back({"grid_index", "",
+                          "the point's pixel in the grid, row-major (C order), de-snaked",
+                          arrow::int64()});
+    }
     std::vector<std::pair<std::string, std::string>> metadata = {
         {"driver", "arrowdaq.scan"}, {"plan", plan.name}, {"plan_kind", plan.kind},
         {"nexus.default", "true"}};
@@ -830,6 +902,26 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
       std::string axes;
       for (const auto& a : impl->axes) axes += (axes.empty() ? "" : ",") + a.key;
       metadata.emplace_back("nexus.axes", axes);
+    }
+    if (grid) {  // run.h5 also gets the points as an image, /scan_grid (docs/file-format.md)
+      std::string shape, axes, signals;
+      for (std::size_t j = 0; j < impl->axes.size(); ++j) {
+        const std::vector<double> along = AxisPositions(plan.axes[j]);
+        shape += (j == 0 ? "" : ",") + std::to_string(along.size());
+        axes += (j == 0 ? "" : ",") + impl->axes[j].key;
+        std::string values;
+        for (double v : along) {
+          char text[32];
+          std::snprintf(text, sizeof(text), "%.17g", v);
+          values += (values.empty() ? "" : ",") + std::string(text);
+        }
+        metadata.emplace_back("nexus.grid.axis." + impl->axes[j].key, values);
+      }
+      for (const auto& d : impl->detectors) signals += d.config.name + ",";
+      metadata.emplace_back("nexus.grid.shape", shape);
+      metadata.emplace_back("nexus.grid.axes", axes);
+      metadata.emplace_back("nexus.grid.signals", signals + "flags");
+      metadata.emplace_back("nexus.grid.index", "grid_index");
     }
     ARROW_ASSIGN_OR_RAISE(auto schema, MakeStreamSchema(channels, metadata));
     auto added = engine.router().AddStream(
@@ -853,11 +945,16 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
     so.policy = OverflowPolicy::kBlock;
     ARROW_ASSIGN_OR_RAISE(impl->subscription, engine.router().Subscribe(std::move(so)));
     Impl* raw = impl.get();
-    impl->listener = engine.events().AddListener([raw](const RunEvent& e) {
+    impl->listener = engine.events().AddRawListener([raw](const RunEvent& e) {
       if (e.kind != "gap" && e.kind != "overrun" && e.kind != "fault") return;
       std::lock_guard lock(raw->mutex);
       auto it = raw->buffers.find(e.stream);
-      if (it != raw->buffers.end()) it->second.events.push_back(e.time_ns);
+      if (it == raw->buffers.end()) return;
+      if (e.kind == "fault") {
+        it->second.events.push_back(e.time_ns);
+      } else {
+        it->second.loss_told = true;  // located by the next packet's first timestamp
+      }
     });
     impl->collector = std::thread([raw] { raw->Collect(); });
   }

@@ -63,6 +63,9 @@ struct ScanOptions {
   int input_fd = -1;
   /// The scan's number in the start document.
   std::int64_t scan_id = 1;
+  /// Publish every document, as it is written to documents.jsonl, as a row of this stream
+  /// (DeclareDocumentsStream); nullptr: none.
+  std::shared_ptr<pipeline::StreamHandle> documents;
 };
 
 class ScanExecutor {
@@ -75,6 +78,15 @@ class ScanExecutor {
       ScanOptions options);
   /// The name of the stream of points.
   static constexpr char kStreamName[] = "scan";
+  /// The name of the stream of documents (a server declares it once, for all its scans).
+  static constexpr char kDocumentsStreamName[] = "scan_documents";
+  /// Declare the stream of documents on `router`: columns timestamp (when the document was
+  /// written), seq (1, 2, ... over the life of the stream), name ("start", "descriptor",
+  /// "event", "stop") and doc (the document as one line of JSON, exactly as in
+  /// documents.jsonl). Its schema metadata says arrowdaq.store = "false": a recording of
+  /// every stream ("*") leaves it out (documents.jsonl is its stored form).
+  [[nodiscard]] static Result<std::shared_ptr<pipeline::StreamHandle>> DeclareDocumentsStream(
+      pipeline::StreamRouter& router);
   ~ScanExecutor();
   ScanExecutor(const ScanExecutor&) = delete;
   ScanExecutor& operator=(const ScanExecutor&) = delete;

@@ -95,6 +95,11 @@ SteadyClock::time_point SimDevice::next_deadline() const {
 }
 
 void SimDevice::SkipOverrunBatches() {
+  if (const std::int64_t every = DropEvery(); every > 0 && (batches_since_init_ + 1) % every == 0) {
+    next_row_ += RowsPerBatch();
+    batches_since_init_ += 1;
+    overrun_rows_ += RowsPerBatch();
+  }
   const std::int64_t fifo_batches = FifoBatches();
   if (fifo_batches <= 0) return;
   // A free-running device: batches whose deadline passed more than fifo_batches ago were

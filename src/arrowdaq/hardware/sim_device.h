@@ -80,6 +80,10 @@ class SimDevice : public InstrumentHardware {
   /// Return the batches the device's FIFO holds while running free; 0 (the default) means the
   /// device waits for its reader and never loses a row.
   virtual std::int64_t FifoBatches() const { return 0; }
+  /// Return N > 0 to lose every N-th batch (batches N-1, 2N-1, ... since INIT, 0-based) as if
+  /// the FIFO had overflowed: its rows are skipped and counted in overrun_rows(); 0 (the
+  /// default): none. A deterministic overrun for tests.
+  virtual std::int64_t DropEvery() const { return 0; }
   /// Write rows first_row .. first_row+rows-1 to `out` (batch_bytes() bytes, 64-byte aligned).
   virtual void FillBatch(std::int64_t first_row, std::int64_t rows,
                          std::span<std::uint8_t> out) const = 0;

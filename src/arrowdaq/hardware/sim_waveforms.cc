@@ -64,6 +64,9 @@ Status ValidateSimSourceOptions(const SimSourceOptions& o) {
   if (o.fifo_batches < 0 || o.fifo_batches > 1'000'000) {
     return Status::Invalid("option 'fifo_batches' must be in 0..1000000, got ", o.fifo_batches);
   }
+  if (o.drop_every < 0 || o.drop_every > 1'000'000'000) {
+    return Status::Invalid("option 'drop_every' must be in 0..1000000000, got ", o.drop_every);
+  }
   if (o.wrap < 1 || o.wrap > kMaxRampWrap) {
     return Status::Invalid("option 'wrap' must be in 1..2^53, got ", o.wrap);
   }

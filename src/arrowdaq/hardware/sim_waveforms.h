@@ -46,6 +46,9 @@ struct SimSourceOptions {
   /// N > 0: a free-running device with a FIFO of N batches: when the reader falls more than
   /// N batches behind, the oldest samples are lost and counted as overrun samples.
   std::int64_t fifo_batches = 0;
+  /// 0: off. N > 0: every N-th batch is lost as an overrun (its samples skipped and counted),
+  /// a deterministic hole in the stream for tests.
+  std::int64_t drop_every = 0;
 };
 
 /// Check every field's range. The message names the option and the value

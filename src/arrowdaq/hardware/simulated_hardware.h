@@ -54,6 +54,7 @@ class SimulatedHardware : public SimDevice {
   std::int64_t RowsPerBatch() const override { return options_.batch_size; }
   double RowsPerSecond() const override { return options_.rate_hz; }
   std::int64_t FifoBatches() const override { return options_.fifo_batches; }
+  std::int64_t DropEvery() const override { return options_.drop_every; }
   void FillBatch(std::int64_t first_row, std::int64_t rows,
                  std::span<std::uint8_t> out) const override;
 

@@ -52,16 +52,35 @@ Status Prefixed(const std::string& name, const Status& st) {
   return st.WithMessage("instrument '", name, "': ", st.message());
 }
 
-// Read one raw block, decode it and publish it. Runs on the I/O thread.
-Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec, InstrumentDriver& driver) {
+void Emit(const InstrumentSpec& spec, const char* kind, std::string message,
+          std::uint64_t samples = 0);
+
+// Report the samples the source lost (overrun) since the last call, if any.
+void EmitOverruns(const InstrumentSpec& spec, std::atomic<std::uint64_t>& overrun_samples,
+                  InstrumentDriver& driver) {
+  if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
+    overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
+    Emit(spec, "overrun",
+         std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed",
+         static_cast<std::uint64_t>(lost));
+  }
+}
+
+// Read one raw block, decode it and publish it. Runs on the I/O thread. Samples lost before
+// the block are reported before it is published, so that a consumer told of the overrun
+// knows the hole lies just before the next batch it receives (a scan flags the point).
+Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec,
+                                     std::atomic<std::uint64_t>& overrun_samples,
+                                     InstrumentDriver& driver) {
   ARROW_ASSIGN_OR_RAISE(auto raw, driver.hardware().ReadRawData(driver.read_timeout()));
   ARROW_ASSIGN_OR_RAISE(auto batch, driver.Decode(std::move(raw)));
   if (batch == nullptr) return DataPacket{};  // nothing this time (an idle network source)
+  EmitOverruns(spec, overrun_samples, driver);
   return spec.publish(std::move(batch));
 }
 
 void Emit(const InstrumentSpec& spec, const char* kind, std::string message,
-          std::uint64_t samples = 0) {
+          std::uint64_t samples) {
   if (spec.on_event) {
     spec.on_event({WallClockNanos(), spec.name, kind, std::move(message), 1, samples});
   }
@@ -78,7 +97,8 @@ std::string Seconds(std::int64_t ns) {
 bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
                                   InstrumentDriver& driver) {
   if (!shared.acquiring.load(std::memory_order_relaxed)) return false;
-  auto packet = Guarded(spec.name, [&] { return ReadDecodePublish(spec, driver); });
+  auto packet =
+      Guarded(spec.name, [&] { return ReadDecodePublish(spec, shared.overrun_samples, driver); });
   // The stream was sealed (the run has ended): the batch read is after the end, and so are
   // the samples the source lost before it (the run ends with the last batch published). Not a
   // fault; the loop ends and StopAcquisition disarms the device.
@@ -88,12 +108,7 @@ bool InstrumentActor::AcquireOnce(const InstrumentSpec& spec, Shared& shared,
     return false;
   }
   for (DriverEvent& e : driver.TakeEvents()) Emit(spec, e.kind.c_str(), std::move(e.message));
-  if (const std::int64_t lost = driver.TakeOverrunSamples(); lost > 0) {
-    shared.overrun_samples.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
-    Emit(spec, "overrun",
-         std::to_string(lost) + " samples lost: the source cannot pause and its buffer overflowed",
-         static_cast<std::uint64_t>(lost));
-  }
+  EmitOverruns(spec, shared.overrun_samples, driver);
   if (packet.ok() && packet->batch == nullptr) return true;  // nothing published this time
   if (packet.ok()) {
     shared.attempts_since_batch = 0;
@@ -274,7 +289,7 @@ asio::awaitable<Result<DataPacket>> InstrumentActor::DoRead() {
   auto job = [this, armed] {
     return Guarded(spec_->name, [this, armed]() -> Result<DataPacket> {
       if (!armed) ARROW_RETURN_NOT_OK(driver_->StartAcquisition());
-      auto packet = ReadDecodePublish(*spec_, *driver_);
+      auto packet = ReadDecodePublish(*spec_, shared_->overrun_samples, *driver_);
       for (DriverEvent& e : driver_->TakeEvents()) Emit(*spec_, e.kind.c_str(), std::move(e.message));
       if (packet.ok() && packet->batch == nullptr) {
         packet = Status::IOError("no data within the read timeout");

@@ -63,6 +63,10 @@ std::vector<OptionSpec> SimDriverOptionSpecs(Waveform waveform) {
                    "0: the source pauses when nobody can take its data (lossless); N > 0: it "
                    "runs free with an N-batch FIFO and counts lost samples as overruns",
                    "batches"});
+  specs.push_back({"drop_every", std::int64_t{0},
+                   "0: off; N > 0: every N-th batch is lost as an overrun (a deterministic hole, "
+                   "for tests)",
+                   "batches"});
   if (waveform == Waveform::kRamp) {
     specs.push_back({"wrap", hardware::kDefaultRampWrap,
                      "ramp period in samples: the ramp restarts at 0 every wrap samples, 1..2^53",
@@ -96,6 +100,7 @@ Result<std::unique_ptr<SimDriver>> SimDriver::Make(Waveform waveform,
   o.channels = options.GetInt("channels");
   o.amplitude = options.GetDouble("amplitude");
   o.fifo_batches = options.GetInt("fifo_batches");
+  o.drop_every = options.GetInt("drop_every");
   o.offset = options.GetDouble("offset");
   if (values.count("frequency_hz") != 0) o.frequency_hz = options.GetDouble("frequency_hz");
   if (values.count("seed") != 0) {

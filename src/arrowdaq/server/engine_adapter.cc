@@ -37,6 +37,14 @@ Result<std::unique_ptr<EngineAdapter>> EngineAdapter::Make(app::Engine& engine,
   std::unique_ptr<EngineAdapter> adapter(new EngineAdapter(engine, std::move(options)));
   ARROW_ASSIGN_OR_RAISE(adapter->feed_,
                         pipeline::LiveFeed::Make(engine.router(), adapter->options_.feed));
+  // Scans publish their documents live on one stream for the server's life, so a client can
+  // subscribe before a scan starts (docs/scans.md): declared now when the config has plans,
+  // else at the first run_plan. A config stream of that name keeps it (no live documents).
+  if (!engine.config().plans.empty() &&
+      !engine.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
+    ARROW_ASSIGN_OR_RAISE(adapter->documents_,
+                          app::ScanExecutor::DeclareDocumentsStream(engine.router()));
+  }
   adapter->timer_ = std::thread([a = adapter.get()] { a->RunTimer(); });
   return adapter;
 }
@@ -408,11 +416,17 @@ Status EngineAdapter::AddInstrument(const InstrumentTable& table) {
   config::InstrumentConfig inst = std::move(parsed->instruments[0]);
   ShiftLines(&inst.where, 1);
   for (auto& [key, opt] : inst.options) ShiftLines(&opt.where, 1);
-  return engine_.AddInstrument(std::move(inst));
+  ARROW_RETURN_NOT_OK(engine_.AddInstrument(std::move(inst)));
+  std::lock_guard lock(mutex_);
+  added_tables_[table.name] = text;
+  return Status::OK();
 }
 
 Status EngineAdapter::RemoveInstrument(const std::string& instrument) {
-  return engine_.RemoveInstrument(instrument);
+  ARROW_RETURN_NOT_OK(engine_.RemoveInstrument(instrument));
+  std::lock_guard lock(mutex_);
+  added_tables_.erase(instrument);
+  return Status::OK();
 }
 
 // ---- scans ------------------------------------------------------------------------------------
@@ -496,6 +510,7 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   }
   const config::RunConfig& base = engine_.config();
   config::PlanConfig plan;
+  std::vector<config::InstrumentConfig> instruments;  // the config's and those added since
   if (request.by_name) {
     std::string names;
     const config::PlanConfig* found = nullptr;
@@ -523,8 +538,14 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
       for (const auto& p : base.plans) taken = taken || p.name == placeholder;
       if (taken) placeholder += "_";
     }
-    auto parsed = config::ParseConfig(base.text + "\n[[plans]]\nname = \"" + placeholder + "\"\n" +
-                                          request.toml,
+    // Instruments added at run time first, as tables of the config: a plan may use them.
+    std::string added;
+    {
+      std::lock_guard state(mutex_);
+      for (const auto& [name, table] : added_tables_) added += "\n" + table + "\n";
+    }
+    auto parsed = config::ParseConfig(base.text + added + "\n[[plans]]\nname = \"" + placeholder +
+                                          "\"\n" + request.toml,
                                       request.origin);
     if (!parsed.ok()) {
       return Status::Invalid(PlanMessage(parsed.status().message(), request.origin));
@@ -534,9 +555,11 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
     }
     plan = std::move(parsed->plans.back());
     plan.name = request.name;
+    instruments = std::move(parsed->instruments);
   }
   // Soft limits, movable motors and numeric detector columns, before anything moves.
   config::RunConfig checked = base;
+  if (!instruments.empty()) checked.instruments = std::move(instruments);
   checked.plans = {plan};
   auto planned = app::PlanRun(checked);
   if (!planned.ok()) {
@@ -553,9 +576,24 @@ Result<ScanInfo> EngineAdapter::RunPlan(const PlanRequest& request) {
   auto scan = std::make_shared<Scan>();
   scan->plan = plan.name;
   app::ScanOptions so;  // no progress output, no terminal: the actions drive it
+  if (!documents_ && !engine_.router().FindStream(app::ScanExecutor::kDocumentsStreamName).ok()) {
+    ARROW_ASSIGN_OR_RAISE(documents_,
+                          app::ScanExecutor::DeclareDocumentsStream(engine_.router()));
+  }
+  so.documents = documents_;
   ARROW_ASSIGN_OR_RAISE(scan->executor, app::ScanExecutor::Make(engine_, *planned, plan, so));
   RecordingRequest rec;
   rec.name = plan.name;
+  {  // the scan's points are stored whenever the recording stores anything
+    const auto& wanted = options_.storage.streams;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), "*") == wanted.end()) {
+      rec.streams = wanted;
+      if (std::find(wanted.begin(), wanted.end(), app::ScanExecutor::kStreamName) ==
+          wanted.end()) {
+        rec.streams.push_back(app::ScanExecutor::kStreamName);
+      }
+    }
+  }
   auto started = StartRecording(rec);
   if (!started.ok()) {
     scan->executor.reset();

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -96,8 +97,12 @@ class EngineAdapter : public EnginePort {
   const EngineAdapterOptions options_;
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<pipeline::LiveFeed> feed_;
+  std::shared_ptr<pipeline::StreamHandle> documents_;  ///< scan_documents (none: a config's)
 
-  mutable std::mutex mutex_;  // guards entries_ and shut_down_
+  mutable std::mutex mutex_;  // guards entries_, shut_down_ and added_tables_
+  /// The tables of instruments added at run time (add_instrument), by name, as a config file
+  /// holds them: a plan sent in full is read after them, so it may use those instruments.
+  std::map<std::string, std::string> added_tables_;
   std::condition_variable changed_;
   std::vector<std::shared_ptr<Entry>> entries_;
   bool shut_down_ = false;

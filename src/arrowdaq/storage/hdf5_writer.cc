@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -230,6 +233,7 @@ class Hdf5Writer final : public StorageWriter {
       return Status::Invalid("stream '", stream.name, "' has no schema");
     }
     ARROW_RETURN_NOT_OK(ValidateStreamSchema(*stream.schema));
+    ARROW_ASSIGN_OR_RAISE(const std::optional<GridSpec> grid, ParseGrid(stream));
     std::vector<TypeMap> types;
     std::vector<std::optional<internal::ArrayShape>> arrays;
     for (const auto& field : stream.schema->fields()) {
@@ -293,6 +297,7 @@ class Hdf5Writer final : public StorageWriter {
       s.columns.push_back(std::move(col));
     }
     ARROW_RETURN_NOT_OK(DescribeNxData(group.get(), stream, s.columns));
+    if (grid) ARROW_RETURN_NOT_OK(DescribeGrid(stream, s, *grid));
     // Gather small batches of scalar columns (array rows are large: written as they come).
     s.gather = options_.gzip_level == 0;
     for (const auto& col : s.columns) {
@@ -342,6 +347,7 @@ class Hdf5Writer final : public StorageWriter {
     ARROW_RETURN_NOT_OK(EnsureSwmr());
     const hsize_t n = static_cast<hsize_t>(batch.num_rows());
     if (n == 0) return Status::OK();
+    if (s.grid) ARROW_RETURN_NOT_OK(WritePixels(s, batch));
     if (s.gather && static_cast<std::int64_t>(n) * s.max_width < kGatherBytes) {
       for (int c = 0; c < batch.num_columns(); ++c) {
         auto& pending = s.columns[c].pending;
@@ -441,6 +447,11 @@ class Hdf5Writer final : public StorageWriter {
       for (auto& c : s.columns) {
         if (c.dset.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose");
       }
+      if (s.grid) {
+        for (auto& image : s.grid->images) {
+          if (image.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose");
+        }
+      }
     }
     entry_.Reset();
     if (events_.Reset() < 0 && st.ok()) st = internal::Hdf5Error(path_, "H5Dclose(/events)");
@@ -468,6 +479,14 @@ class Hdf5Writer final : public StorageWriter {
     bool gather = false;
     std::int64_t max_width = 1;  ///< bytes of the widest column's value
     hsize_t pending_rows = 0;    ///< rows gathered, not yet written (after `rows`)
+    /// The rows as pixels of an image (schema metadata nexus.grid.*, DescribeGrid).
+    struct Grid {
+      std::vector<hsize_t> shape;
+      int index_column = -1;
+      std::vector<int> signal_columns;
+      std::vector<Hid> images;  ///< one float64 dataset of `shape` per signal column
+    };
+    std::unique_ptr<Grid> grid;
   };
 
   Status CheckUsable(std::string_view call) const {
@@ -743,6 +762,39 @@ class Hdf5Writer final : public StorageWriter {
     return column + "_dim" + std::to_string(k);
   }
 
+  // Split a comma-separated schema metadata value ("" when absent: no names).
+  static std::vector<std::string> SplitList(const std::string& text) {
+    std::vector<std::string> out;
+    if (text.empty()) return out;
+    for (std::size_t b = 0; b <= text.size();) {
+      const std::size_t e = std::min(text.find(',', b), text.size());
+      out.push_back(text.substr(b, e - b));
+      b = e + 1;
+    }
+    return out;
+  }
+
+  // The columns a schema metadata key names (comma-separated), each checked to be a column of
+  // one value per row other than the timestamp (and, with a signal, of the same shape as it).
+  Result<std::vector<std::string>> NamedColumns(const StreamInfo& stream, const std::string& key,
+                                                const std::vector<Column>& columns) const {
+    const auto& schema = *stream.schema;
+    const auto metadata = schema.metadata();
+    if (metadata == nullptr || !metadata->Contains(key)) return std::vector<std::string>{};
+    std::vector<std::string> named = SplitList(metadata->Get(key).ValueOr(""));
+    if (named.empty()) named.emplace_back();
+    for (const auto& name : named) {
+      const int i = schema.GetFieldIndex(name);
+      if (i < 1 || !columns[static_cast<std::size_t>(i)].row_shape.empty() ||
+          !columns[1].row_shape.empty() ||
+          std::count(named.begin(), named.end(), name) != 1) {
+        return Status::Invalid(path_, ": stream ", stream.name, ": ", key, " names '", name,
+                               "', which is not a column of one value per row (or twice)");
+      }
+    }
+    return named;
+  }
+
   // Make the stream group a NeXus NXdata: the timestamp dataset is the dimension scale of
   // every column's first dimension, array columns get index datasets as scales of their other
   // dimensions, `signal` is the first channel, `auxiliary_signals` the other channels of the
@@ -752,12 +804,29 @@ class Hdf5Writer final : public StorageWriter {
     ARROW_RETURN_NOT_OK(CheckHerr(H5DSset_scale(ts, kTimestampColumn), path_,
                                   "H5DSset_scale(/" + stream.name + "/timestamp)"));
     const auto& schema = *stream.schema;
+    ARROW_ASSIGN_OR_RAISE(const std::vector<std::string> own,
+                          NamedColumns(stream, "nexus.axes", columns));
+    // The stream's own axes (nexus.axes, e.g. a scan's motor readbacks) are dimension scales
+    // of the row dimension too, beside the timestamp: each column's dims[0] lists them.
+    for (const auto& name : own) {
+      const hid_t scale = columns[static_cast<std::size_t>(schema.GetFieldIndex(name))].dset.get();
+      ARROW_RETURN_NOT_OK(CheckHerr(H5DSset_scale(scale, name.c_str()), path_,
+                                    "H5DSset_scale(/" + stream.name + "/" + name + ")"));
+    }
     for (int i = 1; i < schema.num_fields(); ++i) {
       const std::string& name = schema.field(i)->name();
       const std::string where = "/" + stream.name + "/" + name;
       const hid_t dset = columns[i].dset.get();
+      // A dimension scale cannot have scales of its own.
+      if (std::find(own.begin(), own.end(), name) != own.end()) continue;
       ARROW_RETURN_NOT_OK(
           CheckHerr(H5DSattach_scale(dset, ts, 0), path_, "H5DSattach_scale(" + where + ")"));
+      for (const auto& axis : own) {
+        const hid_t scale =
+            columns[static_cast<std::size_t>(schema.GetFieldIndex(axis))].dset.get();
+        ARROW_RETURN_NOT_OK(CheckHerr(H5DSattach_scale(dset, scale, 0), path_,
+                                      "H5DSattach_scale(" + where + ", " + axis + ")"));
+      }
       for (size_t k = 1; k <= columns[i].row_shape.size(); ++k) {
         const std::string axis = AxisName(name, k);
         const hsize_t n = columns[i].row_shape[k - 1];
@@ -788,27 +857,9 @@ class Hdf5Writer final : public StorageWriter {
     // columns of one value per row, e.g. the motor positions of `arrowdaq scan`'s stream):
     // they replace the timestamp as the plot's axes (one: a curve; several: a scatter, every
     // `<axis>_indices` 0). Anything else there is refused.
-    bool own_axes = false;
     const auto metadata = schema.metadata();
-    if (metadata != nullptr && metadata->Contains("nexus.axes")) {
-      const std::string text = metadata->Get("nexus.axes").ValueOr("");
-      std::vector<std::string> named;
-      for (std::size_t b = 0; b <= text.size();) {
-        const std::size_t e = std::min(text.find(',', b), text.size());
-        named.push_back(text.substr(b, e - b));
-        b = e + 1;
-      }
-      for (const auto& name : named) {
-        const int i = schema.GetFieldIndex(name);
-        if (i < 1 || !columns[static_cast<std::size_t>(i)].row_shape.empty() ||
-            !columns[1].row_shape.empty()) {
-          return Status::Invalid(path_, ": stream ", stream.name, ": nexus.axes names '", name,
-                                 "', which is not a column of one value per row");
-        }
-      }
-      axes = std::move(named);
-      own_axes = true;
-    }
+    const bool own_axes = !own.empty();
+    if (own_axes) axes = own;
     std::vector<std::string> auxiliary;
     for (int i = 2; i < schema.num_fields(); ++i) {
       const std::string& name = schema.field(i)->name();
@@ -847,6 +898,256 @@ class Hdf5Writer final : public StorageWriter {
       }
       ARROW_RETURN_NOT_OK(
           internal::WriteStringAttribute(entry_.get(), "default", stream.name, path_));
+    }
+    return Status::OK();
+  }
+
+  // A stream whose rows are the points of a grid (schema metadata, set by `arrowdaq scan`
+  // for grid plans) is also written as an image, so that NeXus readers plot a 2-D map:
+  //   nexus.grid.shape    "n0,n1,..."  the grid's shape, slowest axis first
+  //   nexus.grid.axes     "a0,a1,..."  one column per dimension: the axis datasets take its
+  //                                    name and units
+  //   nexus.grid.axis.<a> "v0,v1,..."  the positions along that dimension (n_k of them)
+  //   nexus.grid.index    "<column>"   int64 column: the row's pixel, row-major (C order)
+  //   nexus.grid.signals  "s0,s1,..."  the columns written as images (s0 is the signal)
+  // The group /<stream>_grid (linked as /entry/<stream>_grid, the entry's default when the
+  // stream asks for it with nexus.default) is an NXdata: one float64 dataset of that shape per
+  // signal, NaN until its pixel's row is written, and 1-D axis datasets that are dimension
+  // scales of the images' dimensions (<axis>_indices = k). Made before SWMR starts (the
+  // datasets are allocated and filled with NaN at once), so a reader sees the map fill in.
+  // Not in the index file of a rolled run.h5 (each part holds the pixels of its own rows).
+  struct GridSpec {
+    std::vector<hsize_t> shape;
+    std::vector<std::string> axes;
+    std::vector<std::vector<double>> positions;  ///< per axis
+    std::vector<std::string> signals;
+    std::string index;
+  };
+
+  // Read and check the nexus.grid.* metadata before anything of the stream is created.
+  Result<std::optional<GridSpec>> ParseGrid(const StreamInfo& stream) const {
+    const auto metadata = stream.schema->metadata();
+    if (metadata == nullptr || !metadata->Contains("nexus.grid.shape") || !parts_.empty()) {
+      return std::optional<GridSpec>{};
+    }
+    const auto& schema = *stream.schema;
+    auto bad = [&](const std::string& why) {
+      return Status::Invalid(path_, ": stream ", stream.name, ": ", why);
+    };
+    // The columns a key names: each a column of one value per row other than the timestamp.
+    auto named = [&](const std::string& key) -> Result<std::vector<std::string>> {
+      std::vector<std::string> names = SplitList(metadata->Get(key).ValueOr(""));
+      if (names.empty()) names.emplace_back();
+      for (const auto& name : names) {
+        const int i = schema.GetFieldIndex(name);
+        if (i < 1 || std::count(names.begin(), names.end(), name) != 1 ||
+            !internal::ArrayColumnShape(*schema.field(i)->type()).ok() ||
+            *internal::ArrayColumnShape(*schema.field(i)->type())) {
+          return bad(key + " names '" + name +
+                     "', which is not a column of one value per row (or twice)");
+        }
+      }
+      return names;
+    };
+    if (H5Lexists(file_.get(), (stream.name + "_grid").c_str(), H5P_DEFAULT) > 0) {
+      return bad("its image /" + stream.name + "_grid would replace what the file holds there");
+    }
+    GridSpec grid;
+    hsize_t pixels = 1;
+    const std::string shape_text = metadata->Get("nexus.grid.shape").ValueOr("");
+    for (const auto& text : SplitList(shape_text)) {
+      char* end = nullptr;
+      const long long n = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || n < 1 || n > (1LL << 31) ||
+          pixels > (hsize_t{1} << 40) / static_cast<hsize_t>(n)) {
+        return bad("nexus.grid.shape '" + shape_text +
+                   "' is not a list of sizes >= 1 (at most 2^40 pixels)");
+      }
+      grid.shape.push_back(static_cast<hsize_t>(n));
+      pixels *= static_cast<hsize_t>(n);
+    }
+    if (grid.shape.empty() || grid.shape.size() > 32) {
+      return bad("nexus.grid.shape '" + shape_text + "': 1..32 sizes");
+    }
+    ARROW_ASSIGN_OR_RAISE(grid.axes, named("nexus.grid.axes"));
+    ARROW_ASSIGN_OR_RAISE(grid.signals, named("nexus.grid.signals"));
+    ARROW_ASSIGN_OR_RAISE(const auto index, named("nexus.grid.index"));
+    if (grid.axes.size() != grid.shape.size()) {
+      return bad("nexus.grid.axes names " + std::to_string(grid.axes.size()) + " columns for " +
+                 std::to_string(grid.shape.size()) + " dimensions");
+    }
+    if (index.size() != 1 || schema.GetFieldByName(index[0])->type()->id() != arrow::Type::INT64) {
+      return bad("nexus.grid.index must name one int64 column");
+    }
+    grid.index = index[0];
+    for (const auto& name : grid.signals) {
+      const auto id = schema.GetFieldByName(name)->type()->id();
+      if (id != arrow::Type::DOUBLE && id != arrow::Type::INT64) {
+        return bad("nexus.grid.signals: column '" + name + "' is not float64 or int64");
+      }
+      if (std::find(grid.axes.begin(), grid.axes.end(), name) != grid.axes.end()) {
+        return bad("nexus.grid.signals: column '" + name + "' is also an axis");
+      }
+      if (name == grid.index) return bad("nexus.grid.signals: column '" + name + "' is the index");
+    }
+    for (std::size_t k = 0; k < grid.axes.size(); ++k) {
+      const std::string key = "nexus.grid.axis." + grid.axes[k];
+      std::vector<double> values;
+      for (const auto& text : SplitList(metadata->Get(key).ValueOr(""))) {
+        char* end = nullptr;
+        values.push_back(std::strtod(text.c_str(), &end));
+        if (text.empty() || *end != '\0') return bad(key + ": '" + text + "' is not a number");
+      }
+      if (values.size() != grid.shape[k]) {
+        return bad(key + " holds " + std::to_string(values.size()) + " positions for a size of " +
+                   std::to_string(grid.shape[k]));
+      }
+      grid.positions.push_back(std::move(values));
+    }
+    return std::optional<GridSpec>(std::move(grid));
+  }
+
+  Status DescribeGrid(const StreamInfo& stream, Stream& s, const GridSpec& spec) {
+    const auto metadata = stream.schema->metadata();
+    const auto& schema = *stream.schema;
+    const auto& axes = spec.axes;
+    const auto& signals = spec.signals;
+    auto grid = std::make_unique<Stream::Grid>();
+    grid->shape = spec.shape;
+    grid->index_column = schema.GetFieldIndex(spec.index);
+    for (const auto& name : signals) grid->signal_columns.push_back(schema.GetFieldIndex(name));
+    const std::string name = stream.name + "_grid";
+    const std::string where = "/" + name;
+    ARROW_ASSIGN_OR_RAISE(Hid gcpl, CreationOrderGroupPlist());
+    ARROW_ASSIGN_OR_RAISE(Hid group, CheckHid(H5Gcreate2(file_.get(), name.c_str(), H5P_DEFAULT,
+                                                         gcpl.get(), H5P_DEFAULT),
+                                              H5Gclose, path_,
+                                              "H5Gcreate2(" + where + ") for the image of '" +
+                                                  stream.name + "' (a stream of that name?)"));
+    auto unit_of = [&](const std::string& column, const char* key) {
+      const auto& md = schema.GetFieldByName(column)->metadata();
+      return md ? md->Get(key).ValueOr("") : std::string();
+    };
+    // The axis datasets: positions along each dimension, dimension scales.
+    std::vector<Hid> scales;
+    for (std::size_t k = 0; k < axes.size(); ++k) {
+      const std::vector<double>& values = spec.positions[k];
+      const hsize_t n = grid->shape[k];
+      ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(1, &n, nullptr), H5Sclose, path_,
+                                                "H5Screate_simple"));
+      ARROW_ASSIGN_OR_RAISE(
+          Hid scale, CheckHid(H5Dcreate2(group.get(), axes[k].c_str(), H5T_IEEE_F64LE,
+                                         space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                              H5Dclose, path_, "H5Dcreate2(" + where + "/" + axes[k] + ")"));
+      ARROW_RETURN_NOT_OK(CheckHerr(H5Dwrite(scale.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                                             H5P_DEFAULT, values.data()),
+                                    path_, "H5Dwrite(" + where + "/" + axes[k] + ")"));
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(scale.get(), "units",
+                                                         unit_of(axes[k], kUnitKey), path_));
+      ARROW_RETURN_NOT_OK(CheckHerr(H5DSset_scale(scale.get(), axes[k].c_str()), path_,
+                                    "H5DSset_scale(" + where + "/" + axes[k] + ")"));
+      scales.push_back(std::move(scale));
+    }
+    // The images: NaN until written, allocated now (nothing can be allocated under SWMR).
+    const int rank = static_cast<int>(grid->shape.size());
+    ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(rank, grid->shape.data(), nullptr),
+                                              H5Sclose, path_, "H5Screate_simple"));
+    ARROW_ASSIGN_OR_RAISE(Hid dcpl, CheckHid(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_,
+                                             "H5Pcreate(dataset create)"));
+    const double nan = std::nan("");
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan), path_,
+                                  "H5Pset_fill_value"));
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path_, "H5Pset_alloc_time"));
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), path_, "H5Pset_fill_time"));
+    for (const auto& signal : signals) {
+      const std::string at = where + "/" + signal;
+      ARROW_ASSIGN_OR_RAISE(Hid image,
+                            CheckHid(H5Dcreate2(group.get(), signal.c_str(), H5T_IEEE_F64LE,
+                                                space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                                     H5Dclose, path_, "H5Dcreate2(" + at + ")"));
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(image.get(), "units",
+                                                         unit_of(signal, kUnitKey), path_));
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(
+          image.get(), kDescriptionKey, unit_of(signal, kDescriptionKey), path_));
+      if (rank == 2) {
+        ARROW_RETURN_NOT_OK(
+            internal::WriteStringAttribute(image.get(), "interpretation", "image", path_));
+      }
+      for (std::size_t k = 0; k < scales.size(); ++k) {
+        ARROW_RETURN_NOT_OK(CheckHerr(
+            H5DSattach_scale(image.get(), scales[k].get(), static_cast<unsigned>(k)), path_,
+            "H5DSattach_scale(" + at + ", " + axes[k] + ")"));
+      }
+      grid->images.push_back(std::move(image));
+    }
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group.get(), "NX_class", "NXdata", path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(group.get(), "signal", signals[0], path_));
+    ARROW_RETURN_NOT_OK(internal::WriteStringArrayAttribute(group.get(), "axes", axes, path_));
+    for (std::size_t k = 0; k < axes.size(); ++k) {
+      ARROW_RETURN_NOT_OK(internal::WriteInt64Attribute(
+          group.get(), axes[k] + "_indices", static_cast<std::int64_t>(k), path_));
+    }
+    if (signals.size() > 1) {
+      ARROW_RETURN_NOT_OK(internal::WriteStringArrayAttribute(
+          group.get(), "auxiliary_signals",
+          std::vector<std::string>(signals.begin() + 1, signals.end()), path_));
+    }
+    const std::string link = std::string(kEntryName) + "/" + name;
+    ARROW_RETURN_NOT_OK(CheckHerr(H5Lcreate_hard(group.get(), ".", file_.get(), link.c_str(),
+                                                 H5P_DEFAULT, H5P_DEFAULT),
+                                  path_, "H5Lcreate_hard(/" + link + ")"));
+    if (metadata->Get("nexus.default").ValueOr("") == "true") {  // the map is the run's plot
+      ARROW_RETURN_NOT_OK(
+          CheckHerr(H5Adelete(entry_.get(), "default"), path_, "H5Adelete(default)"));
+      ARROW_RETURN_NOT_OK(internal::WriteStringAttribute(entry_.get(), "default", name, path_));
+    }
+    s.grid = std::move(grid);
+    return Status::OK();
+  }
+
+  // Write each row of `batch` (a grid stream's) into its pixel of every image.
+  Status WritePixels(Stream& s, const arrow::RecordBatch& batch) {
+    const Stream::Grid& grid = *s.grid;
+    const auto& index = static_cast<const arrow::Int64Array&>(*batch.column(grid.index_column));
+    hsize_t pixels = 1;
+    for (hsize_t n : grid.shape) pixels *= n;
+    const int rank = static_cast<int>(grid.shape.size());
+    ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate(H5S_SCALAR), H5Sclose, path_,
+                                               "H5Screate(scalar)"));
+    for (std::int64_t r = 0; r < batch.num_rows(); ++r) {
+      const std::int64_t flat = index.Value(r);
+      if (flat < 0 || static_cast<hsize_t>(flat) >= pixels) {
+        return Status::Invalid(path_, ": stream ", s.info->name, ": row ", s.rows + s.pending_rows,
+                               ": pixel index ", flat, " is outside the grid (", pixels,
+                               " pixels)");
+      }
+      std::vector<hsize_t> coord(grid.shape.size());
+      hsize_t rest = static_cast<hsize_t>(flat);
+      for (int k = rank - 1; k >= 0; --k) {
+        coord[static_cast<std::size_t>(k)] = rest % grid.shape[static_cast<std::size_t>(k)];
+        rest /= grid.shape[static_cast<std::size_t>(k)];
+      }
+      for (std::size_t j = 0; j < grid.signal_columns.size(); ++j) {
+        const auto& column = *batch.column(grid.signal_columns[j]);
+        const double value =
+            column.type_id() == arrow::Type::DOUBLE
+                ? static_cast<const arrow::DoubleArray&>(column).Value(r)
+                : static_cast<double>(static_cast<const arrow::Int64Array&>(column).Value(r));
+        const hid_t image = grid.images[j].get();
+        const std::string at = "/" + s.info->name + "_grid";
+        ARROW_ASSIGN_OR_RAISE(Hid fspace, CheckHid(H5Dget_space(image), H5Sclose, path_,
+                                                   "H5Dget_space(" + at + ")"));
+        Status st = CheckHerr(H5Sselect_elements(fspace.get(), H5S_SELECT_SET, 1, coord.data()),
+                              path_, "H5Sselect_elements(" + at + ")");
+        if (st.ok()) {
+          st = CheckHerr(H5Dwrite(image, H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(),
+                                  H5P_DEFAULT, &value),
+                         path_, "H5Dwrite(" + at + ")");
+        }
+        if (!st.ok()) return Fail(st);
+      }
     }
     return Status::OK();
   }

@@ -431,6 +431,86 @@ TEST(Hdf5WriterTest, RejectsBadStreamsAndBatches) {
   EXPECT_THAT(again.status().message(), HasSubstr("run.h5"));
 }
 
+// A stream whose rows are the pixels of a 2 x 3 grid (the metadata `arrowdaq scan` sets).
+TEST(Hdf5WriterTest, GridMetadataGivesAnImageAndBadMetadataIsRefusedNamingTheKey) {
+  auto schema_with = [](std::vector<std::pair<std::string, std::string>> changes) {
+    std::vector<std::pair<std::string, std::string>> md = {
+        {"nexus.grid.shape", "2,3"},        {"nexus.grid.axes", "y,x"},
+        {"nexus.grid.axis.y", "-1,1"},      {"nexus.grid.axis.x", "0,0.5,1"},
+        {"nexus.grid.signals", "v"},        {"nexus.grid.index", "pixel"}};
+    for (auto& [k, v] : changes) {
+      bool found = false;
+      for (auto& kv : md) {
+        if (kv.first == k) kv.second = v, found = true;
+      }
+      if (!found) md.emplace_back(k, v);
+    }
+    return MakeStreamSchema({{"v", "V", ""}, {"y", "mm", ""}, {"x", "mm", ""},
+                             {"pixel", "", "", arrow::int64()}},
+                            md)
+        .ValueOrDie();
+  };
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(auto w, MakeHdf5Writer(dir.Sub("bad.h5"), TestRun()));
+    const std::vector<std::pair<std::pair<std::string, std::string>, std::string>> bad = {
+        {{"nexus.grid.shape", "2,0"}, "nexus.grid.shape"},
+        {{"nexus.grid.shape", "2,x"}, "nexus.grid.shape"},
+        {{"nexus.grid.axes", "y"}, "names 1 columns for 2 dimensions"},
+        {{"nexus.grid.axes", "y,nope"}, "nexus.grid.axes names 'nope'"},
+        {{"nexus.grid.axis.x", "0,1"}, "nexus.grid.axis.x holds 2 positions for a size of 3"},
+        {{"nexus.grid.axis.x", "0,a,1"}, "'a' is not a number"},
+        {{"nexus.grid.index", "v"}, "nexus.grid.index must name one int64 column"},
+        {{"nexus.grid.signals", "x"}, "also an axis"},
+    };
+    int k = 0;
+    for (const auto& [change, message] : bad) {
+      StreamInfo info{"s" + std::to_string(k++), schema_with({change})};
+      EXPECT_THAT(w->AddStream(info).message(), HasSubstr(message)) << change.first;
+    }
+    ASSERT_OK(w->Close());
+  }
+  const std::string path = dir.Sub("run.h5");
+  auto info = std::make_shared<StreamInfo>(StreamInfo{"g", schema_with({})});
+  ASSERT_OK_AND_ASSIGN(auto w, MakeHdf5Writer(path, TestRun()));
+  ASSERT_OK(w->AddStream(*info));
+  auto batch = [&](std::int64_t pixel, double v) {
+    arrow::TimestampBuilder ts(TimestampType(), arrow::default_memory_pool());
+    arrow::DoubleBuilder value, y, x;
+    arrow::Int64Builder index;
+    EXPECT_TRUE(ts.Append(1000 + pixel).ok() && value.Append(v).ok() && y.Append(0).ok() &&
+                x.Append(0).ok() && index.Append(pixel).ok());
+    std::vector<std::shared_ptr<arrow::Array>> columns(5);
+    EXPECT_TRUE(ts.Finish(&columns[0]).ok() && value.Finish(&columns[1]).ok() &&
+                y.Finish(&columns[2]).ok() && x.Finish(&columns[3]).ok() &&
+                index.Finish(&columns[4]).ok());
+    return arrow::RecordBatch::Make(info->schema, 1, columns);
+  };
+  ASSERT_OK(w->Write({info, 0, batch(5, 7.5)}));
+  ASSERT_OK(w->Write({info, 1, batch(1, 2.5)}));
+  EXPECT_THAT(w->Write({info, 2, batch(6, 1)}).message(), HasSubstr("outside the grid"));
+  (void)w->Close();
+  // Read back with the HDF5 C API: pixel 5 is [1][2], pixel 1 is [0][1], the rest NaN.
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  hid_t dset = H5Dopen2(file, "/g_grid/v", H5P_DEFAULT);
+  ASSERT_GE(dset, 0);
+  double image[2][3];
+  ASSERT_GE(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, image), 0);
+  for (int i = 0; i < 6; ++i) {
+    const double v = image[i / 3][i % 3];
+    if (i == 5) {
+      EXPECT_EQ(v, 7.5);
+    } else if (i == 1) {
+      EXPECT_EQ(v, 2.5);
+    } else {
+      EXPECT_TRUE(std::isnan(v)) << i;
+    }
+  }
+  H5Dclose(dset);
+  H5Fclose(file);
+}
+
 // ---- Arrow IPC ----------------------------------------------------------------------------
 
 std::shared_ptr<arrow::Table> ReadIpc(const std::string& path, std::string* version) {
