@@ -84,20 +84,20 @@ namespace internal {
 /// as before; when more than one handler is ready, an idle executor thread is woken for them.
 class AsyncSignal {
  public:
-  explicit AsyncSignal(const asio::any_io_executor& ex)
-      : channel_(ex, 1),
-        resume_on_(asio::prefer(ex, asio::execution::relationship.continuation)) {}
+  explicit AsyncSignal(const asio::any_io_executor& ex) : channel_(ex, 1) {}
   void Notify() { (void)channel_.try_send(asio::error_code{}, true); }
   asio::awaitable<void> Wait() {
+    // Resumed on the waiter's own executor (its strand), as a continuation.
+    auto ex = co_await asio::this_coro::executor;
     (void)co_await channel_.async_receive(
-        asio::bind_executor(resume_on_, asio::experimental::as_tuple(asio::use_awaitable)));
+        asio::bind_executor(asio::prefer(ex, asio::execution::relationship.continuation),
+                            asio::experimental::as_tuple(asio::use_awaitable)));
   }
   void Cancel() { channel_.cancel(); }
 
  private:
   // (error_code, bool): Asio 1.22 cannot instantiate a channel of plain void(error_code).
   asio::experimental::concurrent_channel<void(asio::error_code, bool)> channel_;
-  asio::any_io_executor resume_on_;
 };
 
 /// Something an Ask deadline can expire.
