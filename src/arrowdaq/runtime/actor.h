@@ -191,6 +191,16 @@ class AskDeadlines {
 /// The shared state of one request: the answer, and how to wake whoever waits for it (a plain
 /// thread on the condition variable, or an awaiting coroutine whose completion handler is
 /// parked here).
+/// now + `timeout`, saturated: a huge timeout (Duration::max()) means no deadline, not an
+/// overflow into the past.
+inline std::chrono::steady_clock::time_point DeadlineAfter(Duration timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout >= std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + timeout;
+}
+
 template <typename R>
 struct ReplyState : Expirable {
   using Waiter = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
@@ -649,7 +659,7 @@ class ActorRef {
   /// Send from a plain thread; on kBlock waits for room (until `timeout` when given).
   Status TellBlocking(Msg msg, std::optional<Duration> timeout = {}) const {
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    if (timeout) deadline = internal::DeadlineAfter(*timeout);
     return cell_->TellBlocking(std::move(msg), deadline);
   }
 
@@ -666,7 +676,7 @@ class ActorRef {
     // The answer resumes the asker as a continuation: a request and its answer between two
     // actors stay on one executor thread.
     auto& deadlines = cell_->deadlines();
-    const auto key = deadlines.Add(std::chrono::steady_clock::now() + timeout,
+    const auto key = deadlines.Add(internal::DeadlineAfter(timeout),
                                    std::weak_ptr<internal::Expirable>(state));
     co_await state->Wait();
     deadlines.Remove(key);
@@ -684,7 +694,7 @@ class ActorRef {
   /// thread), so that one thread can ask many actors at once and wait for all.
   template <typename R, typename MakeMsg>
   PendingAsk<R> AskLater(MakeMsg make, Duration timeout) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = internal::DeadlineAfter(timeout);
     auto state = std::make_shared<internal::ReplyState<R>>();
     Status sent = TellBlocking(make(Reply<R>(state)), timeout);
     return PendingAsk<R>(std::move(state), std::move(sent), deadline, TimeoutStatus(timeout));

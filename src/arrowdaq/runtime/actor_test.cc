@@ -228,6 +228,23 @@ TEST(Actor, AskTimesOutWithAClearStatus) {
   EXPECT_TRUE(r2.status().IsIOError()) << r2.status().ToString();
 }
 
+TEST(Actor, AskWithTheLargestTimeoutWaitsForTheAnswer) {
+  // Duration::max() means "no deadline": now + max must saturate, not overflow into the past
+  // (an Ask that times out at once, and signed overflow for UBSan).
+  Journal j;
+  ActorSystem sys({.threads = 1});
+  auto ref = SpawnTest(sys, &j, {.name = "patient"});
+  ASSERT_OK(ref.TellBlocking(Record{0, 1}, Duration::max()));
+  auto r = sys.BlockOn(
+      ref.Ask<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; }, Duration::max()));
+  ASSERT_OK(r.status());
+  EXPECT_EQ(*r, 1);
+  ASSERT_OK_AND_ASSIGN(
+      int n, ref.AskBlocking<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; },
+                                  Duration::max()));
+  EXPECT_EQ(n, 1);
+}
+
 TEST(Actor, AskWithAShortTimeoutAfterALongOneStillTimesOut) {
   // Asks share one deadline timer per system: a deadline earlier than the armed one must
   // re-arm it, or the short Ask would wait as long as the long one.
