@@ -1,12 +1,13 @@
 // The arrowdaq side of the actor benchmarks, shared by runtime_benchmark and
 // caf_comparison_benchmark: one ActorSystem (2 executor threads) and one running Sink actor
-// (default mailbox: 256, kBlock) for the whole binary, spawned once, never per iteration; the
-// message types (a shared_ptr<const RecordBatch>, zero copy) and the coroutines that send a
-// burst of Tells or a sequence of Asks. Header-only; Runtime::Get() from any plain thread.
+// per mailbox capacity used (default mailbox: 256, kBlock), spawned once, never per iteration;
+// the message types (a shared_ptr<const RecordBatch>, zero copy) and the coroutines that send
+// a burst of Tells or a sequence of Asks. Header-only; Runtime<N>::Get() from any plain thread.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -30,6 +31,14 @@ inline constexpr int kAwaitBurst = 10'000;
 /// Asks per coroutine run.
 inline constexpr int kAsksPerIteration = 1'000;
 inline constexpr auto kAskTimeout = std::chrono::seconds(10);
+
+/// The sink's mailbox by default (ActorOptions: 256, kBlock: a sender waits while it is full).
+inline constexpr std::size_t kDefaultMailbox = 256;
+/// A mailbox no burst fills (a burst is kBurst + 1 = 10,001 messages): no sender ever waits,
+/// as with CAF 0.17's mailbox, which is unbounded (CAF has no bounded mailbox for its actors).
+/// Used for the like-for-like comparison with CAF; the capacity is a bound, not a
+/// preallocation.
+inline constexpr std::size_t kNeverFullMailbox = std::size_t{1} << 20;
 
 struct Data {
   std::shared_ptr<const arrow::RecordBatch> batch;
@@ -58,11 +67,14 @@ class Sink : public Actor<SinkMsg> {
   std::int64_t rows_ = 0;
 };
 
-// One actor system and one sink for the whole binary: spawned once, never per iteration.
+// One actor system and one sink per mailbox capacity for the whole binary: spawned once, never
+// per iteration.
+template <std::size_t kCapacity = kDefaultMailbox>
 struct Runtime {
   ActorSystem system{runtime::ActorSystemOptions{.threads = 2}};
-  ActorRef<SinkMsg> sink = system.Spawn<Sink>([] { return std::make_unique<Sink>(); },
-                                              runtime::ActorOptions{.name = "sink"});
+  ActorRef<SinkMsg> sink = system.Spawn<Sink>(
+      [] { return std::make_unique<Sink>(); },
+      runtime::ActorOptions{.name = "sink", .mailbox_capacity = kCapacity});
   ~Runtime() {
     sink.Stop();
     sink.Join();
@@ -114,8 +126,9 @@ inline void SetThroughput(benchmark::State& state, const arrow::RecordBatch& bat
       benchmark::Counter(static_cast<double>(msgs * batch.num_rows()), benchmark::Counter::kIsRate);
 }
 
+template <std::size_t kCapacity = kDefaultMailbox>
 inline void BM_TellBlocking(benchmark::State& state) {
-  auto& rt = Runtime::Get();
+  auto& rt = Runtime<kCapacity>::Get();
   const auto batch = Payload(state.range(0));
   for (auto _ : state) {
     for (int i = 0; i < kBurst; ++i) {
@@ -124,22 +137,23 @@ inline void BM_TellBlocking(benchmark::State& state) {
         return;
       }
     }
-    auto done = rt.sink.AskBlocking<std::int64_t>(MakePing(batch), kAskTimeout);
+    auto done = rt.sink.template AskBlocking<std::int64_t>(MakePing(batch), kAskTimeout);
     if (!done.ok()) state.SkipWithError(done.status().ToString().c_str());
   }
   SetThroughput(state, *batch, state.iterations() * (kBurst + 1));
-  state.SetLabel("messages/s from a plain thread");
+  state.SetLabel("messages/s from a plain thread, mailbox " + std::to_string(kCapacity));
 }
 
+template <std::size_t kCapacity = kDefaultMailbox>
 inline void BM_TellAwait(benchmark::State& state) {
-  auto& rt = Runtime::Get();
+  auto& rt = Runtime<kCapacity>::Get();
   const auto batch = Payload(state.range(0));
   for (auto _ : state) {
     Status st = rt.system.BlockOn(TellBurst(rt.sink, batch, kAwaitBurst));
     if (!st.ok()) state.SkipWithError(st.ToString().c_str());
   }
   SetThroughput(state, *batch, state.iterations() * (kAwaitBurst + 1));
-  state.SetLabel("messages/s from a coroutine");
+  state.SetLabel("messages/s from a coroutine, mailbox " + std::to_string(kCapacity));
 }
 
 inline void SetLatency(benchmark::State& state, std::vector<double>& us, const arrow::RecordBatch& batch) {
@@ -149,14 +163,15 @@ inline void SetLatency(benchmark::State& state, std::vector<double>& us, const a
   state.counters["p99_us"] = Quantile(us, 0.99);
 }
 
+template <std::size_t kCapacity = kDefaultMailbox>
 inline void BM_AskBlocking(benchmark::State& state) {
-  auto& rt = Runtime::Get();
+  auto& rt = Runtime<kCapacity>::Get();
   const auto batch = Payload(state.range(0));
   std::vector<double> us;
   us.reserve(1 << 20);
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    auto r = rt.sink.AskBlocking<std::int64_t>(MakePing(batch), kAskTimeout);
+    auto r = rt.sink.template AskBlocking<std::int64_t>(MakePing(batch), kAskTimeout);
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
   }
@@ -164,8 +179,9 @@ inline void BM_AskBlocking(benchmark::State& state) {
   state.SetLabel("round trip from a plain thread");
 }
 
+template <std::size_t kCapacity = kDefaultMailbox>
 inline void BM_AskAwait(benchmark::State& state) {
-  auto& rt = Runtime::Get();
+  auto& rt = Runtime<kCapacity>::Get();
   const auto batch = Payload(state.range(0));
   std::vector<double> us;
   us.reserve(1 << 20);

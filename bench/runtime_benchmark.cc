@@ -45,10 +45,10 @@ BENCHMARK(BM_ProjectColumns)->Arg(1'000)->Arg(10'000)->Arg(100'000);
 // ---------------------------------------------------------------------------------------------
 // Actors (bodies in actor_fixture.h, shared with caf_comparison_benchmark)
 
-BENCHMARK(BM_TellBlocking)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
-BENCHMARK(BM_TellAwait)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
-BENCHMARK(BM_AskBlocking)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
-BENCHMARK(BM_AskAwait)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
+BENCHMARK(BM_TellBlocking<>)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
+BENCHMARK(BM_TellAwait<>)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
+BENCHMARK(BM_AskBlocking<>)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
+BENCHMARK(BM_AskAwait<>)->Arg(100)->Arg(1'000)->Arg(10'000)->UseRealTime();
 
 }  // namespace
 }  // namespace arrowdaq::bench

@@ -202,7 +202,13 @@ def build_table(res):
                 continue
             ratio = ours / theirs
             add(measurement, _si(ours, "msg/s"), _si(theirs, "msg/s"), f"{ratio:.2f}x",
-                "≥ 1x (CAF)", ratio >= 1)
+                "≥ 1x (CAF)", ratio >= 1,
+                "mailboxes: arrowdaq 1,048,576 (never full), CAF unbounded")
+            bounded = _get(caf, f"arrowdaq-mailbox256/{form}/{n}", "items_per_second")
+            if bounded:  # for reference: arrowdaq's default mailbox, the sender waits when full
+                add(f"Tell throughput ({form}), {n}-row payload, arrowdaq mailbox 256 vs CAF "
+                    "unbounded (msg/s)", _si(bounded, "msg/s"), _si(theirs, "msg/s"),
+                    f"{bounded / theirs:.2f}x")
     for form in ("AskBlocking", "AskAwait"):
         for n in (100, 1000, 10000):
             measurement = f"Ask median round trip ({form}), {n}-row payload vs CAF"
@@ -210,12 +216,13 @@ def build_table(res):
             theirs = _get(caf, f"caf/{form}/{n}", "median_us")
             if not ours or not theirs:
                 missing = f"arrowdaq/{form}/{n}" if not ours else f"caf/{form}/{n}"
-                unmeasured(measurement, "CAF/ours ≥ 1", ["caf"],
+                unmeasured(measurement, "CAF/ours ≥ 0.5", ["caf"],
                            why_missing("caf_comparison_benchmark", missing))
                 continue
             ratio = theirs / ours
+            # Issue 20 item 4: the round trip at most 2x CAF's actor-to-actor request.
             add(measurement, f"{ours:.2f} us", f"{theirs:.2f} us", f"{ratio:.2f} (CAF/ours)",
-                "CAF/ours ≥ 1", ratio >= 1)
+                "CAF/ours ≥ 0.5", ratio >= 0.5)
     rt = _fig(res, "runtime_benchmark")
     for form in ("AskBlocking", "AskAwait"):
         measurement = f"Ask median round trip ({form}), 1k-row payload"

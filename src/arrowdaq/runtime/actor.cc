@@ -16,6 +16,7 @@ ActorSystem::~ActorSystem() {
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();
+  deadlines_->Shutdown();  // its timer must go before io_ (cells may keep the list alive)
 }
 
 std::size_t ActorSystem::Poll() {

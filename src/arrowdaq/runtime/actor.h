@@ -34,6 +34,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,7 +44,10 @@
 #include <vector>
 
 #include <asio/awaitable.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/defer.hpp>
+#include <asio/async_result.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -72,12 +76,22 @@ namespace internal {
 
 /// A one-shot wake-up signal for coroutines: Notify never blocks and is never lost (one
 /// pending notification is buffered); Wait suspends until notified.
+///
+/// The waiter is resumed as a continuation of whoever notified it: a Notify from an executor
+/// thread queues the waiter on that thread, to run when the current handler returns (Asio's
+/// `defer`), instead of waking the other executor thread for every message or reply (a futex
+/// wake-up and a cache hand-off each). A Notify from a plain thread wakes an executor thread
+/// as before; when more than one handler is ready, an idle executor thread is woken for them.
 class AsyncSignal {
  public:
   explicit AsyncSignal(const asio::any_io_executor& ex) : channel_(ex, 1) {}
   void Notify() { (void)channel_.try_send(asio::error_code{}, true); }
   asio::awaitable<void> Wait() {
-    (void)co_await channel_.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
+    // Resumed on the waiter's own executor (its strand), as a continuation.
+    auto ex = co_await asio::this_coro::executor;
+    (void)co_await channel_.async_receive(
+        asio::bind_executor(asio::prefer(ex, asio::execution::relationship.continuation),
+                            asio::experimental::as_tuple(asio::use_awaitable)));
   }
   void Cancel() { channel_.cancel(); }
 
@@ -86,25 +100,174 @@ class AsyncSignal {
   asio::experimental::concurrent_channel<void(asio::error_code, bool)> channel_;
 };
 
+/// Something an Ask deadline can expire.
+class Expirable {
+ public:
+  virtual ~Expirable() = default;
+  /// The deadline passed: wake the asker (it reports the timeout).
+  virtual void Expire() = 0;
+  /// The system is going away: drop a parked asker without resuming it (its coroutine is
+  /// destroyed, as Asio destroys the handlers still queued when an io_context goes).
+  virtual void Abandon() = 0;
+};
+
+/// The deadlines of the pending awaitable Asks of one ActorSystem, served by one timer.
+///
+/// An Ask used to arm its own steady_timer and cancel it on the answer: a timerfd system call
+/// and a cancelled-timer completion that woke the other executor thread, per request. Here a
+/// request adds its deadline to an ordered map (one short lock) and removes it when answered;
+/// the timer is re-armed only when a deadline earlier than the armed one arrives (requests
+/// with equal timeouts never re-arm it) and, when it fires, expires what is due and re-arms
+/// for the earliest left. Thread-safe.
+class AskDeadlines {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Key = std::pair<Clock::time_point, std::uint64_t>;
+
+  explicit AskDeadlines(asio::io_context& io) : timer_(std::in_place, io) {}
+
+  Key Add(Clock::time_point deadline, std::weak_ptr<Expirable> target) {
+    std::lock_guard lock(mutex_);
+    Key key{deadline, next_id_++};
+    pending_.emplace(key, std::move(target));
+    if (deadline < armed_) Arm(deadline);
+    return key;
+  }
+
+  void Remove(const Key& key) {
+    std::lock_guard lock(mutex_);
+    pending_.erase(key);
+  }
+
+  /// Destroy the timer before the io_context it runs on and drop the askers still parked
+  /// (the system's destructor, after its threads have stopped); deadlines added later never
+  /// fire.
+  void Shutdown() {
+    std::map<Key, std::weak_ptr<Expirable>> gone;
+    {
+      std::lock_guard lock(mutex_);
+      timer_.reset();
+      gone.swap(pending_);
+    }
+    for (auto& [key, w] : gone) {
+      if (auto t = w.lock()) t->Abandon();
+    }
+  }
+
+ private:
+  void Arm(Clock::time_point when) {  // mutex_ held
+    if (!timer_) return;
+    armed_ = when;
+    timer_->expires_at(when);  // cancels the wait for a later deadline
+    timer_->async_wait([this](const asio::error_code& ec) {
+      if (ec != asio::error::operation_aborted) Fire();
+    });
+  }
+
+  void Fire() {
+    std::vector<std::weak_ptr<Expirable>> due;
+    {
+      std::lock_guard lock(mutex_);
+      armed_ = Clock::time_point::max();
+      const auto now = Clock::now();
+      while (!pending_.empty() && pending_.begin()->first.first <= now) {
+        due.push_back(std::move(pending_.begin()->second));
+        pending_.erase(pending_.begin());
+      }
+      if (!pending_.empty()) Arm(pending_.begin()->first.first);
+    }
+    for (auto& w : due) {
+      if (auto t = w.lock()) t->Expire();
+    }
+  }
+
+  std::mutex mutex_;
+  std::map<Key, std::weak_ptr<Expirable>> pending_;
+  std::uint64_t next_id_ = 0;
+  Clock::time_point armed_ = Clock::time_point::max();
+  std::optional<asio::steady_timer> timer_;
+};
+
+/// The shared state of one request: the answer, and how to wake whoever waits for it (a plain
+/// thread on the condition variable, or an awaiting coroutine whose completion handler is
+/// parked here).
+/// now + `timeout`, saturated: a huge timeout (Duration::max()) means no deadline, not an
+/// overflow into the past.
+inline std::chrono::steady_clock::time_point DeadlineAfter(Duration timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout >= std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + timeout;
+}
+
 template <typename R>
-struct ReplyState {
+struct ReplyState : Expirable {
+  using Waiter = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
+
   std::mutex mutex;
   std::condition_variable cv;
   std::optional<Result<R>> value;
-  // Set by an awaiting asker, who owns it: a Reply that outlives the asker (even the
-  // executor) must not touch it.
-  std::weak_ptr<AsyncSignal> signal;
+  bool expired = false;
+  bool abandoned = false;
+  // The parked awaiting asker; resumed once, by the answer or the deadline, with Asio's
+  // `defer`: a continuation of the thread that answers (an answer from an executor thread
+  // resumes the asker on that thread after the current handler, without waking the other).
+  std::optional<Waiter> waiter;
 
   void Fulfil(Result<R> r) {
-    std::shared_ptr<AsyncSignal> s;
+    std::optional<Waiter> w;
     {
       std::lock_guard lock(mutex);
       if (value) return;
       value.emplace(std::move(r));
-      s = signal.lock();
+      TakeWaiter(w);
     }
     cv.notify_all();
-    if (s) s->Notify();
+    if (w) asio::defer(std::move(*w));
+  }
+  void Expire() override {
+    std::optional<Waiter> w;
+    {
+      std::lock_guard lock(mutex);
+      if (value) return;
+      expired = true;
+      TakeWaiter(w);
+    }
+    if (w) asio::defer(std::move(*w));
+  }
+  void Abandon() override {
+    std::optional<Waiter> w;
+    {
+      std::lock_guard lock(mutex);
+      abandoned = true;
+      TakeWaiter(w);
+    }
+    // `w` is destroyed here, outside the lock, with the coroutine it would have resumed.
+  }
+  void TakeWaiter(std::optional<Waiter>& out) {  // mutex held
+    if (waiter) {
+      out.emplace(std::move(*waiter));
+      waiter.reset();
+    }
+  }
+  /// An awaitable that completes when the answer is there or the deadline passed.
+  asio::awaitable<void> Wait() {
+    {
+      std::lock_guard lock(mutex);
+      if (value || expired) co_return;  // answered before we parked: no suspension
+    }
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+        [this](Waiter handler) {
+          std::unique_lock lock(mutex);
+          if (value || expired || abandoned) {
+            lock.unlock();
+            asio::defer(std::move(handler));  // answered meanwhile (or shut down): go on
+            return;
+          }
+          waiter.emplace(std::move(handler));
+        },
+        asio::use_awaitable);
   }
   std::optional<Result<R>> Take() {
     std::lock_guard lock(mutex);
@@ -235,19 +398,26 @@ class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
  public:
   using Factory = std::function<std::unique_ptr<Actor<Msg>>()>;
 
-  ActorCell(asio::strand<Executor> strand, Factory factory, ActorOptions options)
-      : strand_(std::move(strand)),
+  ActorCell(asio::strand<Executor> strand, Factory factory, ActorOptions options,
+            std::shared_ptr<AskDeadlines> deadlines)
+      : deadlines_(std::move(deadlines)),
+        strand_(std::move(strand)),
         factory_(std::move(factory)),
         options_(std::move(options)),
         mailbox_(options_.mailbox_capacity, options_.overflow),
         message_signal_(std::make_shared<AsyncSignal>(strand_)),
         room_signal_(std::make_shared<AsyncSignal>(strand_)) {
-    mailbox_.SetWakeHooks([s = message_signal_] { s->Notify(); },
-                          [this] {
-                            if (async_senders_.load(std::memory_order_acquire) > 0) {
-                              room_signal_->Notify();
-                            }
-                          });
+    // Wake the actor only when it is parked (not once per message), and parked senders only
+    // when a pop freed a full mailbox (they wait only while it is full; see Tell).
+    mailbox_.SetWakeHooks(
+        [this] {
+          if (consumer_parked_.load() && consumer_parked_.exchange(false)) {
+            message_signal_->Notify();
+          }
+        },
+        [this](bool freed) {
+          if (freed && parked_senders_.load() > 0) room_signal_->Notify();
+        });
   }
 
   void Start() {
@@ -256,6 +426,7 @@ class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
   }
 
   const std::string& name() const { return options_.name; }
+  AskDeadlines& deadlines() const { return *deadlines_; }
 
   Status Refused(const char* why) const {
     return Status::Invalid("actor '", options_.name, "' ", why);
@@ -288,24 +459,30 @@ class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
     return FromOutcome(mailbox_.Push(std::move(msg), deadline));
   }
 
-  asio::awaitable<Status> Tell(Msg msg) {
-    if (stopping_.load()) co_return Refused("is stopping and takes no new messages");
-    if (mailbox_.policy() != OverflowPolicy::kBlock) {
-      co_return FromOutcome(mailbox_.Push(std::move(msg)));  // lossy policies never wait
+  // The awaitable Tell, one coroutine frame (ActorRef::Tell is this coroutine): a message that
+  // finds room is queued without suspending; a sender that finds a kBlock mailbox full parks
+  // on the room signal (never on a condition variable: we are on an executor).
+  static asio::awaitable<Status> Tell(std::shared_ptr<ActorCell> self, Msg msg) {
+    if (self->stopping_.load()) co_return self->Refused("is stopping and takes no new messages");
+    if (self->mailbox_.policy() != OverflowPolicy::kBlock) {
+      co_return self->FromOutcome(self->mailbox_.Push(std::move(msg)));  // lossy: never wait
     }
-    // Lossless: wait on the room signal, never on a condition variable (we are on an executor).
-    async_senders_.fetch_add(1, std::memory_order_acq_rel);
-    Status st;
-    for (;;) {
-      const PushOutcome outcome = mailbox_.TryPush(std::move(msg));
-      if (outcome != PushOutcome::kRejected) {
-        st = FromOutcome(outcome);
-        break;
+    PushOutcome outcome = self->mailbox_.TryPush(std::move(msg));
+    if (outcome == PushOutcome::kRejected) {
+      // Park: count ourselves before the second try, so that a pop from the full mailbox
+      // after it sees us and notifies (the signal keeps one notification if we are late).
+      self->parked_senders_.fetch_add(1);
+      for (;;) {
+        outcome = self->mailbox_.TryPush(std::move(msg));
+        if (outcome != PushOutcome::kRejected) break;
+        co_await self->room_signal_->Wait();
       }
-      co_await room_signal_->Wait();
+      // A pop wakes one parked sender: pass the turn on while there is room.
+      if (self->parked_senders_.fetch_sub(1) > 1 && !self->mailbox_.full()) {
+        self->room_signal_->Notify();
+      }
     }
-    async_senders_.fetch_sub(1, std::memory_order_acq_rel);
-    co_return st;
+    co_return self->FromOutcome(outcome);
   }
 
   void RequestStop() {
@@ -366,8 +543,16 @@ class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
           msg = mailbox_.TryPop();
           if (!msg) break;
         } else {
-          co_await message_signal_->Wait();
-          continue;
+          // Park: say so before looking once more, so a push after that look sees it and
+          // notifies (a notification that comes early is kept by the signal).
+          consumer_parked_.store(true);
+          msg = mailbox_.TryPop();
+          if (!msg) {
+            if (!stopping_.load()) co_await message_signal_->Wait();
+            consumer_parked_.store(false);
+            continue;
+          }
+          consumer_parked_.store(false);
         }
       }
       received_.fetch_add(1, std::memory_order_relaxed);
@@ -434,13 +619,15 @@ class ActorCell : public std::enable_shared_from_this<ActorCell<Msg>> {
     if (self->options_.on_exit) self->options_.on_exit(exit);
   }
 
+  std::shared_ptr<AskDeadlines> deadlines_;
   asio::strand<Executor> strand_;
   Factory factory_;
   ActorOptions options_;
   BoundedQueue<Msg> mailbox_;
   std::shared_ptr<AsyncSignal> message_signal_;
   std::shared_ptr<AsyncSignal> room_signal_;
-  std::atomic<int> async_senders_{0};
+  std::atomic<bool> consumer_parked_{false};  // the actor waits for a message
+  std::atomic<int> parked_senders_{0};        // Tells waiting for room in a full kBlock mailbox
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};
@@ -464,15 +651,15 @@ class ActorRef {
 
   /// Send a message applying the mailbox policy; suspends while a kBlock mailbox is full.
   asio::awaitable<Status> Tell(Msg msg) const {
-    auto cell = cell_;  // keep the cell alive across the suspension
-    co_return co_await cell->Tell(std::move(msg));
+    // The cell is kept alive by the coroutine across a suspension.
+    return internal::ActorCell<Msg>::Tell(cell_, std::move(msg));
   }
   /// Send without waiting; a full mailbox is a CapacityError.
   Status TryTell(Msg msg) const { return cell_->TryTell(std::move(msg)); }
   /// Send from a plain thread; on kBlock waits for room (until `timeout` when given).
   Status TellBlocking(Msg msg, std::optional<Duration> timeout = {}) const {
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    if (timeout) deadline = internal::DeadlineAfter(*timeout);
     return cell_->TellBlocking(std::move(msg), deadline);
   }
 
@@ -480,19 +667,20 @@ class ActorRef {
   /// when it does not answer within `timeout`.
   template <typename R, typename MakeMsg>
   asio::awaitable<Result<R>> Ask(MakeMsg make, Duration timeout) const {
-    auto ex = co_await asio::this_coro::executor;
     auto state = std::make_shared<internal::ReplyState<R>>();
-    auto signal = std::make_shared<internal::AsyncSignal>(ex);
-    state->signal = signal;
     Msg request = make(Reply<R>(state));  // named: see WorkerThread::Run on co_await temporaries
     Status sent = co_await Tell(std::move(request));
     if (!sent.ok()) co_return sent;
-    asio::steady_timer timer(ex, timeout);
-    using namespace asio::experimental::awaitable_operators;
-    auto which = co_await (signal->Wait() ||
-                           timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable)));
+    // One wait, parked in the reply state (no channel, no parallel group of a signal and a
+    // timer per request); the system's deadline list wakes it when the timeout passes first.
+    // The answer resumes the asker as a continuation: a request and its answer between two
+    // actors stay on one executor thread.
+    auto& deadlines = cell_->deadlines();
+    const auto key = deadlines.Add(internal::DeadlineAfter(timeout),
+                                   std::weak_ptr<internal::Expirable>(state));
+    co_await state->Wait();
+    deadlines.Remove(key);
     if (auto v = state->Take()) co_return std::move(*v);
-    (void)which;
     co_return TimeoutStatus(timeout);
   }
 
@@ -506,7 +694,7 @@ class ActorRef {
   /// thread), so that one thread can ask many actors at once and wait for all.
   template <typename R, typename MakeMsg>
   PendingAsk<R> AskLater(MakeMsg make, Duration timeout) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = internal::DeadlineAfter(timeout);
     auto state = std::make_shared<internal::ReplyState<R>>();
     Status sent = TellBlocking(make(Reply<R>(state)), timeout);
     return PendingAsk<R>(std::move(state), std::move(sent), deadline, TimeoutStatus(timeout));
@@ -556,7 +744,7 @@ class ActorSystem {
     auto cell = std::make_shared<internal::ActorCell<Msg>>(
         asio::make_strand(io_.get_executor()),
         [f = std::move(factory)]() -> std::unique_ptr<Actor<Msg>> { return f(); },
-        std::move(options));
+        std::move(options), deadlines_);
     cell->Start();
     return ActorRef<Msg>(std::move(cell));
   }
@@ -577,6 +765,8 @@ class ActorSystem {
 
  private:
   asio::io_context io_;
+  std::shared_ptr<internal::AskDeadlines> deadlines_ =
+      std::make_shared<internal::AskDeadlines>(io_);
   std::optional<asio::executor_work_guard<Executor>> work_;
   std::vector<std::thread> threads_;
 };

@@ -1,5 +1,6 @@
 #include "arrowdaq/runtime/actor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -99,8 +100,11 @@ class TestActor : public Actor<TestMsg> {
     } else if (auto* g = std::get_if<GetCount>(&msg)) {
       g->reply.Send(count_);
     } else if (auto* n = std::get_if<NeverAnswer>(&msg)) {
-      std::lock_guard lock(journal_->mutex);
-      journal_->parked.push_back(std::move(n->reply));
+      {
+        std::lock_guard lock(journal_->mutex);
+        journal_->parked.push_back(std::move(n->reply));
+      }
+      journal_->changed.notify_all();
     }
     co_return Status::OK();
   }
@@ -222,6 +226,120 @@ TEST(Actor, AskTimesOutWithAClearStatus) {
   auto r2 = sys.BlockOn(
       ref.Ask<int>([](Reply<int> rep) { return NeverAnswer{std::move(rep)}; }, 30ms));
   EXPECT_TRUE(r2.status().IsIOError()) << r2.status().ToString();
+}
+
+TEST(Actor, AskWithTheLargestTimeoutWaitsForTheAnswer) {
+  // Duration::max() means "no deadline": now + max must saturate, not overflow into the past
+  // (an Ask that times out at once, and signed overflow for UBSan).
+  Journal j;
+  ActorSystem sys({.threads = 1});
+  auto ref = SpawnTest(sys, &j, {.name = "patient"});
+  ASSERT_OK(ref.TellBlocking(Record{0, 1}, Duration::max()));
+  auto r = sys.BlockOn(
+      ref.Ask<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; }, Duration::max()));
+  ASSERT_OK(r.status());
+  EXPECT_EQ(*r, 1);
+  ASSERT_OK_AND_ASSIGN(
+      int n, ref.AskBlocking<int>([](Reply<int> rep) { return GetCount{std::move(rep)}; },
+                                  Duration::max()));
+  EXPECT_EQ(n, 1);
+}
+
+TEST(Actor, AskWithAShortTimeoutAfterALongOneStillTimesOut) {
+  // Asks share one deadline timer per system: a deadline earlier than the armed one must
+  // re-arm it, or the short Ask would wait as long as the long one.
+  Journal j;
+  ActorSystem sys({.threads = 2});
+  auto ref = SpawnTest(sys, &j, {.name = "mute"});
+  asio::co_spawn(
+      sys.io_context(),
+      [ref]() -> asio::awaitable<void> {
+        (void)co_await ref.Ask<int>([](Reply<int> r) { return NeverAnswer{std::move(r)}; }, 1h);
+      },
+      asio::detached);
+  ASSERT_TRUE(j.WaitFor([&] { return j.parked.size() == 1; }));  // the long Ask is pending
+  auto short_ask = asio::co_spawn(
+      sys.io_context(),
+      ref.Ask<int>([](Reply<int> r) { return NeverAnswer{std::move(r)}; }, 30ms),
+      asio::use_future);
+  ASSERT_EQ(short_ask.wait_for(60s), std::future_status::ready) << "the 30 ms Ask never ended";
+  auto r = short_ask.get();
+  EXPECT_TRUE(r.status().IsIOError()) << r.status().ToString();
+  // The system goes with the 1 h Ask still parked: its coroutine is dropped, not leaked
+  // (ASan's leak check) and not resumed on a dead executor.
+}
+
+// An actor whose handler can be held at an await (a timer the test cancels), so that in a
+// system the test drives itself the mailbox can be full while the actor is mid-message.
+struct ParkOn {
+  asio::steady_timer* timer;
+};
+struct Count {
+  Reply<int> reply;
+};
+using GateMsg = std::variant<ParkOn, Record, Count>;
+class GateActor : public Actor<GateMsg> {
+ public:
+  asio::awaitable<Status> Handle(GateMsg msg) override {
+    if (auto* p = std::get_if<ParkOn>(&msg)) {
+      (void)co_await p->timer->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    } else if (std::holds_alternative<Record>(msg)) {
+      ++records_;
+    } else {
+      std::get<Count>(msg).reply.Send(records_);
+    }
+    co_return Status::OK();
+  }
+
+ private:
+  int records_ = 0;
+};
+
+TEST(Actor, EveryParkedAwaitableSenderGetsThroughWhenRoomComes) {
+  // Two coroutines Tell into a full kBlock mailbox and park. When the actor goes on, one pop
+  // from the full mailbox wakes one sender; the rest of the mailbox drains without another
+  // pop from full, so the woken sender must pass the turn on, or the second stays parked
+  // for ever while there is room.
+  ActorSystem sys({.threads = 0});  // the test drives the executor: fully deterministic
+  auto ref = sys.Spawn<GateActor>([] { return std::make_unique<GateActor>(); },
+                                  {.name = "gate", .mailbox_capacity = 4});
+  asio::steady_timer hold(sys.io_context(), asio::steady_timer::time_point::max());
+  ASSERT_OK(ref.TryTell(ParkOn{&hold}));
+  sys.Poll();  // the actor takes ParkOn and waits at the timer
+  for (int i = 0; i < 4; ++i) ASSERT_OK(ref.TryTell(Record{0, i}));
+  ASSERT_TRUE(ref.TryTell(Record{0, 4}).IsCapacityError());  // full
+  std::vector<std::future<Status>> senders;
+  for (int s = 1; s <= 2; ++s) {
+    senders.push_back(asio::co_spawn(
+        sys.io_context(),
+        [ref, s]() -> asio::awaitable<Status> {
+          GateMsg m{Record{s, 0}};  // named: see the GCC 12 caveat in actor.h
+          co_return co_await ref.Tell(std::move(m));
+        },
+        asio::use_future));
+  }
+  sys.Poll();  // both senders find the mailbox full and park
+  for (auto& f : senders) ASSERT_NE(f.wait_for(0s), std::future_status::ready);
+  hold.cancel();  // the actor goes on: four pops, the first from a full mailbox
+  ASSERT_TRUE(sys.RunUntil(
+      [&] {
+        return std::all_of(senders.begin(), senders.end(), [](auto& f) {
+          return f.wait_for(0s) == std::future_status::ready;
+        });
+      },
+      5s))
+      << "a parked sender was never woken although the mailbox had room";
+  for (auto& f : senders) ASSERT_OK(f.get());
+  std::optional<Result<int>> count;
+  asio::co_spawn(
+      sys.io_context(),
+      [&]() -> asio::awaitable<void> {
+        count = co_await ref.Ask<int>([](Reply<int> r) { return Count{std::move(r)}; }, 5s);
+      },
+      asio::detached);
+  ASSERT_TRUE(sys.RunUntil([&] { return count.has_value(); }, 5s));
+  ASSERT_OK(count->status());
+  EXPECT_EQ(**count, 6);
 }
 
 TEST(Actor, SupervisorRestartsAFailingActorThenGivesUp) {

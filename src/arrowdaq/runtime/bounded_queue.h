@@ -115,15 +115,17 @@ class BoundedQueue {
   /// Pop the oldest item without waiting.
   std::optional<T> TryPop() {
     std::optional<T> out;
-    bool wake_pusher;
+    bool wake_pushers;
+    bool was_full;
     {
       std::lock_guard lock(mutex_);
       if (items_.empty()) return out;
+      was_full = items_.size() >= capacity_;
       out.emplace(std::move(items_.front()));
       items_.pop_front();
-      wake_pusher = blocked_pushers_ > 0;
+      wake_pushers = was_full && blocked_pushers_ > 0;
     }
-    NotifyRoom(wake_pusher);
+    NotifyRoom(wake_pushers, was_full);
     return out;
   }
 
@@ -131,7 +133,8 @@ class BoundedQueue {
   /// closed and empty (then nullopt).
   std::optional<T> Pop(std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
     std::optional<T> out;
-    bool wake_pusher;
+    bool wake_pushers;
+    bool was_full;
     {
       std::unique_lock lock(mutex_);
       auto ready = [this] { return closed_ || !items_.empty(); };
@@ -141,11 +144,12 @@ class BoundedQueue {
         not_empty_.wait(lock, ready);
       }
       if (items_.empty()) return out;
+      was_full = items_.size() >= capacity_;
       out.emplace(std::move(items_.front()));
       items_.pop_front();
-      wake_pusher = blocked_pushers_ > 0;
+      wake_pushers = was_full && blocked_pushers_ > 0;
     }
-    NotifyRoom(wake_pusher);
+    NotifyRoom(wake_pushers, was_full);
     return out;
   }
 
@@ -158,7 +162,7 @@ class BoundedQueue {
     not_empty_.notify_all();
     not_full_.notify_all();
     if (on_push_) on_push_();
-    if (on_room_) on_room_();
+    if (on_room_) on_room_(true);
   }
 
   /// Discard every queued item (returns how many); used when an actor gives up.
@@ -169,12 +173,16 @@ class BoundedQueue {
       gone.swap(items_);
     }
     not_full_.notify_all();
+    if (on_room_) on_room_(true);
     return gone.size();
   }
 
-  /// Install hooks called (outside the lock) after every push and after every pop or close;
-  /// coroutine consumers and producers use them to wake. Set before the queue is shared.
-  void SetWakeHooks(std::function<void()> on_push, std::function<void()> on_room) {
+  /// Install hooks called (outside the lock) after every push and after every pop, clear or
+  /// close; coroutine consumers and producers use them to wake. `on_room(freed)` is told
+  /// whether that call took the queue out of the full state (true for clear and close): a
+  /// producer that found the queue full can only gain room from such a call. Set before the
+  /// queue is shared.
+  void SetWakeHooks(std::function<void()> on_push, std::function<void(bool)> on_room) {
     on_push_ = std::move(on_push);
     on_room_ = std::move(on_room);
   }
@@ -205,9 +213,12 @@ class BoundedQueue {
   }
 
  private:
-  void NotifyRoom(bool wake_pusher) {
-    if (wake_pusher) not_full_.notify_one();
-    if (on_room_) on_room_();
+  // Blocked pushers wait only while the queue is full, so only a pop from a full queue can
+  // let one go on: wake them all then (one system call per full -> not full transition, not
+  // one per pop); those that find it full again wait again.
+  void NotifyRoom(bool wake_pushers, bool was_full) {
+    if (wake_pushers) not_full_.notify_all();
+    if (on_room_) on_room_(was_full);
   }
 
   const std::size_t capacity_;
@@ -221,7 +232,7 @@ class BoundedQueue {
   std::uint64_t dropped_ = 0;
   std::uint64_t pushed_ = 0;
   std::function<void()> on_push_;
-  std::function<void()> on_room_;
+  std::function<void(bool)> on_room_;
 };
 
 }  // namespace arrowdaq::runtime
