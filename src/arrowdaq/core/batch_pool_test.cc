@@ -1,5 +1,6 @@
 #include "arrowdaq/core/batch_pool.h"
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -140,9 +141,14 @@ TEST(BatchPool, ExhaustedWithBlockWaitsForAReaderToLetGo) {
   Fill(b, 2);
   const std::uint8_t* b_data = b.data;
   Result<PooledBatch> got = Status::UnknownError("not yet");
-  std::thread producer([&] { got = pool->Acquire(); });
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    got = pool->Acquire();
+    done = true;
+  });
   // The producer is waiting once it counted the wait; then the consumer lets go of b.
-  while (pool->stats().waits == 0) std::this_thread::yield();
+  while (pool->stats().waits == 0 && !done) std::this_thread::yield();
+  EXPECT_FALSE(done) << "Acquire did not wait for a batch to come back";
   b = {};
   producer.join();
   ASSERT_OK(got.status());

@@ -4,6 +4,7 @@
 #include <arrow/util/key_value_metadata.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -377,8 +378,14 @@ TEST(SimDriver, AConsumerHoldingEveryBatchMakesABlockingPoolWait) {
   auto b = ReadBatch(*driver);
   ASSERT_NE(b, nullptr);
   std::shared_ptr<arrow::RecordBatch> c;
-  std::thread reader([&] { c = ReadBatch(*driver); });
-  while (driver->pool_stats()->waits == 0) std::this_thread::yield();
+  std::atomic<bool> read_done{false};
+  std::thread reader([&] {
+    c = ReadBatch(*driver);
+    read_done = true;
+  });
+  // The read waits (and says so) until a batch comes back; one that returns at once is wrong.
+  while (driver->pool_stats()->waits == 0 && !read_done) std::this_thread::yield();
+  EXPECT_FALSE(read_done) << "the read did not wait for a batch to come back";
   const arrow::RecordBatch* b_object = b.get();
   b.reset();  // the consumer lets one go: the waiting read takes it
   reader.join();
