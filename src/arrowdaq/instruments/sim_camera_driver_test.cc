@@ -158,7 +158,9 @@ TEST(SimCameraDriver, FramesGoIntoPooledBatchesWithNoAllocationPerFrame) {
               << "f " << f << " y " << y << " x " << x;
         }
       }
-      if (f > 0) EXPECT_GT(ts.Value(k), last_ts);
+      if (f > 0) {
+        EXPECT_GT(ts.Value(k), last_ts);
+      }
       last_ts = ts.Value(k);
     }
   }
