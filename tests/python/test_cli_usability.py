@@ -78,6 +78,47 @@ def test_memory_figures_match_the_summary(tmp_path):
     assert abs(float(m.group(1)) * UNITS[m.group(2)] - memory["peak_rss_bytes"]) <= 0.01 * memory["peak_rss_bytes"]
 
 
+def test_summary_reports_each_batch_pool(tmp_path):
+    # Issue 20 item 3: every simulated source recycles whole batches; summary.json's memory
+    # section says per stream how big the pool is and how often a take was served from it.
+    cfg = write_config(tmp_path, """
+[instruments.a]
+driver = "sim.ramp"
+options = { batch_size = 100, channels = 3 }
+[instruments.cam]
+driver = "sim.camera"
+options = { width = 32, height = 16, fps = 50, frames_per_batch = 2, pool_batches = 5 }
+""")
+    r = run(["run", str(cfg), "--duration", "1s", "--output", str(tmp_path / "o")])
+    assert r.returncode == 0, r.stderr
+    summary = load_summary(only_run_dir(tmp_path / "o"))
+    packets = {s["name"]: s["packets"] for s in summary["streams"]}
+    pools = {p["stream"]: p for p in summary["memory"]["pools"]}
+    assert set(pools) == {"a", "cam"}, pools
+    # One block per batch: the timestamps, then the channels (8 bytes each per row); the
+    # camera's timestamps rounded up to 64 bytes, then the uint16 frames (docs/instruments.md).
+    assert pools["a"]["block_bytes"] == 100 * 8 * (1 + 3)
+    assert pools["cam"]["block_bytes"] == 64 + 2 * 32 * 16 * 2
+    assert pools["cam"]["max_batches"] == 5
+    for name, p in pools.items():
+        assert p["policy"] == "count"
+        # Every published batch was a take; at most the one read after the end was not published.
+        assert packets[name] <= p["takes"] <= packets[name] + 1, (name, p, packets)
+        assert p["hits"] + p["misses"] == p["takes"]
+        assert 1 <= p["batches"] <= p["max_batches"]
+        assert p["bytes"] == p["batches"] * p["block_bytes"]
+        assert p["overflows"] == 0 and p["waits"] == 0
+        # Storage keeps up with 10 and 25 batches a second: most takes are recycled batches.
+        assert p["misses"] == p["batches"]
+        assert p["hits"] > 0
+        assert abs(p["hit_rate"] - p["hits"] / p["takes"]) < 1e-9
+    hits = sum(p["hits"] for p in pools.values())
+    takes = sum(p["takes"] for p in pools.values())
+    m = re.search(r"batches recycled ([\d.]+)% \((\d+) beyond the pool bounds\)", r.stdout)
+    assert m, r.stdout
+    assert abs(float(m.group(1)) - 100 * hits / takes) <= 0.05 and m.group(2) == "0"
+
+
 def test_inspect_reads_csv_and_names_each_streams_driver(tmp_path):
     cfg = write_config(tmp_path, """
 [instruments.a]

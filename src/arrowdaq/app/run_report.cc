@@ -70,6 +70,9 @@ RunSummary SummarizeRecording(Engine& engine, const Recording& recording, double
   if (statuses.empty()) {
     for (auto& state : engine.Instruments()) statuses.push_back(std::move(state.status));
   }
+  for (const auto& is : statuses) {
+    if (is.pool) summary.pools.push_back({is.name, *is.pool});
+  }
   const auto received = recording.received();
   const auto& recorded = recording.stream_names();
   const auto published = engine.router().Stats();

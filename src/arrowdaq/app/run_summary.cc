@@ -185,6 +185,27 @@ Status WriteSummaryJson(const RunSummary& summary, const std::string& path) {
   w.Key("arrow_pool_backend").String(summary.memory.arrow_pool_backend);
   w.Key("allocations");
   summary.memory.allocations < 0 ? w.Null() : w.Int(summary.memory.allocations);
+  w.Key("pools").BeginArray();
+  for (const auto& p : summary.pools) {
+    const auto& s = p.pool;
+    const std::int64_t takes = s.hits + s.misses;
+    w.BeginObject();
+    w.Key("stream").String(p.stream);
+    w.Key("policy").String(s.policy);
+    w.Key("block_bytes").Int(s.block_bytes);
+    w.Key("max_batches").Int(s.max_batches);
+    w.Key("batches").Int(s.batches);
+    w.Key("bytes").Int(s.batches * s.block_bytes);
+    w.Key("takes").Int(takes);
+    w.Key("hits").Int(s.hits);
+    w.Key("misses").Int(s.misses);
+    w.Key("overflows").Int(s.overflows);
+    w.Key("waits").Int(s.waits);
+    w.Key("hit_rate").Double(takes > 0 ? static_cast<double>(s.hits) / static_cast<double>(takes)
+                                       : 0.0);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   w.EndObject();
   return WriteFileAtomically(path, w.str() + "\n");
@@ -294,6 +315,19 @@ std::string FormatSummary(const RunSummary& summary) {
         memory.arrow_pool_backend + ")");
   }
   if (memory.allocations >= 0) add(std::to_string(memory.allocations) + " allocations");
+  std::int64_t takes = 0, hits = 0, overflows = 0;
+  for (const auto& p : summary.pools) {
+    takes += p.pool.hits + p.pool.misses;
+    hits += p.pool.hits;
+    overflows += p.pool.overflows;
+  }
+  if (takes > 0) {
+    char pct[32];
+    std::snprintf(pct, sizeof(pct), "%.1f%%",
+                  100.0 * static_cast<double>(hits) / static_cast<double>(takes));
+    add(std::string("batches recycled ") + pct + " (" + std::to_string(overflows) +
+        " beyond the pool bounds)");
+  }
   if (!figures.empty()) out << figures << '\n';
   for (const auto& reason : summary.degraded_reasons) out << "degraded: " << reason << '\n';
   if (!summary.stop_reason.empty()) out << "stopped: " << summary.stop_reason << '\n';

@@ -10,6 +10,7 @@
 #include "arrowdaq/app/event_log.h"
 #include "arrowdaq/core/run_event.h"
 #include "arrowdaq/core/status.h"
+#include "arrowdaq/instruments/instrument_status.h"
 #include "arrowdaq/telemetry/memory.h"
 
 namespace arrowdaq::app {
@@ -84,6 +85,12 @@ struct SinkSummary {
   std::vector<SinkTopicSummary> topics;
 };
 
+/// One instrument's batch pool (summary.json "memory.pools").
+struct PoolSummary {
+  std::string stream;
+  instruments::PoolStatus pool;
+};
+
 struct RunSummary {
   std::string run_id;
   std::string run_directory;
@@ -118,6 +125,7 @@ struct RunSummary {
   std::vector<StoredFormat> formats;    ///< per format: what is stored and what is not
   std::vector<std::string> files;        ///< names inside the run directory
   telemetry::MemoryReport memory;
+  std::vector<PoolSummary> pools;  ///< per instrument with a batch pool
 };
 
 /// Write `summary` as JSON to `path` (layout: docs/file-format.md, "summary.json"),

@@ -93,7 +93,8 @@ BufferPoolStats BufferPool::stats() const {
           outstanding_,
           hits_,
           misses_,
-          overflows_};
+          overflows_,
+          0};
 }
 
 }  // namespace arrowdaq

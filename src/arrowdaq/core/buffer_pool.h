@@ -43,6 +43,7 @@ struct BufferPoolStats {
   std::int64_t hits = 0;         ///< Acquire served by an idle block
   std::int64_t misses = 0;       ///< Acquire that allocated (a new pool block or an overflow)
   std::int64_t overflows = 0;    ///< of the misses, buffers beyond max_blocks (freed, not kept)
+  std::int64_t waits = 0;        ///< Acquire that waited for a block to come back (BatchPool kBlock)
   /// Return hits / (hits + misses), 0 before the first Acquire.
   double hit_rate() const {
     return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);

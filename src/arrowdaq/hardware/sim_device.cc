@@ -116,10 +116,14 @@ void SimDevice::SkipOverrunBatches() {
   }
 }
 
-Result<std::shared_ptr<arrow::Buffer>> SimDevice::ReadRawData(Timeout timeout) {
+Status SimDevice::ReadInto(std::span<std::uint8_t> out, Timeout timeout) {
   ARROW_RETURN_NOT_OK(CheckConnected("ReadRawData"));
   if (!armed_) {
     return Status::Invalid(resource_, ": ReadRawData while not armed (send INIT first)");
+  }
+  if (static_cast<std::int64_t>(out.size()) != batch_bytes()) {
+    return Status::Invalid(resource_, ": read into ", out.size(), " bytes, a batch is ",
+                           batch_bytes());
   }
   SkipOverrunBatches();
   const SteadyClock::time_point deadline = next_deadline();
@@ -133,19 +137,30 @@ Result<std::shared_ptr<arrow::Buffer>> SimDevice::ReadRawData(Timeout timeout) {
     return Status::IOError(resource_, ": read timed out after ", timeout.count(),
                            " ms (next batch due in ", due_in.count(), " ms)");
   }
+  // Filled before waiting, so the batch leaves right at its deadline.
+  const std::int64_t rows = RowsPerBatch();
+  FillBatch(next_row_, rows, out);
+  std::this_thread::sleep_until(deadline);
+  next_row_ += rows;
+  ++batches_since_init_;
+  return Status::OK();
+}
+
+Result<std::shared_ptr<arrow::Buffer>> SimDevice::ReadRawData(Timeout timeout) {
+  ARROW_RETURN_NOT_OK(CheckConnected("ReadRawData"));
+  if (!armed_) {
+    return Status::Invalid(resource_, ": ReadRawData while not armed (send INIT first)");
+  }
   // The batch's block, from the device's pool (a block comes back when the last reader of
-  // the batch lets go), filled before waiting so it leaves right at its deadline.
+  // the batch lets go).
   if (pool_ == nullptr || pool_->block_bytes() != batch_bytes()) {
     ARROW_ASSIGN_OR_RAISE(pool_, BufferPool::Make({.block_bytes = batch_bytes(),
                                                    .max_blocks = PoolBlocks(batch_bytes())}));
   }
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::MutableBuffer> buffer, pool_->Acquire());
-  const std::int64_t rows = RowsPerBatch();
-  FillBatch(next_row_, rows,
-            std::span<std::uint8_t>(buffer->mutable_data(), static_cast<size_t>(buffer->size())));
-  std::this_thread::sleep_until(deadline);
-  next_row_ += rows;
-  ++batches_since_init_;
+  ARROW_RETURN_NOT_OK(ReadInto(
+      std::span<std::uint8_t>(buffer->mutable_data(), static_cast<size_t>(buffer->size())),
+      timeout));
   return std::shared_ptr<arrow::Buffer>(std::move(buffer));
 }
 

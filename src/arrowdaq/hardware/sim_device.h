@@ -49,6 +49,10 @@ class SimDevice : public InstrumentHardware {
   /// "... timed out ..." after waiting `timeout` when the deadline lies beyond it (the batch is
   /// not lost: the next call returns it).
   Result<std::shared_ptr<arrow::Buffer>> ReadRawData(Timeout timeout) final;
+  /// ReadRawData into `out` (exactly batch_bytes() bytes, 8-byte aligned) instead of a block
+  /// of the device's own pool: how drivers with a BatchPool fill a pooled batch in place.
+  /// Same waits and errors as ReadRawData; on an error the row index does not move.
+  Status ReadInto(std::span<std::uint8_t> out, Timeout timeout);
 
   bool connected() const { return connected_; }
   bool armed() const { return armed_; }

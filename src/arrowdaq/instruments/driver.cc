@@ -47,6 +47,40 @@ DriverRegistry& DriverRegistry::Default() {
   return *registry;
 }
 
+std::vector<OptionSpec> SimPoolOptionSpecs() {
+  return {
+      {"pool_batches", std::int64_t{0},
+       "batches kept for reuse (recycled when their last reader lets go), 0..4096; 0: about "
+       "64 MiB of batches, 2 to 128",
+       "batches"},
+      {"on_pool_exhausted", std::string("count"),
+       "when readers hold every pooled batch: \"count\" (a fresh batch, freed after use, counted "
+       "as an overflow) or \"block\" (wait for one to come back; the read fails after its "
+       "timeout)",
+       ""},
+  };
+}
+
+Result<SimPoolOptions> SimPoolOptionsFrom(const ResolvedOptions& options) {
+  SimPoolOptions out;
+  out.batches = options.GetInt("pool_batches");
+  if (out.batches < 0 || out.batches > 4096) {
+    return Status::Invalid("option 'pool_batches' must be 0..4096, got ", out.batches);
+  }
+  auto policy = ParsePoolExhaustion(options.GetString("on_pool_exhausted"));
+  if (!policy.ok()) {
+    return Status::Invalid("option 'on_pool_exhausted': ", policy.status().message());
+  }
+  out.on_exhausted = *policy;
+  return out;
+}
+
+std::int64_t SimPoolBatches(const SimPoolOptions& options, std::int64_t block_bytes) {
+  if (options.batches > 0) return options.batches;
+  constexpr std::int64_t kPoolBytes = std::int64_t{64} << 20;
+  return std::clamp<std::int64_t>(kPoolBytes / std::max<std::int64_t>(block_bytes, 1), 2, 128);
+}
+
 Status DriverRegistry::Register(DriverInfo info) {
   std::vector<DriverInfo> one;
   one.push_back(std::move(info));

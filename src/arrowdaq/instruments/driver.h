@@ -13,19 +13,37 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/buffer.h>
 #include <arrow/record_batch.h>
 #include <arrow/type_fwd.h>
 
+#include "arrowdaq/core/batch_pool.h"
+#include "arrowdaq/core/buffer_pool.h"
 #include "arrowdaq/core/options.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/hardware/instrument_hardware.h"
 #include "arrowdaq/instruments/movable.h"
 
 namespace arrowdaq::instruments {
+
+/// The batch pool of a simulated source (driver options `pool_batches`, `on_pool_exhausted`).
+struct SimPoolOptions {
+  std::int64_t batches = 0;  ///< pooled batches at most; 0: about 64 MiB of them, 2 to 128
+  PoolExhaustion on_exhausted = PoolExhaustion::kCount;
+};
+/// Return the option specs of SimPoolOptions (appended to every simulated source's options).
+std::vector<OptionSpec> SimPoolOptionSpecs();
+/// Read SimPoolOptions from options resolved against specs that include SimPoolOptionSpecs();
+/// a bad value is Status::Invalid naming the option.
+Result<SimPoolOptions> SimPoolOptionsFrom(const ResolvedOptions& options);
+/// Return the pooled batches of a pool of `block_bytes` batches: `options.batches`, or when 0
+/// about 64 MiB of them (2 to 128).
+std::int64_t SimPoolBatches(const SimPoolOptions& options, std::int64_t block_bytes);
 
 /// Something a driver noticed in the data that the run's event log must show (for example
 /// `overload`: readings the instrument flagged as out of range, stored as NaN or infinity).
@@ -63,6 +81,18 @@ class InstrumentDriver {
   /// read_timeout(), or one it skipped); the acquisition loop goes on without a fault.
   virtual Result<std::shared_ptr<arrow::RecordBatch>> Decode(
       std::shared_ptr<arrow::Buffer> raw) = 0;
+  /// Read and decode one batch: what the acquisition loop calls. The default is
+  /// Decode(hardware().ReadRawData(read_timeout())); a driver with a BatchPool (simulated
+  /// sources) fills a recycled batch in place instead, allocating nothing per batch.
+  virtual Result<std::shared_ptr<arrow::RecordBatch>> ReadBatch() {
+    ARROW_ASSIGN_OR_RAISE(auto raw, hardware().ReadRawData(read_timeout()));
+    return Decode(std::move(raw));
+  }
+  /// Return what the driver's batch pool did so far, or nullopt when it has none. Any thread
+  /// (the instrument's status, the run's summary.json).
+  virtual std::optional<BufferPoolStats> pool_stats() const { return std::nullopt; }
+  /// Return the pool's exhaustion policy ("count" or "block"); "" without a pool.
+  virtual std::string_view pool_policy() const { return ""; }
   /// Return whether reads wait only for time, never for a device: the next ReadRawData returns
   /// without blocking from NextReadDue() on (simulated sources). Such a driver's instrument
   /// shares a small thread pool with the others and holds no thread between batches; a driver

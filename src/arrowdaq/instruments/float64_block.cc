@@ -91,7 +91,7 @@ Result<std::shared_ptr<arrow::RecordBatch>> Float64BlockDecoder::Decode(
   std::vector<std::shared_ptr<arrow::ArrayData>> columns;
   columns.reserve(static_cast<std::size_t>(channels_ + 1));
   columns.push_back(arrow::ArrayData::Make(
-      TimestampType(), rows, {nullptr, std::static_pointer_cast<arrow::Buffer>(std::move(times))},
+      schema_->field(0)->type(), rows, {nullptr, std::static_pointer_cast<arrow::Buffer>(std::move(times))},
       /*null_count=*/0));
   const std::int64_t column_bytes = rows * kValueBytes;
   for (std::int64_t c = 0; c < channels_; ++c) {
@@ -100,6 +100,25 @@ Result<std::shared_ptr<arrow::RecordBatch>> Float64BlockDecoder::Decode(
         /*null_count=*/0));
   }
   return arrow::RecordBatch::Make(schema_, rows, std::move(columns));
+}
+
+BatchBuilder Float64BlockDecoder::PooledBuilder(std::int64_t rows) const {
+  return [schema = schema_, channels = channels_,
+          rows](const std::shared_ptr<arrow::Buffer>& block)
+             -> Result<std::shared_ptr<arrow::RecordBatch>> {
+    const std::int64_t column_bytes = rows * kValueBytes;
+    if (block->size() < column_bytes * (1 + channels)) {
+      return Status::Invalid("pooled block of ", block->size(), " bytes is too small");
+    }
+    std::vector<std::shared_ptr<arrow::ArrayData>> columns;
+    columns.reserve(static_cast<std::size_t>(channels + 1));
+    for (std::int64_t c = 0; c <= channels; ++c) {
+      columns.push_back(arrow::ArrayData::Make(
+          schema->field(static_cast<int>(c))->type(), rows,
+          {nullptr, arrow::SliceBuffer(block, c * column_bytes, column_bytes)}, /*null_count=*/0));
+    }
+    return arrow::RecordBatch::Make(schema, rows, std::move(columns));
+  };
 }
 
 Result<std::unique_ptr<Float64BlockDriver>> Float64BlockDriver::Make(

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "arrowdaq/core/batch_pool.h"
 #include "arrowdaq/core/buffer_pool.h"
 #include "arrowdaq/core/status.h"
 #include "arrowdaq/instruments/driver.h"
@@ -54,6 +55,18 @@ class Float64BlockDecoder {
   /// Timestamps come from clock() (StartSegment must have been called).
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw,
                                                      std::optional<std::int64_t> expected_rows);
+
+  /// Return the bytes of a pooled batch of `rows` rows: rows * 8 * (1 + channels).
+  std::int64_t PooledBlockBytes(std::int64_t rows) const { return rows * 8 * (1 + channels_); }
+  /// Return the BatchPool builder of batches of `rows` rows over one block laid out as
+  /// timestamps (rows int64), then the raw layout (channel 0's rows, channel 1's, ...): every
+  /// column is a slice of the block, so a device fills the channels in place
+  /// (block + rows * 8) and StampPooled writes the timestamps.
+  BatchBuilder PooledBuilder(std::int64_t rows) const;
+  /// Write the timestamps of the next `rows` rows from clock() into a pooled block.
+  Status StampPooled(std::int64_t rows, std::uint8_t* block) {
+    return clock_.Stamp(rows, reinterpret_cast<std::int64_t*>(block));
+  }
 
  private:
   Float64BlockDecoder(std::shared_ptr<arrow::Schema> schema, std::int64_t channels, double rate_hz)

@@ -66,14 +66,14 @@ void EmitOverruns(const InstrumentSpec& spec, std::atomic<std::uint64_t>& overru
   }
 }
 
-// Read one raw block, decode it and publish it. Runs on the I/O thread. Samples lost before
+// Read one batch (ReadBatch: raw block + Decode, or a pooled batch filled in place) and
+// publish it. Runs on the I/O thread. Samples lost before
 // the block are reported before it is published, so that a consumer told of the overrun
 // knows the hole lies just before the next batch it receives (a scan flags the point).
 Result<DataPacket> ReadDecodePublish(const InstrumentSpec& spec,
                                      std::atomic<std::uint64_t>& overrun_samples,
                                      InstrumentDriver& driver) {
-  ARROW_ASSIGN_OR_RAISE(auto raw, driver.hardware().ReadRawData(driver.read_timeout()));
-  ARROW_ASSIGN_OR_RAISE(auto batch, driver.Decode(std::move(raw)));
+  ARROW_ASSIGN_OR_RAISE(auto batch, driver.ReadBatch());
   if (batch == nullptr) return DataPacket{};  // nothing this time (an idle network source)
   EmitOverruns(spec, overrun_samples, driver);
   return spec.publish(std::move(batch));
@@ -323,6 +323,12 @@ InstrumentStatus InstrumentActor::Snapshot() const {
   s.overrun_samples = shared_->overrun_samples.load();
   s.reconnects = shared_->reconnects.load();
   s.failed = shared_->failed.load();
+  if (driver_ != nullptr) {
+    if (auto p = driver_->pool_stats()) {  // thread-safe: the pool's counters are atomics
+      s.pool = PoolStatus{std::string(driver_->pool_policy()), p->block_bytes, p->max_blocks,
+                          p->blocks, p->hits, p->misses, p->overflows, p->waits};
+    }
+  }
   std::lock_guard lock(shared_->mutex);
   s.last_error = shared_->last_error;
   return s;

@@ -5,9 +5,22 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace arrowdaq::instruments {
+
+/// What an instrument's batch pool did (core/batch_pool.h; simulated sources have one).
+struct PoolStatus {
+  std::string policy;            ///< on exhaustion: "count" or "block"
+  std::int64_t block_bytes = 0;  ///< bytes of one pooled batch
+  std::int64_t max_batches = 0;  ///< the pool's bound
+  std::int64_t batches = 0;      ///< batches pooled now (<= max_batches)
+  std::int64_t hits = 0;         ///< takes served by a recycled batch
+  std::int64_t misses = 0;       ///< takes that built a batch (pooled while below the bound)
+  std::int64_t overflows = 0;    ///< of the misses, fresh batches beyond the bound (policy count)
+  std::int64_t waits = 0;        ///< takes that waited for a batch to come back (policy block)
+};
 
 /// Snapshot of one instrument, for `GetStatus` and the manager's instrument list.
 struct InstrumentStatus {
@@ -23,6 +36,7 @@ struct InstrumentStatus {
   std::uint64_t reconnects = 0;       ///< successful reconnects after a fault
   bool failed = false;                ///< gave up after the configured reconnect attempts
   std::string last_error;
+  std::optional<PoolStatus> pool;  ///< the driver's batch pool; nullopt when it has none
 };
 
 }  // namespace arrowdaq::instruments

@@ -42,6 +42,8 @@ std::vector<OptionSpec> SimCameraOptionSpecs() {
       {"fps", 100.0, "frames per second, > 0 and <= 100000", "Hz"},
       {"frames_per_batch", std::int64_t{1}, "frames per batch (rows per batch), 1..10000", ""},
       {"seed", std::int64_t{0}, "added to every pixel value (mod 65536), >= 0", ""},
+      SimPoolOptionSpecs()[0],
+      SimPoolOptionSpecs()[1],
   };
 }
 
@@ -53,7 +55,7 @@ Result<std::shared_ptr<arrow::DataType>> FrameType(std::int64_t height, std::int
 }
 
 Result<std::unique_ptr<SimCameraDriver>> SimCameraDriver::Make(
-    const hardware::SimCameraOptions& options) {
+    const hardware::SimCameraOptions& options, SimPoolOptions pool) {
   ARROW_ASSIGN_OR_RAISE(auto camera, hardware::SimCamera::Make(options));
   ARROW_ASSIGN_OR_RAISE(auto frame_type, FrameType(options.height, options.width));
   ARROW_ASSIGN_OR_RAISE(
@@ -64,7 +66,33 @@ Result<std::unique_ptr<SimCameraDriver>> SimCameraDriver::Make(
           {{"driver", kSimCameraDriverName},
            {"resource", kSimCameraResource},
            {kRateKey, FormatRate(options.fps)}}));
-  return std::make_unique<SimCameraDriver>(std::move(camera), std::move(schema));
+  auto driver = std::make_unique<SimCameraDriver>(std::move(camera), std::move(schema));
+  const std::int64_t frames = options.frames_per_batch;
+  const std::int64_t time_bytes = (frames * 8 + 63) / 64 * 64;
+  const std::int64_t pixel_bytes = driver->camera_->batch_bytes();
+  driver->time_bytes_ = time_bytes;
+  BatchBuilder builder = [schema = driver->schema_, frames, time_bytes, pixel_bytes,
+                          pixels = options.height * options.width](
+                             const std::shared_ptr<arrow::Buffer>& block)
+      -> Result<std::shared_ptr<arrow::RecordBatch>> {
+    auto timestamps = arrow::ArrayData::Make(
+        schema->field(0)->type(), frames, {nullptr, arrow::SliceBuffer(block, 0, frames * 8)},
+        /*null_count=*/0);
+    auto values = arrow::ArrayData::Make(
+        arrow::uint16(), frames * pixels,
+        {nullptr, arrow::SliceBuffer(block, time_bytes, pixel_bytes)}, /*null_count=*/0);
+    auto frame = arrow::ArrayData::Make(schema->field(1)->type(), frames, {nullptr},
+                                        {std::move(values)}, /*null_count=*/0);
+    return arrow::RecordBatch::Make(schema, frames, {std::move(timestamps), std::move(frame)});
+  };
+  const std::int64_t block_bytes = time_bytes + pixel_bytes;
+  ARROW_ASSIGN_OR_RAISE(driver->batches_,
+                        BatchPool::Make({.block_bytes = block_bytes,
+                                         .max_batches = SimPoolBatches(pool, block_bytes),
+                                         .on_exhausted = pool.on_exhausted,
+                                         .block_timeout = driver->read_timeout()},
+                                        std::move(builder)));
+  return driver;
 }
 
 Result<std::unique_ptr<SimCameraDriver>> SimCameraDriver::Make(const ResolvedOptions& given) {
@@ -76,7 +104,8 @@ Result<std::unique_ptr<SimCameraDriver>> SimCameraDriver::Make(const ResolvedOpt
   o.fps = options.GetDouble("fps");
   o.frames_per_batch = options.GetInt("frames_per_batch");
   o.seed = options.GetInt("seed");
-  return Make(o);
+  ARROW_ASSIGN_OR_RAISE(const SimPoolOptions pool, SimPoolOptionsFrom(options));
+  return Make(o, pool);
 }
 
 SimCameraDriver::SimCameraDriver(std::unique_ptr<hardware::SimCamera> camera,
@@ -142,9 +171,23 @@ Result<std::shared_ptr<arrow::RecordBatch>> SimCameraDriver::Decode(
   auto frame = arrow::ArrayData::Make(frame_type, frames, {nullptr}, {std::move(values)},
                                       /*null_count=*/0);
   auto timestamps = arrow::ArrayData::Make(
-      TimestampType(), frames, {nullptr, std::shared_ptr<arrow::Buffer>(std::move(times))},
+      schema_->field(0)->type(), frames, {nullptr, std::shared_ptr<arrow::Buffer>(std::move(times))},
       /*null_count=*/0);
   return arrow::RecordBatch::Make(schema_, frames, {std::move(timestamps), std::move(frame)});
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> SimCameraDriver::ReadBatch() {
+  if (!clock_.has_segment()) {
+    return Status::Invalid("no acquisition segment: StartAcquisition must precede ReadBatch");
+  }
+  const std::int64_t frames = camera_->options().frames_per_batch;
+  ARROW_ASSIGN_OR_RAISE(PooledBatch pooled, batches_->Acquire());
+  ARROW_RETURN_NOT_OK(camera_->ReadInto(
+      std::span<std::uint8_t>(pooled.data + time_bytes_,
+                              static_cast<std::size_t>(camera_->batch_bytes())),
+      read_timeout()));
+  ARROW_RETURN_NOT_OK(clock_.Stamp(frames, reinterpret_cast<std::int64_t*>(pooled.data)));
+  return std::move(pooled.batch);
 }
 
 Status RegisterSimCameraDriver(DriverRegistry& registry) {

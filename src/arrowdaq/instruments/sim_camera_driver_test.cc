@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "arrowdaq/core/schema.h"
 #include "arrowdaq/testing/gtest_util.h"
@@ -124,6 +125,78 @@ TEST(SimCameraDriver, DecodeRefusesAWrongSize) {
   auto r = driver->Decode(std::shared_ptr<arrow::Buffer>(std::move(small)));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("expected 32"), std::string::npos) << r.status().ToString();
+}
+
+TEST(SimCameraDriver, FramesGoIntoPooledBatchesWithNoAllocationPerFrame) {
+  SimCameraOptions o;
+  o.width = 64;
+  o.height = 48;
+  o.fps = 100000.0;
+  o.frames_per_batch = 2;
+  o.seed = 3;
+  ASSERT_OK_AND_ASSIGN(auto driver, SimCameraDriver::Make(o));
+  ASSERT_OK(driver->hardware().Connect("SIM::camera", kLong));
+  ASSERT_OK(driver->Configure());
+  ASSERT_OK(driver->StartAcquisition());
+  arrow::MemoryPool* arrow_pool = arrow::default_memory_pool();
+  std::int64_t allocations = 0;
+  std::int64_t last_ts = 0;
+  for (std::int64_t batch = 0; batch < 20; ++batch) {
+    ASSERT_OK_AND_ASSIGN(auto rb, driver->ReadBatch());  // released each turn
+    if (batch == 0) allocations = arrow_pool->num_allocations();
+    ASSERT_OK(rb->ValidateFull());
+    ASSERT_EQ(rb->num_rows(), 2);
+    const auto& ext = static_cast<const arrow::ExtensionArray&>(*rb->column(1));
+    const auto& list = static_cast<const arrow::FixedSizeListArray&>(*ext.storage());
+    const auto& values = static_cast<const arrow::UInt16Array&>(*list.values());
+    const auto& ts = static_cast<const arrow::TimestampArray&>(*rb->column(0));
+    for (std::int64_t k = 0; k < 2; ++k) {
+      const std::int64_t f = 2 * batch + k;
+      for (std::int64_t y = 0; y < o.height; ++y) {
+        for (std::int64_t x = 0; x < o.width; ++x) {
+          ASSERT_EQ(values.Value((k * o.height + y) * o.width + x), RefPixel(f, y, x, o.seed))
+              << "f " << f << " y " << y << " x " << x;
+        }
+      }
+      if (f > 0) {
+        EXPECT_GT(ts.Value(k), last_ts);
+      }
+      last_ts = ts.Value(k);
+    }
+  }
+  EXPECT_EQ(arrow_pool->num_allocations(), allocations) << "a frame allocated memory";
+  auto stats = *driver->pool_stats();
+  EXPECT_EQ(stats.hits, 19);
+  EXPECT_EQ(stats.misses, 1);
+  // One block: the timestamps (rounded up to 64 bytes), then the two frames.
+  EXPECT_EQ(stats.block_bytes, 64 + 2 * 64 * 48 * 2);
+  ASSERT_OK(driver->StopAcquisition());
+}
+
+TEST(SimCameraDriver, AConsumerHoldingEveryFrameMakesThePoolCountOverflows) {
+  ASSERT_OK_AND_ASSIGN(auto made, DriverRegistry::Default().Create(
+                                      "sim.camera", {{"width", std::int64_t{16}},
+                                                     {"height", std::int64_t{8}},
+                                                     {"fps", 100000.0},
+                                                     {"pool_batches", std::int64_t{4}}}));
+  ASSERT_OK(made->hardware().Connect("SIM::camera", kLong));
+  ASSERT_OK(made->Configure());
+  ASSERT_OK(made->StartAcquisition());
+  std::vector<std::shared_ptr<arrow::RecordBatch>> held;
+  for (int k = 0; k < 12; ++k) {
+    ASSERT_OK_AND_ASSIGN(auto rb, made->ReadBatch());
+    held.push_back(rb);
+  }
+  for (std::int64_t k = 0; k < 12; ++k) {  // each held frame is still its own
+    const auto& ext = static_cast<const arrow::ExtensionArray&>(*held[k]->column(1));
+    const auto& list = static_cast<const arrow::FixedSizeListArray&>(*ext.storage());
+    EXPECT_EQ(static_cast<const arrow::UInt16Array&>(*list.values()).Value(0),
+              RefPixel(k, 0, 0, 0));
+  }
+  auto stats = *made->pool_stats();
+  EXPECT_EQ(stats.blocks, 4);
+  EXPECT_EQ(stats.overflows, 8);
+  EXPECT_EQ(made->pool_policy(), "count");
 }
 
 }  // namespace

@@ -73,17 +73,27 @@ std::vector<OptionSpec> SimDriverOptionSpecs(Waveform waveform) {
                      "samples"});
   }
   specs.push_back({"unit", std::string("V"), "unit of every channel (field metadata)", ""});
+  for (auto& spec : SimPoolOptionSpecs()) specs.push_back(std::move(spec));
   return specs;
 }
 
 Result<std::unique_ptr<SimDriver>> SimDriver::Make(const SimSourceOptions& options,
-                                                   const std::string& unit) {
+                                                   const std::string& unit, SimPoolOptions pool) {
   ARROW_ASSIGN_OR_RAISE(auto hw, hardware::SimulatedHardware::Make(options));
   ARROW_ASSIGN_OR_RAISE(auto decoder, Float64BlockDecoder::Make(
                                           options.channels, options.rate_hz, unit,
                                           {{"driver", SimDriverName(options.waveform)},
                                            {"resource", SimDefaultResource(options.waveform)}}));
-  return std::make_unique<SimDriver>(std::move(hw), std::move(decoder));
+  const std::int64_t block_bytes = decoder.PooledBlockBytes(options.batch_size);
+  auto driver = std::make_unique<SimDriver>(std::move(hw), std::move(decoder), nullptr);
+  ARROW_ASSIGN_OR_RAISE(
+      driver->batches_,
+      BatchPool::Make({.block_bytes = block_bytes,
+                       .max_batches = SimPoolBatches(pool, block_bytes),
+                       .on_exhausted = pool.on_exhausted,
+                       .block_timeout = driver->read_timeout()},
+                      driver->decoder_.PooledBuilder(options.batch_size)));
+  return driver;
 }
 
 Result<std::unique_ptr<SimDriver>> SimDriver::Make(Waveform waveform,
@@ -110,12 +120,13 @@ Result<std::unique_ptr<SimDriver>> SimDriver::Make(Waveform waveform,
   }
   if (values.count("wrap") != 0) o.wrap = options.GetInt("wrap");
   const std::string unit = values.count("unit") != 0 ? options.GetString("unit") : "V";
-  return Make(o, unit);
+  ARROW_ASSIGN_OR_RAISE(const SimPoolOptions pool, SimPoolOptionsFrom(options));
+  return Make(o, unit, pool);
 }
 
 SimDriver::SimDriver(std::unique_ptr<hardware::SimulatedHardware> hardware,
-                     Float64BlockDecoder decoder)
-    : hardware_(std::move(hardware)), decoder_(std::move(decoder)) {}
+                     Float64BlockDecoder decoder, std::unique_ptr<BatchPool> batches)
+    : hardware_(std::move(hardware)), decoder_(std::move(decoder)), batches_(std::move(batches)) {}
 
 hardware::Timeout SimDriver::read_timeout() const {
   const SimSourceOptions& o = hardware_->options();
@@ -156,6 +167,27 @@ Result<std::shared_ptr<arrow::RecordBatch>> SimDriver::Decode(std::shared_ptr<ar
     clock_skipped_ = lost;
   }
   return decoder_.Decode(std::move(raw), hardware_->options().batch_size);
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> SimDriver::ReadBatch() {
+  if (!decoder_.clock().has_segment()) {
+    return Status::Invalid("no acquisition segment: StartAcquisition must precede ReadBatch");
+  }
+  const std::int64_t rows = hardware_->options().batch_size;
+  ARROW_ASSIGN_OR_RAISE(PooledBatch pooled, batches_->Acquire());
+  const std::int64_t time_bytes = rows * static_cast<std::int64_t>(sizeof(std::int64_t));
+  ARROW_RETURN_NOT_OK(hardware_->ReadInto(
+      std::span<std::uint8_t>(pooled.data + time_bytes,
+                              static_cast<std::size_t>(hardware_->batch_bytes())),
+      read_timeout()));
+  // Samples the hardware skipped (overrun) keep their places on the time grid.
+  const std::int64_t lost = hardware_->overrun_samples();
+  if (lost > clock_skipped_) {
+    decoder_.clock().Skip(lost - clock_skipped_);
+    clock_skipped_ = lost;
+  }
+  ARROW_RETURN_NOT_OK(decoder_.StampPooled(rows, pooled.data));
+  return std::move(pooled.batch);
 }
 
 std::int64_t SimDriver::TakeOverrunSamples() {

@@ -4,10 +4,12 @@
 #include <arrow/util/key_value_metadata.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <thread>
 #include <vector>
 
 #include "arrowdaq/core/clock.h"
@@ -61,11 +63,10 @@ std::unique_ptr<SimDriver> Started(const SimSourceOptions& o) {
   return driver;
 }
 
+// The acquisition loop's path: a pooled batch filled in place (ReadBatch). The raw path
+// (ReadRawData + Decode) has its own tests below.
 std::shared_ptr<arrow::RecordBatch> ReadBatch(SimDriver& driver) {
-  auto raw = driver.hardware().ReadRawData(driver.read_timeout());
-  EXPECT_TRUE(raw.ok()) << raw.status().ToString();
-  if (!raw.ok()) return nullptr;
-  auto batch = driver.Decode(*raw);
+  auto batch = driver.ReadBatch();
   EXPECT_TRUE(batch.ok()) << batch.status().ToString();
   return batch.ok() ? *batch : nullptr;
 }
@@ -294,6 +295,122 @@ TEST(SimDriver, ReadTimeoutIsAtLeastFourBatchPeriods) {
   slow.rate_hz = 10;
   slow.batch_size = 100;  // 10 s per batch
   EXPECT_EQ(SimDriver::Make(slow).ValueOrDie()->read_timeout(), Timeout{40000});
+}
+
+TEST(SimDriver, PooledBatchesAreRecycledAndAllocateNothingOnceWarm) {
+  SimSourceOptions o;
+  o.waveform = Waveform::kRamp;
+  o.channels = 3;
+  o.rate_hz = 1e6;
+  o.batch_size = 100;
+  auto driver = Started(o);
+  arrow::MemoryPool* arrow_pool = arrow::default_memory_pool();
+  const arrow::RecordBatch* first = nullptr;
+  std::int64_t allocations = 0;
+  std::int64_t n = 0;
+  for (int k = 0; k < 50; ++k) {
+    auto batch = ReadBatch(*driver);  // released at the end of each turn, like a fast reader
+    ASSERT_NE(batch, nullptr);
+    ASSERT_OK(batch->ValidateFull());
+    if (k == 0) {
+      first = batch.get();
+      allocations = arrow_pool->num_allocations();
+    }
+    EXPECT_EQ(batch.get(), first) << "the same batch object comes back";
+    for (std::int64_t i = 0; i < batch->num_rows(); ++i, ++n) {
+      for (int c = 0; c < 3; ++c) {
+        ASSERT_EQ(Channel(*batch, c).Value(i), RefValue(o, n, c)) << "batch " << k;
+      }
+    }
+  }
+  EXPECT_EQ(arrow_pool->num_allocations(), allocations) << "no sample memory after the first";
+  auto stats = driver->pool_stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->hits, 49);
+  EXPECT_EQ(stats->misses, 1);
+  EXPECT_EQ(stats->blocks, 1);
+  EXPECT_EQ(stats->block_bytes, 100 * 8 * (1 + 3));
+  EXPECT_EQ(driver->pool_policy(), "count");
+}
+
+std::unique_ptr<SimDriver> StartedFromRegistry(const OptionMap& options) {
+  auto made = DriverRegistry::Default().Create("sim.ramp", options);
+  EXPECT_TRUE(made.ok()) << made.status().ToString();
+  auto driver = std::unique_ptr<SimDriver>(static_cast<SimDriver*>(made->release()));
+  EXPECT_OK(driver->hardware().Connect("SIM::ramp", kLong));
+  EXPECT_OK(driver->Configure());
+  EXPECT_OK(driver->StartAcquisition());
+  return driver;
+}
+
+TEST(SimDriver, AConsumerHoldingEveryBatchMakesThePoolCountOverflowsWithinItsBound) {
+  auto driver = StartedFromRegistry({{"rate_hz", 1e6}, {"batch_size", std::int64_t{100}},
+                                     {"pool_batches", std::int64_t{3}}});
+  arrow::MemoryPool* arrow_pool = arrow::default_memory_pool();
+  const std::int64_t before = arrow_pool->bytes_allocated();
+  std::vector<std::shared_ptr<arrow::RecordBatch>> held;
+  for (int k = 0; k < 10; ++k) held.push_back(ReadBatch(*driver));
+  // Every batch held keeps its own samples (no block was rewritten under a reader).
+  for (int k = 0; k < 10; ++k) {
+    ASSERT_NE(held[k], nullptr);
+    EXPECT_EQ(Channel(*held[k], 0).Value(0), 100.0 * k);
+  }
+  auto stats = *driver->pool_stats();
+  EXPECT_EQ(stats.blocks, 3);
+  EXPECT_EQ(stats.max_blocks, 3);
+  EXPECT_EQ(stats.overflows, 7);
+  EXPECT_EQ(stats.misses, 10);
+  // Released: the overflow batches are freed, the pool keeps its three.
+  held.clear();
+  EXPECT_EQ(arrow_pool->bytes_allocated() - before, 3 * stats.block_bytes);
+  auto batch = ReadBatch(*driver);
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(Channel(*batch, 0).Value(0), 1000.0);
+  EXPECT_EQ(driver->pool_stats()->hits, 1);
+}
+
+TEST(SimDriver, AConsumerHoldingEveryBatchMakesABlockingPoolWait) {
+  auto driver = StartedFromRegistry({{"rate_hz", 1e6}, {"batch_size", std::int64_t{100}},
+                                     {"pool_batches", std::int64_t{2}},
+                                     {"on_pool_exhausted", std::string("block")}});
+  EXPECT_EQ(driver->pool_policy(), "block");
+  auto a = ReadBatch(*driver);
+  auto b = ReadBatch(*driver);
+  ASSERT_NE(b, nullptr);
+  std::shared_ptr<arrow::RecordBatch> c;
+  std::atomic<bool> read_done{false};
+  std::thread reader([&] {
+    c = ReadBatch(*driver);
+    read_done = true;
+  });
+  // The read waits (and says so) until a batch comes back; one that returns at once is wrong.
+  while (driver->pool_stats()->waits == 0 && !read_done) std::this_thread::yield();
+  EXPECT_FALSE(read_done) << "the read did not wait for a batch to come back";
+  const arrow::RecordBatch* b_object = b.get();
+  b.reset();  // the consumer lets one go: the waiting read takes it
+  reader.join();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c.get(), b_object);
+  EXPECT_EQ(Channel(*c, 0).Value(0), 200.0);
+  EXPECT_EQ(Channel(*a, 0).Value(0), 0.0) << "the batch still held is untouched";
+  auto stats = *driver->pool_stats();
+  EXPECT_EQ(stats.blocks, 2);
+  EXPECT_EQ(stats.overflows, 0);
+  EXPECT_EQ(stats.waits, 1);
+  // Nobody lets go: the read fails after its timeout (1 s here), nothing grows.
+  auto d = driver->ReadBatch();
+  ASSERT_TRUE(d.status().IsIOError()) << d.status().ToString();
+  EXPECT_NE(d.status().message().find("exhausted"), std::string::npos);
+  EXPECT_EQ(driver->pool_stats()->blocks, 2);
+}
+
+TEST(SimDriver, PoolOptionsAreChecked) {
+  auto bad = DriverRegistry::Default().Create("sim.ramp", {{"on_pool_exhausted", std::string("grow")}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("on_pool_exhausted"), std::string::npos);
+  bad = DriverRegistry::Default().Create("sim.ramp", {{"pool_batches", std::int64_t{-1}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("pool_batches"), std::string::npos);
 }
 
 }  // namespace

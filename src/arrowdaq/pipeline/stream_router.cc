@@ -176,11 +176,12 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
   stream.bytes_.fetch_add(static_cast<std::uint64_t>(BufferBytes().Of(*packet.batch)),
                           std::memory_order_relaxed);
   if (rows > 0) {
-    const auto& ts = static_cast<const arrow::TimestampArray&>(*packet.batch->column(0));
+    // Read from the ArrayData: column(0) would box an Array (an allocation) per batch.
+    const std::int64_t* ts = packet.batch->column_data(0)->GetValues<std::int64_t>(1);
     if (packet.sequence == 0) {
-      stream.first_ts_.store(ts.Value(0), std::memory_order_relaxed);
+      stream.first_ts_.store(ts[0], std::memory_order_relaxed);
     }
-    stream.last_ts_.store(ts.Value(rows - 1), std::memory_order_relaxed);
+    stream.last_ts_.store(ts[rows - 1], std::memory_order_relaxed);
   }
   auto subscribers = stream.subscribers_.load();
   if (subscribers) {

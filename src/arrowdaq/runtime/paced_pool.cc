@@ -57,22 +57,23 @@ struct WorkerState : std::enable_shared_from_this<WorkerState> {
   asio::steady_timer timer;  // used on the strand only
 
   std::mutex mutex;  // guards the fields below
-  std::function<bool()> idle;
+  // Shared, so that each step takes a reference instead of copying the task (an allocation).
+  std::shared_ptr<std::function<bool()>> idle;
   SerialWorker::NextDue next_due;
   std::uint64_t generation = 0;
   bool stopping = false;
 
   // One acquisition step of generation `gen` (on the strand); schedules the next one.
   void Step(std::uint64_t gen) {
-    std::function<bool()> task;
+    std::shared_ptr<std::function<bool()>> task;
     SerialWorker::NextDue due;
     {
       std::lock_guard lock(mutex);
       if (stopping || gen != generation || !idle) return;
-      task = idle;  // copy: the task may uninstall itself or be replaced while it runs
+      task = idle;  // held: the task may uninstall itself or be replaced while it runs
       due = next_due;
     }
-    const bool go_on = task();
+    const bool go_on = (*task)();
     {
       std::lock_guard lock(mutex);
       if (stopping || gen != generation) return;
@@ -120,7 +121,8 @@ class PacedWorker : public SerialWorker {
     {
       std::lock_guard lock(state_->mutex);
       if (state_->stopping) return;
-      state_->idle = std::move(task);
+      state_->idle =
+          task ? std::make_shared<std::function<bool()>>(std::move(task)) : nullptr;
       state_->next_due = std::move(next_due);
       gen = ++state_->generation;
       run = static_cast<bool>(state_->idle);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -330,16 +331,21 @@ class Hdf5Writer final : public StorageWriter {
                                "' holds nulls, which HDF5 columns cannot store");
       }
     }
-    // Write straight from the Arrow buffers; slice offsets are applied here.
-    std::vector<const std::uint8_t*> values(static_cast<size_t>(batch.num_columns()));
+    // Write straight from the Arrow buffers; slice offsets are applied here. Nothing on the
+    // way allocates (the pointers' vector is reused; messages are made only on an error).
+    std::vector<const std::uint8_t*>& values = values_;
+    values.resize(static_cast<size_t>(batch.num_columns()));
     for (int c = 0; c < batch.num_columns(); ++c) {
       const Column& col = s.columns[c];
       const auto& data = batch.column_data(c);
       if (col.array) {
-        ARROW_ASSIGN_OR_RAISE(
-            values[c], internal::ArrayColumnValues(*data, *col.array,
-                                                   "stream '" + s.info->name + "': column '" +
-                                                       batch.schema()->field(c)->name() + "'"));
+        auto got = internal::ArrayColumnValues(*data, *col.array, "");
+        if (!got.ok()) {
+          return got.status().WithMessage("stream '", s.info->name, "': column '",
+                                          batch.schema()->field(c)->name(), "'",
+                                          got.status().message());
+        }
+        values[c] = *got;
       } else {
         values[c] = data->buffers[1]->data() + static_cast<size_t>(data->offset) * col.byte_width;
       }
@@ -1171,28 +1177,42 @@ class Hdf5Writer final : public StorageWriter {
 
   Status AppendColumn(const Column& col, const std::string& stream, const std::string& column,
                       hsize_t start, hsize_t n, hsize_t new_size, const std::uint8_t* values) {
-    const std::string where = "/" + stream + "/" + column;
+    // Once per column and batch: no operator new here (fixed-size selections; the dataset's
+    // name for a message is made only on an error). HDF5 itself mallocs its dataspace ids.
+    const auto where = [&](const char* call) {
+      return std::string(call) + "(/" + stream + "/" + column + ")";
+    };
     const int rank = 1 + static_cast<int>(col.row_shape.size());
-    std::vector<hsize_t> extent{new_size};
-    std::vector<hsize_t> offset{start};
-    std::vector<hsize_t> count{n};
-    for (hsize_t d : col.row_shape) {
-      extent.push_back(d);
-      offset.push_back(0);
-      count.push_back(d);
+    if (rank > H5S_MAX_RANK) {
+      return Status::Invalid(path_, ": ", where("AppendColumn"), " has rank ", rank);
     }
-    ARROW_RETURN_NOT_OK(CheckHerr(H5Dset_extent(col.dset.get(), extent.data()), path_,
-                                  "H5Dset_extent(" + where + ")"));
-    ARROW_ASSIGN_OR_RAISE(Hid fspace, CheckHid(H5Dget_space(col.dset.get()), H5Sclose, path_,
-                                               "H5Dget_space(" + where + ")"));
-    ARROW_RETURN_NOT_OK(CheckHerr(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, offset.data(),
-                                                      nullptr, count.data(), nullptr),
-                                  path_, "H5Sselect_hyperslab(" + where + ")"));
+    std::array<hsize_t, H5S_MAX_RANK> extent{}, offset{}, count{};
+    extent[0] = new_size;
+    offset[0] = start;
+    count[0] = n;
+    for (size_t d = 0; d < col.row_shape.size(); ++d) {
+      extent[d + 1] = col.row_shape[d];
+      count[d + 1] = col.row_shape[d];
+    }
+    if (herr_t rc = H5Dset_extent(col.dset.get(), extent.data()); rc < 0) {
+      return CheckHerr(rc, path_, where("H5Dset_extent"));
+    }
+    const hid_t fs = H5Dget_space(col.dset.get());
+    if (fs < 0) return CheckHid(fs, H5Sclose, path_, where("H5Dget_space")).status();
+    ARROW_ASSIGN_OR_RAISE(Hid fspace, CheckHid(fs, H5Sclose, path_, "H5Dget_space"));
+    if (herr_t rc = H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, offset.data(), nullptr,
+                                        count.data(), nullptr);
+        rc < 0) {
+      return CheckHerr(rc, path_, where("H5Sselect_hyperslab"));
+    }
     ARROW_ASSIGN_OR_RAISE(Hid mspace, CheckHid(H5Screate_simple(rank, count.data(), nullptr),
                                                H5Sclose, path_, "H5Screate_simple"));
-    return CheckHerr(
-        H5Dwrite(col.dset.get(), col.memory_type, mspace.get(), fspace.get(), H5P_DEFAULT, values),
-        path_, "H5Dwrite(" + where + ")");
+    if (herr_t rc = H5Dwrite(col.dset.get(), col.memory_type, mspace.get(), fspace.get(),
+                             H5P_DEFAULT, values);
+        rc < 0) {
+      return CheckHerr(rc, path_, where("H5Dwrite"));
+    }
+    return Status::OK();
   }
 
   std::string path_;
@@ -1206,6 +1226,7 @@ class Hdf5Writer final : public StorageWriter {
   hsize_t event_rows_ = 0;
   hsize_t durable_event_rows_ = 0;
   std::vector<Stream> streams_;
+  std::vector<const std::uint8_t*> values_;  ///< Write's column pointers (reused)
   std::unordered_map<std::string, size_t> index_;
   bool created_ = false;
   bool swmr_ = false;

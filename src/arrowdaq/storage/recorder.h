@@ -89,6 +89,10 @@ class Recorder {
 
   /// Return the figures so far; `formats` only after Finish.
   RecorderStats stats() const;
+  /// Return stats().rows and stats().packets without copying the rest (any thread; cheap
+  /// enough to poll).
+  std::uint64_t rows() const { return rows_.load(std::memory_order_relaxed); }
+  std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
 
  private:
   void Loop();
