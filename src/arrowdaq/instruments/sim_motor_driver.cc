@@ -144,6 +144,12 @@ class SimMotorDriver::Hardware : public hardware::InstrumentHardware {
   }
 
   AxisState& axis(int i) { return state_[static_cast<std::size_t>(i)]; }
+  // When the next readback row is due, on the steady clock (now when it is due already).
+  std::chrono::steady_clock::time_point NextDue() const {
+    const auto steady = std::chrono::steady_clock::now();
+    const std::int64_t ahead = next_due_ == 0 ? 0 : next_due_ - Now();
+    return ahead <= 0 ? steady : steady + std::chrono::nanoseconds(ahead);
+  }
   std::int64_t& moves() { return moves_; }
 
   Status Connect(const std::string& resource, hardware::Timeout) override {
@@ -294,6 +300,10 @@ SimMotorDriver::~SimMotorDriver() = default;
 
 hardware::InstrumentHardware& SimMotorDriver::hardware() {
   return *hardware_;
+}
+
+std::chrono::steady_clock::time_point SimMotorDriver::NextReadDue() const {
+  return hardware_->NextDue();
 }
 
 hardware::Timeout SimMotorDriver::read_timeout() const {
