@@ -451,11 +451,17 @@ asio::awaitable<void> InstrumentActor::DoMoveAndWait(msg::MoveAndWait m) {
 
 asio::awaitable<void> InstrumentActor::FollowMove(std::shared_ptr<MotionWait> wait) {
   // `this` outlives this coroutine: OnStop ends every wait and waits for following_ to be 0.
+  // Looks come quickly at first (a short move ends within microseconds of the first look),
+  // then every kMotionPoll: at once, then after 1/8, 1/4, 1/2 of it.
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::chrono::microseconds delay{0};
   while (!wait->done()) {
-    timer.expires_after(kMotionPoll);
-    (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    if (wait->done()) break;
+    if (delay.count() > 0) {
+      timer.expires_after(delay);
+      (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      if (wait->done()) break;
+    }
+    delay = delay.count() == 0 ? kMotionPoll / 8 : std::min(kMotionPoll, delay * 2);
     auto look = [this, wait] { return LookAtAxis(spec_->name, *wait, *driver_->movable()); };
     (void)co_await io_->Run(std::move(look));
   }

@@ -86,8 +86,8 @@ struct StopMotion {
 /// Move `axis` to `position` and answer once the axis has stopped, with the position read
 /// back then: one request per move instead of MoveTo, IsMoving per poll and GetPosition. The
 /// instrument follows the move itself (IsMoving every kMotionPoll on its own thread, between
-/// batches; a move already over when started is answered from the first look, on the I/O
-/// thread). The mailbox stays free meanwhile: StopMotion of the axis ends the wait at once
+/// batches, looking sooner at first: at once, then after 1/8, 1/4 and 1/2 of it; a move
+/// already over when started is answered from the first look, on the I/O thread). The mailbox stays free meanwhile: StopMotion of the axis ends the wait at once
 /// with Status::Cancelled, as does a later MoveTo or MoveAndWait of the axis (it supersedes
 /// the move). A refused target and a fault during the move (IsMoving or Position failing)
 /// come back as errors; so does a disconnect or the actor stopping before the axis stopped.
