@@ -401,10 +401,13 @@ TEST(InstrumentActorMotion, ADriverWithoutMotionSaysSo) {
 // A sim.motor instrument (axes x and y) connected and acquiring, on its own thread or on a
 // paced pool, for the MoveAndWait tests.
 struct MotorHarness {
-  runtime::ActorSystem system{{.threads = 2}};
-  std::unique_ptr<runtime::PacedPool> pool;
+  // The batches outlive the actor system (declared first, destroyed last): the system's
+  // threads drop the spec (and its stream's schema, shared with the batches) after Join, and
+  // the schema's count is inside Arrow, which TSan cannot see (tests/tsan.supp).
   std::mutex mutex;
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  runtime::ActorSystem system{{.threads = 2}};
+  std::unique_ptr<runtime::PacedPool> pool;
   InstrumentRef ref;
 
   explicit MotorHarness(SimMotorOptions o, bool paced) {
