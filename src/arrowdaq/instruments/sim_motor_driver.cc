@@ -208,13 +208,10 @@ class SimMotorDriver::Hardware : public hardware::InstrumentHardware {
     // A few bytes per row: plain heap vectors (Buffer::FromVector), not Arrow's pool, whose
     // reuse of memory across threads ThreadSanitizer cannot see through (tests/tsan.supp).
     const std::size_t n = state_.size();
-    std::vector<std::uint8_t> bytes(8 * (1 + n));
-    std::memcpy(bytes.data(), &now, 8);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double p = PositionAt(state_[i], now);
-      std::memcpy(bytes.data() + 8 * (1 + i), &p, 8);
-    }
-    return arrow::Buffer::FromVector(std::move(bytes));
+    std::vector<double> words(1 + n);  // 8-byte words: the time's bits, then the positions
+    std::memcpy(words.data(), &now, 8);
+    for (std::size_t i = 0; i < n; ++i) words[1 + i] = PositionAt(state_[i], now);
+    return arrow::Buffer::FromVector(std::move(words));
   }
 
  private:
