@@ -549,26 +549,18 @@ struct ScanExecutor::Impl {
     return true;
   }
 
-  // Move every axis to the point and wait until all have stopped.
+  // Move every axis to the point and wait until all have stopped: one MoveAndWait per axis,
+  // all at once; each instrument follows its axes itself and answers with the readback. An
+  // abort stops the axes at once (Cancelled).
   Status Move(const ScanPoint& p, std::vector<double>* readback, std::int64_t* readback_ns) {
+    std::vector<pipeline::AxisTarget> targets;
+    targets.reserve(axes.size());
     for (std::size_t i = 0; i < axes.size(); ++i) {
-      Status st = engine->manager().MoveTo(axes[i].motor, axes[i].index, p.positions[i]);
-      if (!st.ok()) return st;
+      targets.push_back({axes[i].motor, axes[i].index, p.positions[i]});
     }
-    for (std::size_t i = 0; i < axes.size(); ++i) {
-      for (;;) {
-        if (Aborted()) return Status::Cancelled("aborted while moving");
-        ARROW_ASSIGN_OR_RAISE(bool moving,
-                              engine->manager().IsMoving(axes[i].motor, axes[i].index));
-        if (!moving) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }
-    readback->clear();
-    for (const auto& a : axes) {
-      ARROW_ASSIGN_OR_RAISE(double x, engine->manager().GetPosition(a.motor, a.index));
-      readback->push_back(x);
-    }
+    auto moved = engine->manager().MoveAndWait(targets, [this] { return Aborted(); });
+    if (moved.status().IsCancelled()) return Status::Cancelled("aborted while moving");
+    ARROW_ASSIGN_OR_RAISE(*readback, std::move(moved));
     *readback_ns = WallClockNanos();
     return Status::OK();
   }
@@ -625,19 +617,27 @@ struct ScanExecutor::Impl {
       buf.events.clear();
     }
     lock.unlock();
+    // The polled detectors, queried all at once (different instruments answer concurrently).
+    std::vector<std::pair<std::string, std::string>> queries;
+    std::vector<std::size_t> polled;
     for (std::size_t i = 0; i < detectors.size(); ++i) {
+      if (!detectors[i].config.stream.empty()) continue;
+      queries.emplace_back(detectors[i].config.instrument, detectors[i].config.query);
+      polled.push_back(i);
+    }
+    if (queries.empty()) return Status::OK();
+    auto replies = engine->manager().SendCommandMany(queries);
+    for (std::size_t k = 0; k < polled.size(); ++k) {
+      const std::size_t i = polled[k];
       const DetectorRef& d = detectors[i];
-      if (d.config.stream.empty()) {
-        ARROW_ASSIGN_OR_RAISE(std::string reply,
-                              engine->manager().SendCommand(d.config.instrument, d.config.query));
-        auto value = ParseReply(reply);
-        if (!value.ok()) {
-          return Status::IOError("detector ", d.config.name, ": instrument ",
-                                 d.config.instrument, " answered '", d.config.query,
-                                 "' with ", value.status().message());
-        }
-        (*out)[i] = {*value, WallClockNanos()};
+      ARROW_ASSIGN_OR_RAISE(std::string reply, std::move(replies[k]));
+      auto value = ParseReply(reply);
+      if (!value.ok()) {
+        return Status::IOError("detector ", d.config.name, ": instrument ", d.config.instrument,
+                               " answered '", d.config.query, "' with ",
+                               value.status().message());
       }
+      (*out)[i] = {*value, WallClockNanos()};
     }
     return Status::OK();
   }

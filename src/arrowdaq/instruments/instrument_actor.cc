@@ -1,9 +1,13 @@
 #include "arrowdaq/instruments/instrument_actor.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <thread>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "arrowdaq/core/clock.h"
@@ -29,6 +33,28 @@ struct InstrumentActor::Shared {
     read_errors.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(mutex);
     last_error = st.ToString();
+  }
+};
+
+// One MoveAndWait being followed. Answered once, from the I/O thread (the axis stopped or
+// faulted) or from the actor's strand (StopMotion, a new move, disconnect, stop): `mutex`
+// makes the first answer win.
+struct InstrumentActor::MotionWait {
+  int axis = 0;
+  double target = 0;
+  std::mutex mutex;
+  bool answered = false;
+  runtime::Reply<double> reply;
+
+  bool done() {
+    std::lock_guard lock(mutex);
+    return answered;
+  }
+  void Answer(Result<double> r) {
+    std::lock_guard lock(mutex);
+    if (answered) return;
+    answered = true;
+    reply.Send(std::move(r));
   }
 };
 
@@ -192,6 +218,17 @@ asio::awaitable<Status> InstrumentActor::OnStart() {
 }
 
 asio::awaitable<void> InstrumentActor::OnStop() {
+  // Waits end first, and their FollowMove coroutines (each at most one poll or one driver
+  // call away from seeing that) finish before the actor and its driver go away.
+  EndWaits(-1, Status::Cancelled("instrument '", spec_->name,
+                                 "' stopped before the axis stopped moving"));
+  if (following_ > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (following_ > 0) {
+      timer.expires_after(kMotionPoll);
+      (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+  }
   if (io_ && driver_) {
     (void)co_await DoStop();
     (void)co_await DoDisconnect();
@@ -214,6 +251,8 @@ asio::awaitable<Status> InstrumentActor::DoConnect() {
 
 asio::awaitable<Status> InstrumentActor::DoDisconnect() {
   if (!connected_) co_return Status::OK();
+  EndWaits(-1, Status::IOError("instrument '", spec_->name,
+                               "' was disconnected before the axis stopped moving"));
   co_await DoStop();
   auto job = [this] {
     return Guarded(spec_->name, [this] { return driver_->hardware().Disconnect(); });
@@ -334,21 +373,106 @@ InstrumentStatus InstrumentActor::Snapshot() const {
   return s;
 }
 
+Status InstrumentActor::MotionReady() const {
+  if (driver_->movable() == nullptr) {
+    return Status::NotImplemented("instrument '", spec_->name, "' (driver ", spec_->driver,
+                                  ") moves nothing");
+  }
+  if (!connected_) return Status::Invalid("instrument '", spec_->name, "' is not connected");
+  return Status::OK();
+}
+
 template <typename R, typename F>
 asio::awaitable<Result<R>> InstrumentActor::DoMotion(F f) {
-  if (driver_->movable() == nullptr) {
-    co_return Status::NotImplemented("instrument '", spec_->name, "' (driver ", spec_->driver,
-                                     ") moves nothing");
-  }
-  if (!connected_) {
-    co_return Status::Invalid("instrument '", spec_->name, "' is not connected");
-  }
+  if (Status ready = MotionReady(); !ready.ok()) co_return ready;
   auto job = [this, f = std::move(f)] {
     return Guarded(spec_->name, [&]() -> Result<R> { return f(*driver_->movable()); });
   };
   Result<R> out = co_await io_->Run(std::move(job));
   if (!out.ok()) co_return Prefixed(spec_->name, out.status());
   co_return out;
+}
+
+namespace {
+
+// On the I/O thread: look at the axis of `wait`; when it has stopped (or faulted), answer the
+// wait here with its position (or the error), without a hop through the actor. Returns
+// whether the axis is still moving (false once the wait is answered, by anyone).
+template <typename Wait>
+bool LookAtAxis(const std::string& name, Wait& wait, Movable& movable) {
+  if (wait.done()) return false;
+  // nullopt: still moving.
+  Result<std::optional<double>> look = Guarded(name, [&]() -> Result<std::optional<double>> {
+    ARROW_ASSIGN_OR_RAISE(const bool moving, movable.IsMoving(wait.axis));
+    if (moving) return std::nullopt;
+    ARROW_ASSIGN_OR_RAISE(const double position, movable.Position(wait.axis));
+    return position;
+  });
+  if (look.ok() && !look->has_value()) return true;
+  wait.Answer(look.ok() ? Result<double>(**look) : Prefixed(name, look.status()));
+  return false;
+}
+
+}  // namespace
+
+void InstrumentActor::EndWaits(int axis, const Status& why) {
+  auto ending = std::stable_partition(waits_.begin(), waits_.end(), [axis](const auto& w) {
+    return axis >= 0 && w->axis != axis;
+  });
+  for (auto it = ending; it != waits_.end(); ++it) (*it)->Answer(why);
+  waits_.erase(ending, waits_.end());
+}
+
+asio::awaitable<void> InstrumentActor::DoMoveAndWait(msg::MoveAndWait m) {
+  if (Status ready = MotionReady(); !ready.ok()) {
+    m.reply.Send(ready);
+    co_return;
+  }
+  auto wait = std::make_shared<MotionWait>();
+  wait->axis = m.axis;
+  wait->target = m.position;
+  wait->reply = std::move(m.reply);
+  // A new move of the axis supersedes a move still followed.
+  EndWaits(m.axis, Status::Cancelled("instrument '", spec_->name, "': axis ", m.axis,
+                                     " was given a new target (", m.position,
+                                     ") before it reached its previous one"));
+  // Start the move and look at once: a short move is over by then and answered right there.
+  auto start = [this, wait] {
+    Status started = Guarded(spec_->name, [&] {
+      return driver_->movable()->MoveTo(wait->axis, wait->target);
+    });
+    if (!started.ok()) {
+      wait->Answer(Prefixed(spec_->name, started));
+      return false;
+    }
+    return LookAtAxis(spec_->name, *wait, *driver_->movable());
+  };
+  const bool moving = co_await io_->Run(std::move(start));
+  if (!moving) co_return;
+  waits_.push_back(wait);
+  ++following_;
+  asio::co_spawn(co_await asio::this_coro::executor, FollowMove(std::move(wait)),
+                 asio::detached);
+}
+
+asio::awaitable<void> InstrumentActor::FollowMove(std::shared_ptr<MotionWait> wait) {
+  // `this` outlives this coroutine: OnStop ends every wait and waits for following_ to be 0.
+  // Looks come quickly at first (a short move ends within microseconds of the first look),
+  // then every kMotionPoll: at once, then after 1/8, 1/4, 1/2 of it.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::chrono::microseconds delay{0};
+  while (!wait->done()) {
+    if (delay.count() > 0) {
+      timer.expires_after(delay);
+      (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      if (wait->done()) break;
+    }
+    delay = delay.count() == 0 ? kMotionPoll / 8 : std::min(kMotionPoll, delay * 2);
+    auto look = [this, wait] { return LookAtAxis(spec_->name, *wait, *driver_->movable()); };
+    (void)co_await io_->Run(std::move(look));
+  }
+  waits_.erase(std::remove(waits_.begin(), waits_.end(), wait), waits_.end());
+  --following_;
 }
 
 asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
@@ -365,13 +489,15 @@ asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
     } else {
       // A named job, not a temporary inside co_await: GCC 12 destroys such temporaries
       // twice when they own memory.
-      auto job = [this, cmd = std::move(m->command)] {
-        return Guarded(spec_->name, [&] {
+      // The answer goes to the asker from the I/O thread, one hop sooner than through here.
+      auto job = [this, cmd = std::move(m->command), reply = std::move(m->reply)]() mutable {
+        auto answer = Guarded(spec_->name, [&] {
           return driver_->hardware().SendCommand(cmd, spec_->command_timeout);
         });
+        reply.Send(answer.ok() ? std::move(answer) : Prefixed(spec_->name, answer.status()));
+        return true;
       };
-      auto reply = co_await io_->Run(std::move(job));
-      m->reply.Send(reply.ok() ? std::move(reply) : Prefixed(spec_->name, reply.status()));
+      (void)co_await io_->Run(std::move(job));
     }
   } else if (auto* m = std::get_if<msg::ReadData>(&message)) {
     m->reply.Send(co_await DoRead());
@@ -393,6 +519,11 @@ asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
       m->reply.Send(movable->Axes());
     }
   } else if (auto* m = std::get_if<msg::MoveTo>(&message)) {
+    if (MotionReady().ok()) {
+      EndWaits(m->axis, Status::Cancelled("instrument '", spec_->name, "': axis ", m->axis,
+                                          " was given a new target (", m->position,
+                                          ") before it stopped"));
+    }
     auto r = co_await DoMotion<msg::Ack>([axis = m->axis, pos = m->position](Movable& mv)
                                              -> Result<msg::Ack> {
       ARROW_RETURN_NOT_OK(mv.MoveTo(axis, pos));
@@ -408,11 +539,17 @@ asio::awaitable<Status> InstrumentActor::Handle(InstrumentMessage message) {
       return mv.Position(axis);
     }));
   } else if (auto* m = std::get_if<msg::StopMotion>(&message)) {
+    // A wait for the axis ends now (before the Stop runs, so no look after it can take the
+    // stopped axis for a move that arrived).
+    EndWaits(m->axis, Status::Cancelled("instrument '", spec_->name, "': axis ", m->axis,
+                                        " was stopped before it reached its target"));
     auto r = co_await DoMotion<msg::Ack>([axis = m->axis](Movable& mv) -> Result<msg::Ack> {
       ARROW_RETURN_NOT_OK(mv.Stop(axis));
       return msg::Ack{};
     });
     m->reply.Send(std::move(r));
+  } else if (auto* m = std::get_if<msg::MoveAndWait>(&message)) {
+    co_await DoMoveAndWait(std::move(*m));
   }
   co_return Status::OK();
 }

@@ -83,13 +83,29 @@ struct StopMotion {
   int axis = 0;
   Reply<Ack> reply;
 };
+/// Move `axis` to `position` and answer once the axis has stopped, with the position read
+/// back then: one request per move instead of MoveTo, IsMoving per poll and GetPosition. The
+/// instrument follows the move itself (IsMoving every kMotionPoll on its own thread, between
+/// batches, looking sooner at first: at once, then after 1/8, 1/4 and 1/2 of it; a move
+/// already over when started is answered from the first look, on the I/O thread). The mailbox stays free meanwhile: StopMotion of the axis ends the wait at once
+/// with Status::Cancelled, as does a later MoveTo or MoveAndWait of the axis (it supersedes
+/// the move). A refused target and a fault during the move (IsMoving or Position failing)
+/// come back as errors; so does a disconnect or the actor stopping before the axis stopped.
+struct MoveAndWait {
+  int axis = 0;
+  double position = 0;
+  Reply<double> reply;
+};
 }  // namespace msg
+
+/// How often an instrument looks at an axis it follows for msg::MoveAndWait.
+inline constexpr std::chrono::microseconds kMotionPoll{1000};
 
 using InstrumentMessage = std::variant<msg::Connect, msg::Disconnect, msg::SendCommand,
                                        msg::ReadData, msg::StartAcquisition,
                                        msg::StopAcquisition, msg::GetStatus, msg::GetAxes,
                                        msg::MoveTo, msg::IsMoving, msg::GetPosition,
-                                       msg::StopMotion>;
+                                       msg::StopMotion, msg::MoveAndWait>;
 using InstrumentRef = runtime::ActorRef<InstrumentMessage>;
 
 /// Publish one batch of the instrument's stream; returns the packet as published (with its
@@ -136,7 +152,8 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   asio::awaitable<void> OnStop() override;
 
  private:
-  struct Shared;  // state shared with the I/O thread
+  struct Shared;      // state shared with the I/O thread
+  struct MotionWait;  // a MoveAndWait whose axis is still moving
 
   asio::awaitable<Status> DoConnect();
   asio::awaitable<Status> DoDisconnect();
@@ -147,6 +164,14 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   /// Run `f(Movable&)` on the I/O thread (motion messages); errors name the instrument.
   template <typename R, typename F>
   asio::awaitable<Result<R>> DoMotion(F f);
+  /// The motion messages' preconditions: a Movable driver, connected.
+  Status MotionReady() const;
+  asio::awaitable<void> DoMoveAndWait(msg::MoveAndWait m);
+  /// Follow a started move on the actor's strand (spawned, so the mailbox goes on) until the
+  /// axis stops or the wait is ended; answers the wait.
+  asio::awaitable<void> FollowMove(std::shared_ptr<MotionWait> wait);
+  /// Answer every wait of `axis` (-1: every axis) with `why` and forget them (strand only).
+  void EndWaits(int axis, const Status& why);
   /// One turn of the acquisition loop on the I/O thread: read, decode, publish; on an error,
   /// reconnect with backoff and record the gap, or give up. Returns whether to go on.
   static bool AcquireOnce(const InstrumentSpec& spec, Shared& shared, InstrumentDriver& driver);
@@ -156,6 +181,10 @@ class InstrumentActor : public runtime::Actor<InstrumentMessage> {
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<runtime::SerialWorker> io_;
   bool connected_ = false;
+  // Waits being followed (strand only), and how many FollowMove coroutines still run: OnStop
+  // ends the waits and lets those coroutines finish before the actor goes away.
+  std::vector<std::shared_ptr<MotionWait>> waits_;
+  int following_ = 0;
 };
 
 /// Spawn an InstrumentActor; restarts rebuild the driver from spec->make_driver.

@@ -398,5 +398,150 @@ TEST(InstrumentActorMotion, ADriverWithoutMotionSaysSo) {
   EXPECT_TRUE(axes.status().IsNotImplemented());
 }
 
+// A sim.motor instrument (axes x and y) connected and acquiring, on its own thread or on a
+// paced pool, for the MoveAndWait tests.
+struct MotorHarness {
+  // The batches outlive the actor system (declared first, destroyed last): the system's
+  // threads drop the spec (and its stream's schema, shared with the batches) after Join, and
+  // the schema's count is inside Arrow, which TSan cannot see (tests/tsan.supp).
+  std::mutex mutex;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  runtime::ActorSystem system{{.threads = 2}};
+  std::unique_ptr<runtime::PacedPool> pool;
+  InstrumentRef ref;
+
+  explicit MotorHarness(SimMotorOptions o, bool paced) {
+    o.axes = {"x", "y"};
+    if (paced) pool = std::make_unique<runtime::PacedPool>(runtime::PacedPoolOptions{.threads = 1});
+    auto driver = SimMotorDriver::Make(o).ValueOrDie();
+    auto spec = std::make_shared<InstrumentSpec>();
+    spec->name = "stage";
+    spec->driver = "sim.motor";
+    spec->resource = "SIM::motor";
+    spec->make_driver = [] { return Status::NotImplemented("no restart in this test"); };
+    spec->paced_pool = pool.get();
+    auto stream = std::make_shared<StreamInfo>(StreamInfo{"stage", driver->schema()});
+    spec->publish = [this, stream](std::shared_ptr<arrow::RecordBatch> b) -> Result<DataPacket> {
+      std::lock_guard lock(mutex);
+      batches.push_back(b);
+      return DataPacket{stream, batches.size() - 1, std::move(b)};
+    };
+    ref = SpawnInstrument(system, spec, std::move(driver), {.name = "stage"});
+  }
+  ~MotorHarness() {
+    ref.Stop();
+    ref.Join();
+    if (pool) pool->Shutdown();
+  }
+  Status Ack(std::function<InstrumentMessage(Reply<runtime::Ack>)> make) {
+    return ref.AskBlocking<runtime::Ack>(std::move(make), 5s).status();
+  }
+  Status Start() {
+    ARROW_RETURN_NOT_OK(Ack([](Reply<runtime::Ack> r) { return msg::Connect{std::move(r)}; }));
+    return Ack([](Reply<runtime::Ack> r) { return msg::StartAcquisition{std::move(r)}; });
+  }
+  runtime::PendingAsk<double> MoveAndWait(int axis, double position) {
+    return ref.AskLater<double>(
+        [&](Reply<double> r) { return msg::MoveAndWait{axis, position, std::move(r)}; }, 60s);
+  }
+  Result<double> Position(int axis) {
+    return ref.AskBlocking<double>(
+        [&](Reply<double> r) { return msg::GetPosition{axis, std::move(r)}; }, 5s);
+  }
+  std::size_t Batches() {
+    std::lock_guard lock(mutex);
+    return batches.size();
+  }
+};
+
+class MoveAndWaitTest : public ::testing::TestWithParam<bool> {};
+
+// The answer comes once the axis has stopped, with the position read back then; the stream
+// goes on during the move; refusals and preconditions come back as errors.
+TEST_P(MoveAndWaitTest, AnswersWithTheReadbackOnceTheAxisStopped) {
+  SimMotorOptions o;
+  o.rate_hz = 200;
+  MotorHarness h(o, GetParam());
+  auto not_connected = h.MoveAndWait(0, 1.0).Wait();
+  EXPECT_TRUE(not_connected.status().IsInvalid()) << not_connected.status().ToString();
+  ASSERT_OK(h.Start());
+  auto refused = h.MoveAndWait(1, 1000).Wait();
+  EXPECT_TRUE(refused.status().IsInvalid()) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("soft limits"));
+  // 2 units at v = 10, a = 100: 0.3 s of motion, followed by the instrument itself.
+  const std::size_t before = h.Batches();
+  ASSERT_OK_AND_ASSIGN(double y, h.MoveAndWait(1, 2.0).Wait());
+  EXPECT_EQ(y, 2.0);
+  auto moving = h.ref.AskBlocking<bool>(
+      [](Reply<bool> r) { return msg::IsMoving{1, std::move(r)}; }, 5s);
+  ASSERT_OK(moving.status());
+  EXPECT_FALSE(*moving);
+  EXPECT_GT(h.Batches(), before + 5);  // 0.3 s at 200 rows/s went on being published
+  // Both axes at once (the second message is taken while the first axis is followed), and a
+  // move to where the axis already is (answered from the first look).
+  auto x = h.MoveAndWait(0, -1.5);
+  auto y2 = h.MoveAndWait(1, 2.0);
+  ASSERT_OK_AND_ASSIGN(double xv, x.Wait());
+  ASSERT_OK_AND_ASSIGN(double yv, y2.Wait());
+  EXPECT_EQ(xv, -1.5);
+  EXPECT_EQ(yv, 2.0);
+}
+
+// A fault during the move ends the wait with the device's error.
+TEST_P(MoveAndWaitTest, AFaultDuringTheMoveComesBackAsAnError) {
+  SimMotorOptions o;
+  o.velocity = 1;
+  o.acceleration = 10;
+  o.fault_at_move = 1;
+  MotorHarness h(o, GetParam());
+  ASSERT_OK(h.Start());
+  // 1 unit at v = 1: about 1.1 s, faulting halfway.
+  auto r = h.MoveAndWait(0, 1.0).Wait();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsIOError()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("following error at move 1"));
+  EXPECT_THAT(r.status().message(), HasSubstr("instrument 'stage'"));
+}
+
+// StopMotion is taken while a wait runs (the mailbox stays free) and ends it at once with
+// Cancelled, the axis stopped short of its target; stopping the actor ends a wait too.
+TEST_P(MoveAndWaitTest, StopDuringTheWaitEndsItPromptly) {
+  SimMotorOptions o;
+  o.velocity = 0.1;  // 2 units: about 20 s of motion
+  o.acceleration = 10;
+  MotorHarness h(o, GetParam());
+  ASSERT_OK(h.Start());
+  auto wait = h.MoveAndWait(0, 2.0);
+  // The instrument answers other requests meanwhile: the axis is seen on its way.
+  double x = 0;
+  for (int i = 0; i < 2000 && x <= 0; ++i) {
+    ASSERT_OK_AND_ASSIGN(x, h.Position(0));
+    if (x <= 0) std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_GT(x, 0.0);
+  EXPECT_FALSE(wait.WaitUntil(std::chrono::steady_clock::now()));  // still moving
+  const auto stop_sent = std::chrono::steady_clock::now();
+  ASSERT_OK(h.Ack([](Reply<runtime::Ack> r) { return msg::StopMotion{0, std::move(r)}; }));
+  // Generous bound, far below the 20 s the move would take.
+  ASSERT_TRUE(wait.WaitUntil(stop_sent + 10s));
+  auto r = wait.Wait();
+  EXPECT_TRUE(r.status().IsCancelled()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("stopped before it reached its target"));
+  ASSERT_OK_AND_ASSIGN(double stopped_at, h.Position(0));
+  EXPECT_LT(stopped_at, 2.0);
+
+  // The actor stopping mid-wait answers the wait (an error), and the actor ends.
+  auto second = h.MoveAndWait(1, -2.0);
+  ASSERT_FALSE(second.WaitUntil(std::chrono::steady_clock::now() + 20ms));
+  const auto stop_actor = std::chrono::steady_clock::now();
+  h.ref.Stop();
+  ASSERT_TRUE(second.WaitUntil(stop_actor + 10s));
+  EXPECT_FALSE(second.Wait().ok());
+  h.ref.Join();
+}
+
+INSTANTIATE_TEST_SUITE_P(OwnThreadAndPacedPool, MoveAndWaitTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Paced" : "OwnThread"; });
+
 }  // namespace
 }  // namespace arrowdaq::instruments

@@ -144,6 +144,12 @@ class SimMotorDriver::Hardware : public hardware::InstrumentHardware {
   }
 
   AxisState& axis(int i) { return state_[static_cast<std::size_t>(i)]; }
+  // When the next readback row is due, on the steady clock (now when it is due already).
+  std::chrono::steady_clock::time_point NextDue() const {
+    const auto steady = std::chrono::steady_clock::now();
+    const std::int64_t ahead = next_due_ == 0 ? 0 : next_due_ - Now();
+    return ahead <= 0 ? steady : steady + std::chrono::nanoseconds(ahead);
+  }
   std::int64_t& moves() { return moves_; }
 
   Status Connect(const std::string& resource, hardware::Timeout) override {
@@ -202,13 +208,10 @@ class SimMotorDriver::Hardware : public hardware::InstrumentHardware {
     // A few bytes per row: plain heap vectors (Buffer::FromVector), not Arrow's pool, whose
     // reuse of memory across threads ThreadSanitizer cannot see through (tests/tsan.supp).
     const std::size_t n = state_.size();
-    std::vector<std::uint8_t> bytes(8 * (1 + n));
-    std::memcpy(bytes.data(), &now, 8);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double p = PositionAt(state_[i], now);
-      std::memcpy(bytes.data() + 8 * (1 + i), &p, 8);
-    }
-    return arrow::Buffer::FromVector(std::move(bytes));
+    std::vector<double> words(1 + n);  // 8-byte words: the time's bits, then the positions
+    std::memcpy(words.data(), &now, 8);
+    for (std::size_t i = 0; i < n; ++i) words[1 + i] = PositionAt(state_[i], now);
+    return arrow::Buffer::FromVector(std::move(words));
   }
 
  private:
@@ -294,6 +297,10 @@ SimMotorDriver::~SimMotorDriver() = default;
 
 hardware::InstrumentHardware& SimMotorDriver::hardware() {
   return *hardware_;
+}
+
+std::chrono::steady_clock::time_point SimMotorDriver::NextReadDue() const {
+  return hardware_->NextDue();
 }
 
 hardware::Timeout SimMotorDriver::read_timeout() const {

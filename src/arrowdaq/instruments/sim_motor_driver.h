@@ -105,6 +105,11 @@ class SimMotorDriver : public InstrumentDriver, public Movable {
   /// never held up by the readback's pacing) gives nullptr, nothing to publish.
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(std::shared_ptr<arrow::Buffer> raw) override;
   Movable* movable() override { return this; }
+  /// Nothing of sim.motor blocks (positions are arithmetic on the clock): it shares the
+  /// paced pool, whose timer waits for the next readback, so a motion command queued for the
+  /// instrument runs at once instead of behind a read sleeping until its row is due.
+  bool paced() const override { return true; }
+  std::chrono::steady_clock::time_point NextReadDue() const override;
 
   // Movable
   const std::vector<AxisInfo>& Axes() const override { return axes_; }

@@ -242,6 +242,79 @@ Status InstrumentManager::StopMotion(const std::string& name, int axis) {
       .status();
 }
 
+Result<std::vector<double>> InstrumentManager::MoveAndWait(
+    const std::vector<AxisTarget>& targets, const std::function<bool()>& cancelled,
+    std::chrono::milliseconds check) {
+  // A move has no time limit of its own (a long travel is legitimate): the instrument answers
+  // when the axis stops, faults, or the instrument stops; its reply cannot be lost (an actor
+  // that ends answers every pending request). The day is only a backstop.
+  constexpr auto kMoveBackstop = std::chrono::hours(24);
+  std::vector<std::optional<runtime::PendingAsk<double>>> pending(targets.size());
+  Status first;
+  for (std::size_t i = 0; i < targets.size() && first.ok(); ++i) {
+    auto e = Find(targets[i].instrument);
+    if (!e.ok()) {
+      first = e.status();
+      break;
+    }
+    const AxisTarget& t = targets[i];
+    pending[i] = e->ref.AskLater<double>(
+        [&](Reply<double> r) { return msg::MoveAndWait{t.axis, t.position, std::move(r)}; },
+        kMoveBackstop);
+  }
+  std::vector<double> readback(targets.size(), 0.0);
+  bool stopped = false;
+  auto stop_all = [&] {
+    if (stopped) return;
+    stopped = true;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (pending[i]) (void)StopMotion(targets[i].instrument, targets[i].axis);
+    }
+  };
+  if (!first.ok()) stop_all();
+  bool was_cancelled = false;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (!pending[i]) continue;
+    while (!pending[i]->WaitUntil(std::chrono::steady_clock::now() + check)) {
+      if (!stopped && cancelled && cancelled()) {
+        was_cancelled = true;
+        stop_all();
+      }
+    }
+    Result<double> r = pending[i]->Wait();
+    if (r.ok()) {
+      readback[i] = *r;
+    } else if (first.ok() && !was_cancelled) {
+      first = r.status().IsCancelled() ? Status::IOError(r.status().message()) : r.status();
+      stop_all();
+    }
+  }
+  if (was_cancelled) return Status::Cancelled("cancelled while moving");
+  if (!first.ok()) return first;
+  return readback;
+}
+
+std::vector<Result<std::string>> InstrumentManager::SendCommandMany(
+    const std::vector<std::pair<std::string, std::string>>& commands) {
+  std::vector<Result<std::string>> results(commands.size(), Status::UnknownError("not sent"));
+  std::vector<std::optional<runtime::PendingAsk<std::string>>> pending(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    auto e = Find(commands[i].first);
+    if (!e.ok()) {
+      results[i] = e.status();
+      continue;
+    }
+    const std::string& command = commands[i].second;
+    pending[i] = e->ref.AskLater<std::string>(
+        [&](Reply<std::string> r) { return msg::SendCommand{command, std::move(r)}; },
+        AskTimeout(e->spec->command_timeout));
+  }
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (pending[i]) results[i] = pending[i]->Wait();
+  }
+  return results;
+}
+
 Result<DataPacket> InstrumentManager::ReadData(const std::string& name) {
   ARROW_ASSIGN_OR_RAISE(auto e, Find(name));
   return e.ref.AskBlocking<DataPacket>(

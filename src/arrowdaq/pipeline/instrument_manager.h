@@ -40,6 +40,13 @@ struct ManagerOptions {
   int paced_threads = 0;
 };
 
+/// One axis to move with InstrumentManager::MoveAndWait.
+struct AxisTarget {
+  std::string instrument;
+  int axis = 0;
+  double position = 0;
+};
+
 /// What RegisterInstrument needs to know about an instrument.
 struct InstrumentRegistration {
   std::string name;      ///< also the stream name
@@ -92,6 +99,20 @@ class InstrumentManager {
   Result<bool> IsMoving(const std::string& name, int axis);
   Result<double> GetPosition(const std::string& name, int axis);
   Status StopMotion(const std::string& name, int axis);
+  /// Move every target's axis at once and wait until all have stopped (one
+  /// msg::MoveAndWait each: the instruments follow their moves themselves); return the
+  /// positions read back then, in the order of `targets`. `cancelled` is looked at every
+  /// `check` while waiting: when it returns true, every axis is stopped (StopMotion) and
+  /// Status::Cancelled comes back. After the first error the other axes are stopped too and
+  /// that error comes back (a wait ended by someone else's StopMotion is an IOError then).
+  Result<std::vector<double>> MoveAndWait(
+      const std::vector<AxisTarget>& targets, const std::function<bool()>& cancelled = {},
+      std::chrono::milliseconds check = std::chrono::milliseconds(10));
+  /// Send several commands at once ({instrument, command} each) and wait for every answer:
+  /// different instruments answer concurrently, one instrument's in order. One result per
+  /// command, in order.
+  std::vector<Result<std::string>> SendCommandMany(
+      const std::vector<std::pair<std::string, std::string>>& commands);
   /// Return every instrument's status, in registration order.
   std::vector<instruments::InstrumentStatus> GetInstrumentList();
 

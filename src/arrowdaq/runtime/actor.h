@@ -334,6 +334,19 @@ class PendingAsk {
     return std::move(*state_->value);
   }
 
+  /// Wait (a plain thread) until the answer is in, the Ask's deadline has passed or `until`,
+  /// whichever is first; return whether Wait would now return at once. Lets the waiter look
+  /// at something else (an abort flag) every so often while a long request runs.
+  bool WaitUntil(std::chrono::steady_clock::time_point until) {
+    if (!sent_.ok()) return true;
+    std::unique_lock lock(state_->mutex);
+    if (state_->cv.wait_until(lock, std::min(until, deadline_),
+                              [&] { return state_->value.has_value(); })) {
+      return true;
+    }
+    return std::chrono::steady_clock::now() >= deadline_;
+  }
+
  private:
   std::shared_ptr<internal::ReplyState<R>> state_;
   Status sent_;
