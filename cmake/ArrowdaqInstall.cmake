@@ -58,7 +58,8 @@ install(EXPORT arrowdaqTargets NAMESPACE arrowdaq:: DESTINATION ${ARROWDAQ_INSTA
 # The public headers: what a driver includes (docs/drivers.md, "The SDK"). Everything else
 # in src/ is private and not installed.
 set(ARROWDAQ_PUBLIC_HEADERS
-    core/clock.h core/options.h core/schema.h core/status.h
+    core/batch_pool.h core/buffer_pool.h core/clock.h core/options.h core/schema.h
+    core/status.h
     hardware/ieee488.h hardware/instrument_hardware.h hardware/resource.h
     hardware/serial_transport.h hardware/stream_transport.h hardware/tcp_transport.h
     instruments/driver.h instruments/float64_block.h instruments/message_device.h
