@@ -1,6 +1,8 @@
 #include "arrowdaq/pipeline/stream_router.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <arrow/array.h>
 #include <arrow/util/byte_size.h>
@@ -136,8 +138,31 @@ Status StreamRouter::Unsubscribe(const std::string& name) {
     subscriptions_.erase(it);
     RebuildSubscriberLists();
   }
+  // A publish that loaded the old list before RebuildSubscriberLists may still be about to
+  // offer its packet to `gone`: closing now would drop a packet published before this call
+  // (a recording stopped right after a scan's last window lost that window's last batch).
+  // Wait for such publishes (microseconds), bounded: an Offer blocked on a full subscription
+  // whose consumer waits for this call must not hang it.
+  WaitForOffers(std::chrono::milliseconds(200));
   gone->Close();
   return Status::OK();
+}
+
+void StreamRouter::WaitForOffers(std::chrono::milliseconds bound) {
+  std::vector<std::shared_ptr<StreamHandle>> streams;
+  {
+    std::lock_guard lock(mutex_);
+    streams = streams_;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  for (const auto& stream : streams) {
+    // seq_cst pairs with Publish's increment and load: either that publish loaded the new
+    // list, or this load sees it offering.
+    while (stream->offering_.load(std::memory_order_seq_cst) != 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void StreamRouter::RebuildSubscriberLists() {
@@ -183,10 +208,12 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
     }
     stream.last_ts_.store(ts[rows - 1], std::memory_order_relaxed);
   }
-  auto subscribers = stream.subscribers_.load();
+  stream.offering_.fetch_add(1, std::memory_order_seq_cst);
+  auto subscribers = stream.subscribers_.load(std::memory_order_seq_cst);
   if (subscribers) {
     for (const auto& sub : *subscribers) sub->Offer(packet);
   }
+  stream.offering_.fetch_sub(1, std::memory_order_release);
   return packet;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -50,6 +51,9 @@ class StreamHandle {
   std::shared_ptr<const StreamInfo> info_;
   std::atomic<std::uint64_t> next_sequence_{0};
   std::atomic<std::shared_ptr<const SubscriberList>> subscribers_;
+  // Publishes between loading subscribers_ and the last Offer (0 or 1: one producer), so that
+  // Unsubscribe can wait for a publish that still offers to the subscription it removes.
+  std::atomic<int> offering_{0};
   std::atomic<std::uint64_t> packets_{0};
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> bytes_{0};
@@ -89,6 +93,8 @@ class StreamRouter {
 
  private:
   void RebuildSubscriberLists();  // mutex_ held
+  // Wait (at most `bound`) until no Publish is offering a packet from an old subscriber list.
+  void WaitForOffers(std::chrono::milliseconds bound);  // mutex_ not held
 
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<StreamHandle>> streams_;
