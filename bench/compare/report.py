@@ -307,6 +307,21 @@ def build_table(res):
                 f"{v / disk_dd:.2f}" if disk_dd else "",
                 note=f"{_si(_get(pl, name, 'items_per_second'), 'rows/s')}, allocs/batch "
                 f"{_get(pl, name, 'allocs_per_batch'):.1f}")
+    # Issue 20 goal 3: pooled batches, at most 2 operator-new calls per batch in steady state on
+    # the instrument -> router -> storage path (whole process, the benchmark's own counter).
+    for n in SIZES:
+        name = f"BM_PipelineHdf5/{n}"
+        measurement = (f"allocations per batch, sim x2 (4 ch) -> router -> Recorder -> HDF5, "
+                       f"{n}-row batches (steady state)")
+        a = _get(pl, name, "allocs_per_batch")
+        if a is None or a < 0:  # -1: the counter is off (a sanitizer build)
+            unmeasured(measurement, "≤ 2", ["pipeline"],
+                       why_missing("pipeline_benchmark", name) if a is None
+                       else f"{name}: allocation counter inactive (sanitizer build?)")
+            continue
+        add(measurement, f"{a:.2f}", "", "", "≤ 2", a <= 2.0,
+            note="beyond the pool's bound (pool_batches, default 64 MiB) a batch is made fresh"
+            if n >= 100000 and a > 2.0 else "")
 
     # Kafka: the sink against librdkafka's own producer (same messages, same settings, same
     # mock cluster kind, same run), next to the local HDF5 writer; end-to-end latency.

@@ -47,6 +47,8 @@ def complete_results():
     for k in (4, 16, 64):
         pipeline += [_bm(f"BM_EndToEndHdf5/{k}/10000", bytes_per_second=9e8, allocs_per_batch=20.0),
                      _bm(f"BM_Hdf5FromMemory/{k}/10000", bytes_per_second=1e9)]
+    pipeline += [_bm(f"BM_PipelineHdf5/{n}", bytes_per_second=1e9, items_per_second=2.5e7,
+                     allocs_per_batch=0.5) for n in (1000, 10000, 100000)]
     return {
         "timestamp": "20260101T000000Z", "quick": True, "trial_seconds": 5.0, "repetitions": 3,
         "machine": {"nproc": 2, "cpu": "test", "memory_bytes": 2**34, "disk": "tmpfs",
@@ -140,8 +142,8 @@ def test_complete_results_meet_every_goal():
     res = complete_results()
     g = goals(res)
     # 34 + 5 fan-out/end-to-end + 5 FIR goals of issue 20 + the scan overhead (issue 17) + the
-    # dashboard's cost (issue 18)
-    assert len(g) == 46
+    # dashboard's cost (issue 18) + 3 allocations-per-batch goals (issue 20 item 3)
+    assert len(g) == 49
     assert {r["met"] for r in g.values()} == {"yes"}, {k: r for k, r in g.items()
                                                        if r["met"] != "yes"}
     assert "measurement counts as missed): 0." in missed_line(res)
@@ -161,6 +163,25 @@ def test_fan_out_and_end_to_end_goals_are_same_run_ratios():
     r4 = next(r for k, r in e2e.items() if k.startswith("sim.ramp x4 "))
     assert (r4["ratio"], r4["met"]) == ("0.30", "**no**")
     assert "the writer outruns the disk" in r4["note"]  # 1 GB/s from memory vs dd's 400 MB/s
+
+
+def test_allocations_per_batch_goal_counts_the_pipeline_and_misses_an_inactive_counter():
+    res = complete_results()
+    pl = res["gbench"]["pipeline_benchmark"]["benchmarks"]
+    next(b for b in pl if b["name"] == "BM_PipelineHdf5/100000")["allocs_per_batch"] = 16.4
+    next(b for b in pl if b["name"] == "BM_PipelineHdf5/1000")["allocs_per_batch"] = -1
+    g = {k: r for k, r in goals(res).items() if k.startswith("allocations per batch")}
+    assert len(g) == 3
+    r10k = next(r for k, r in g.items() if "10000-row" in k)
+    assert (r10k["ours"], r10k["met"]) == ("0.50", "yes")
+    r100k = next(r for k, r in g.items() if "100000-row" in k)
+    assert (r100k["ours"], r100k["met"]) == ("16.40", "**no**") and "pool" in r100k["note"]
+    r1k = next(r for k, r in g.items() if "1000-row" in k and "0000" not in k)
+    assert r1k["met"] == "**no**" and "inactive" in r1k["note"]
+    del pl[[b["name"] for b in pl].index("BM_PipelineHdf5/10000")]
+    r10k = next(r for k, r in goals(res).items()
+                if k.startswith("allocations per batch") and "10000-row" in k)
+    assert r10k["met"] == "**no**" and "missing" in r10k["note"]
 
 
 def test_a_crashed_binary_misses_all_its_goals_with_the_reason():
