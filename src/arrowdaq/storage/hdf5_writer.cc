@@ -1054,19 +1054,31 @@ class Hdf5Writer final : public StorageWriter {
                                     "H5DSset_scale(" + where + "/" + axes[k] + ")"));
       scales.push_back(std::move(scale));
     }
-    // The images: NaN until written, allocated now (nothing can be allocated under SWMR).
+    // The images: NaN until written. Chunked, with NaN as the fill value and chunks allocated
+    // as pixels arrive (H5D_ALLOC_TIME_INCR, also under SWMR, as any chunked append is): a
+    // 3000 x 3000 grid allocated early wrote 72 MiB per image before its first point (46 s
+    // to the first point under ASan on a slow disk). Unwritten chunks read as the fill value.
+    // Chunks of at most 128 Ki pixels (1 MiB), the fastest dimensions whole where they fit.
     const int rank = static_cast<int>(grid->shape.size());
     ARROW_ASSIGN_OR_RAISE(Hid space, CheckHid(H5Screate_simple(rank, grid->shape.data(), nullptr),
                                               H5Sclose, path_, "H5Screate_simple"));
     ARROW_ASSIGN_OR_RAISE(Hid dcpl, CheckHid(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_,
                                              "H5Pcreate(dataset create)"));
+    std::vector<hsize_t> chunk(grid->shape.size());
+    hsize_t budget = hsize_t{1} << 17;
+    for (int k = rank - 1; k >= 0; --k) {
+      chunk[k] = std::max<hsize_t>(1, std::min(grid->shape[k], budget));
+      budget = std::max<hsize_t>(1, budget / chunk[k]);
+    }
+    ARROW_RETURN_NOT_OK(
+        CheckHerr(H5Pset_chunk(dcpl.get(), rank, chunk.data()), path_, "H5Pset_chunk"));
     const double nan = std::nan("");
     ARROW_RETURN_NOT_OK(CheckHerr(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan), path_,
                                   "H5Pset_fill_value"));
     ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path_, "H5Pset_alloc_time"));
+        CheckHerr(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_INCR), path_, "H5Pset_alloc_time"));
     ARROW_RETURN_NOT_OK(
-        CheckHerr(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), path_, "H5Pset_fill_time"));
+        CheckHerr(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_IFSET), path_, "H5Pset_fill_time"));
     for (const auto& signal : signals) {
       const std::string at = where + "/" + signal;
       ARROW_ASSIGN_OR_RAISE(Hid image,
