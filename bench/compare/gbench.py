@@ -22,25 +22,31 @@ def run(binary, repetitions=3, min_time=None, extra=(), env=None, timeout=1800):
     return json.loads(out.stdout)
 
 
+def _plain_name(name):
+    """`BM_Tell<>/1000/real_time` -> `BM_Tell/1000`: without the template arguments of a
+    templated benchmark function and the /real_time, /manual_time and /iterations:N parts."""
+    name = re.sub(r"^([^/<]*)<[^/]*>", r"\1", name)
+    return re.sub(r"/(real_time|manual_time|iterations:\d+)", "", name)
+
+
 def errors(report):
     """Return {run_name: error message} of the benchmarks that reported an error (SkipWithError
     or a failed check): their figures are missing, and a goal resting on them is missed."""
     out = {}
     for b in report.get("benchmarks", []):
         if b.get("error_occurred"):
-            name = re.sub(r"/(real_time|manual_time|iterations:\d+)", "",
-                          b.get("run_name", b["name"]))
+            name = _plain_name(b.get("run_name", b["name"]))
             out[name] = b.get("error_message", "error")
     return out
 
 
 def figures(report):
     """Return {run_name: entry} using the median aggregate when present, else the plain run;
-    names lose their /real_time, /manual_time and /iterations:N parts."""
+    names lose their template arguments and their /real_time, /manual_time and /iterations:N
+    parts (_plain_name)."""
     medians, plain = {}, {}
     for b in report.get("benchmarks", []):
-        name = b.get("run_name", b["name"])
-        name = re.sub(r"/(real_time|manual_time|iterations:\d+)", "", name)
+        name = _plain_name(b.get("run_name", b["name"]))
         if b.get("error_occurred"):
             continue
         if b.get("run_type") == "aggregate":

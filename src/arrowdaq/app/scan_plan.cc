@@ -74,62 +74,70 @@ std::int64_t PlanPoints(const config::PlanConfig& plan) {
   return points;
 }
 
-Result<std::vector<ScanPoint>> ExpandPlan(const config::PlanConfig& plan) {
+Result<PlanPointList> PlanPointList::Make(const config::PlanConfig& plan) {
   const std::int64_t total = PlanPoints(plan);
   if (total < 1 || total > config::kMaxPlanPoints) {
     return Status::Invalid("plan '", plan.name, "': ", total, " points (expected 1 to ",
                            config::kMaxPlanPoints, ")");
   }
-  const std::size_t n_axes = plan.axes.size();
-  std::vector<ScanPoint> points;
-  points.reserve(static_cast<std::size_t>(total));
-  if (plan.kind == "count") {
-    for (std::int64_t i = 0; i < total; ++i) points.push_back({});
-    return points;
-  }
+  PlanPointList list;
+  list.total_ = static_cast<std::size_t>(total);
+  list.snake_ = plan.snake;
+  if (plan.kind == "count") return list;
   if (plan.kind == "list" || plan.kind == "line") {
-    std::vector<std::vector<double>> along;
+    list.kind_ = Kind::kTogether;
     for (const auto& a : plan.axes) {
-      along.push_back(plan.kind == "list" ? a.positions : AxisPositions(a));
-      if (static_cast<std::int64_t>(along.back().size()) != total) {
+      list.along_.push_back(plan.kind == "list" ? a.positions : AxisPositions(a));
+      if (list.along_.back().size() != list.total_) {
         return Status::Invalid("plan '", plan.name, "': axis ", a.motor,
                                " has a different number of points");
       }
     }
-    for (std::int64_t i = 0; i < total; ++i) {
-      ScanPoint p;
-      for (std::size_t j = 0; j < n_axes; ++j) {
-        p.positions.push_back(along[j][static_cast<std::size_t>(i)]);
-        p.indices.push_back(i);
-      }
-      points.push_back(std::move(p));
-    }
-    return points;
+    return list;
   }
   if (plan.kind != "grid") return Status::Invalid("unknown plan kind '", plan.kind, "'");
-  std::vector<std::vector<double>> along;
-  for (const auto& a : plan.axes) along.push_back(AxisPositions(a));
-  for (std::int64_t linear = 0; linear < total; ++linear) {
-    // Row-major digits of `linear`, the first axis slowest.
-    std::vector<std::int64_t> digit(n_axes);
-    std::int64_t rest = linear;
-    for (std::size_t j = n_axes; j-- > 0;) {
-      const auto n = static_cast<std::int64_t>(along[j].size());
-      digit[j] = rest % n;
-      rest /= n;
+  list.kind_ = Kind::kGrid;
+  for (const auto& a : plan.axes) list.along_.push_back(AxisPositions(a));
+  return list;
+}
+
+ScanPoint PlanPointList::operator[](std::size_t i) const {
+  ScanPoint p;
+  const std::size_t n_axes = along_.size();
+  p.positions.reserve(n_axes);
+  p.indices.reserve(n_axes);
+  if (kind_ == Kind::kTogether) {
+    for (const auto& positions : along_) {
+      p.positions.push_back(positions[i]);
+      p.indices.push_back(static_cast<std::int64_t>(i));
     }
-    ScanPoint p;
-    std::int64_t pass = 0;  // linear index of the axes before j: which pass of axis j this is
-    for (std::size_t j = 0; j < n_axes; ++j) {
-      const auto n = static_cast<std::int64_t>(along[j].size());
-      std::int64_t index = digit[j];
-      if (plan.snake && j > 0 && pass % 2 == 1) index = n - 1 - index;
-      p.positions.push_back(along[j][static_cast<std::size_t>(index)]);
-      p.indices.push_back(index);
-      pass = pass * n + digit[j];
-    }
-    points.push_back(std::move(p));
+    return p;
   }
+  if (kind_ != Kind::kGrid) return p;
+  // Row-major digits of `i`, the first axis slowest.
+  std::vector<std::size_t> digit(n_axes);
+  std::size_t rest = i;
+  for (std::size_t j = n_axes; j-- > 0;) {
+    digit[j] = rest % along_[j].size();
+    rest /= along_[j].size();
+  }
+  std::size_t pass = 0;  // linear index of the axes before j: which pass of axis j this is
+  for (std::size_t j = 0; j < n_axes; ++j) {
+    const std::size_t n = along_[j].size();
+    std::size_t index = digit[j];
+    if (snake_ && j > 0 && pass % 2 == 1) index = n - 1 - index;
+    p.positions.push_back(along_[j][index]);
+    p.indices.push_back(static_cast<std::int64_t>(index));
+    pass = pass * n + digit[j];
+  }
+  return p;
+}
+
+Result<std::vector<ScanPoint>> ExpandPlan(const config::PlanConfig& plan) {
+  ARROW_ASSIGN_OR_RAISE(PlanPointList list, PlanPointList::Make(plan));
+  std::vector<ScanPoint> points;
+  points.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) points.push_back(list[i]);
   return points;
 }
 

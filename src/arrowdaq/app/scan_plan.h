@@ -38,6 +38,26 @@ struct ScanPoint {
 /// last exactly `stop` (numpy.linspace); {start} when num = 1.
 [[nodiscard]] std::vector<double> AxisPositions(const config::PlanAxisConfig& axis);
 
+/// A plan's points in the order they are taken (see ExpandPlan), each computed when asked for
+/// from the axes' positions: a 3000 x 3000 grid (9 million points) costs its 6000 positions,
+/// not two small vectors per point (over a gigabyte, and seconds before the first move).
+class PlanPointList {
+ public:
+  PlanPointList() = default;  ///< no points
+  /// Fails (Invalid) on a plan the config parser would refuse.
+  [[nodiscard]] static Result<PlanPointList> Make(const config::PlanConfig& plan);
+  std::size_t size() const { return total_; }
+  /// Return point `i` (i < size()).
+  ScanPoint operator[](std::size_t i) const;
+
+ private:
+  enum class Kind { kCount, kTogether, kGrid };
+  Kind kind_ = Kind::kCount;
+  bool snake_ = false;
+  std::size_t total_ = 0;
+  std::vector<std::vector<double>> along_;  // each axis's positions
+};
+
 /// Expand a plan into its points, in the order they are taken:
 ///   count  num points, no positions
 ///   list   point i at every axis's positions[i]

@@ -120,5 +120,27 @@ TEST(ScanPlan, ReductionsMatchTheirDefinitions) {
   EXPECT_FALSE(ParseReduction("median").ok());
 }
 
+
+TEST(ScanPlan, ALargeSnakeGridIsComputedPointByPoint) {
+  // 3000 x 3000 = 9 million points: a list of them would be over a gigabyte.
+  config::PlanConfig plan;
+  plan.kind = "grid";
+  plan.snake = true;
+  plan.axes = {Axis("y", 0, 2999, 3000), Axis("x", -1, 1, 3000)};
+  ASSERT_OK_AND_ASSIGN(auto points, PlanPointList::Make(plan));
+  ASSERT_EQ(points.size(), 9'000'000u);
+  auto at = [&](std::size_t i) { return points[i]; };
+  // Row 0 runs forwards, row 1 backwards (snake), the last row (2999, odd) backwards.
+  EXPECT_EQ(at(0).positions, (std::vector<double>{0, -1}));
+  EXPECT_EQ(at(2999).positions, (std::vector<double>{0, 1}));
+  EXPECT_EQ(at(3000).positions, (std::vector<double>{1, 1}));
+  EXPECT_EQ(at(3000).indices, (std::vector<std::int64_t>{1, 2999}));
+  EXPECT_EQ(at(5999).indices, (std::vector<std::int64_t>{1, 0}));
+  EXPECT_EQ(at(8'999'999).positions, (std::vector<double>{2999, -1}));
+  EXPECT_EQ(at(8'999'999).indices, (std::vector<std::int64_t>{2999, 0}));
+  plan.axes[0].num = 0;
+  EXPECT_FALSE(PlanPointList::Make(plan).ok());
+}
+
 }  // namespace
 }  // namespace arrowdaq::app

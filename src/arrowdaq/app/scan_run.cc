@@ -138,7 +138,7 @@ struct ScanExecutor::Impl {
   config::PlanConfig plan;
   ScanOptions options;
   std::filesystem::path run_dir;
-  std::vector<ScanPoint> points;
+  PlanPointList points;  // computed point by point (a large grid is millions of points)
   std::vector<AxisRef> axes;
   std::vector<DetectorRef> detectors;
   std::shared_ptr<pipeline::Subscription> subscription;
@@ -746,7 +746,8 @@ struct ScanExecutor::Impl {
         break;
       }
       std::int64_t readback_ns = 0;
-      Status st = Move(points[i], &readback, &readback_ns);
+      const ScanPoint point = points[i];
+      Status st = Move(point, &readback, &readback_ns);
       if (st.IsCancelled()) {
         (void)StopMotors();
         exit = ScanExit::kAbort;
@@ -779,9 +780,9 @@ struct ScanExecutor::Impl {
         break;
       }
       ++taken;
-      WriteEvent(taken, points[i], readback, readback_ns, readings, flags, t0, t1);
+      WriteEvent(taken, point, readback, readback_ns, readings, flags, t0, t1);
       done_points.store(taken);
-      if (Status published = Publish(taken, points[i], readback, readings, flags, t0, t1);
+      if (Status published = Publish(taken, point, readback, readings, flags, t0, t1);
           !published.ok()) {
         // The run is ending under the scan (the stream was sealed) or storage refused it.
         exit = ScanExit::kFail;
@@ -827,7 +828,7 @@ Result<std::unique_ptr<ScanExecutor>> ScanExecutor::Make(Engine& engine, const R
   impl->engine = &engine;
   impl->plan = plan;
   impl->options = options;
-  ARROW_ASSIGN_OR_RAISE(impl->points, ExpandPlan(plan));
+  ARROW_ASSIGN_OR_RAISE(impl->points, PlanPointList::Make(plan));
   std::string index;
   for (std::size_t i = 0; i < engine.config().plans.size(); ++i) {
     if (engine.config().plans[i].name == plan.name) index = std::to_string(i);

@@ -23,6 +23,19 @@ void FillWith(const SimSourceOptions& options, std::int64_t first_n, std::int64_
   }
 }
 
+/// RampSample for a whole block without a 64-bit division per sample (it was a quarter of a
+/// 48 MS/s run's CPU): k steps by one and wraps, the same values bit for bit.
+void FillRamp(const SimSourceOptions& o, std::int64_t first_n, std::int64_t rows, double* out) {
+  for (std::int64_t c = 0; c < o.channels; ++c) {
+    double* column = out + c * rows;
+    std::int64_t k = (first_n + c) % o.wrap;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      column[i] = o.offset + o.amplitude * static_cast<double>(k);
+      if (++k == o.wrap) k = 0;
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view ToString(Waveform waveform) {
@@ -113,7 +126,13 @@ void FillSimBlock(const SimSourceOptions& options, std::int64_t first_n, std::in
   switch (options.waveform) {
     case Waveform::kSine: FillWith(options, first_n, rows, out, SineSample); return;
     case Waveform::kNoise: FillWith(options, first_n, rows, out, NoiseSample); return;
-    case Waveform::kRamp: FillWith(options, first_n, rows, out, RampSample); return;
+    case Waveform::kRamp:
+      if (first_n >= 0) {
+        FillRamp(options, first_n, rows, out);
+      } else {
+        FillWith(options, first_n, rows, out, RampSample);
+      }
+      return;
   }
 }
 

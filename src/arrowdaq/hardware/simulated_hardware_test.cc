@@ -180,5 +180,30 @@ TEST(SimulatedHardware, BatchBuffersComeFromABoundedPoolAndReturnWhenReleased) {
   EXPECT_EQ(s.blocks, bound);
 }
 
+
+TEST(SimWaveforms, RampBlocksEqualRampSampleAcrossWraps) {
+  // FillSimBlock's ramp steps and wraps instead of dividing per sample: the same values as
+  // RampSample bit for bit, whatever the block's start, the wrap and the channel.
+  for (std::int64_t wrap : {std::int64_t{1}, std::int64_t{3}, std::int64_t{7}, kDefaultRampWrap}) {
+    SimSourceOptions o;
+    o.waveform = Waveform::kRamp;
+    o.channels = 3;
+    o.wrap = wrap;
+    o.amplitude = 0.37;
+    o.offset = -2.5;
+    for (std::int64_t first : {std::int64_t{0}, std::int64_t{5}, wrap - 1, wrap * 1000 + 2}) {
+      constexpr std::int64_t kRows = 50;
+      std::vector<double> block(static_cast<std::size_t>(kRows * o.channels));
+      FillSimBlock(o, first, kRows, block.data());
+      for (std::int64_t c = 0; c < o.channels; ++c) {
+        for (std::int64_t i = 0; i < kRows; ++i) {
+          ASSERT_EQ(block[static_cast<std::size_t>(c * kRows + i)], RampSample(o, first + i, c))
+              << "wrap " << wrap << ", first " << first << ", channel " << c << ", row " << i;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace arrowdaq::hardware

@@ -129,5 +129,29 @@ TEST(SampleClock, FloorsAndKeepsTimestampsIncreasingAcrossSegmentsAndResets) {
   EXPECT_FALSE(clock.has_segment());
 }
 
+
+TEST(SampleClock, StampEqualsOffsetNanosForEveryRateAndIndex) {
+  // Stamp computes floor(k * 1e9 / rate) without OffsetNanos's floor (a truncation for k >= 0);
+  // the values must be the same, the clamp at ~100 years included.
+  for (double rate : {3.0, 7.3, 1e3, 3e6, 2.5e6, 1e8, 1e-9}) {
+    SampleClock clock(rate);
+    clock.StartSegment(0);
+    std::vector<std::int64_t> t(1000);
+    ASSERT_OK(clock.Stamp(500, t.data()));  // from k = 0
+    for (std::int64_t k = 0; k < 500; ++k) {
+      ASSERT_EQ(t[k], SampleClock::OffsetNanos(k, rate)) << "rate " << rate << ", k " << k;
+    }
+    // Far along: k near 2^40
+    SampleClock far(rate);
+    far.StartSegment(0);
+    std::vector<std::int64_t> skip(1 << 20);
+    for (int i = 0; i < 3; ++i) ASSERT_OK(far.Stamp(static_cast<std::int64_t>(skip.size()), skip.data()));
+    ASSERT_OK(far.Stamp(1000, t.data()));
+    for (std::int64_t i = 0; i < 1000; ++i) {
+      ASSERT_EQ(t[i], SampleClock::OffsetNanos(3 * (1 << 20) + i, rate)) << "rate " << rate;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace arrowdaq::instruments

@@ -28,9 +28,12 @@ Status SampleClock::Stamp(std::int64_t rows, std::int64_t* out) {
   if (!has_segment_) {
     return Status::Invalid("no acquisition segment: StartAcquisition must precede Decode");
   }
-  const std::int64_t k0 = next_index_ - segment_first_index_;
+  const std::int64_t k0 = next_index_ - segment_first_index_;  // >= 0
+  // OffsetNanos for k >= 0, where floor is the truncation the conversion does anyway: the same
+  // values without the floor's compare-and-adjust per sample (a tenth of a 48 MS/s run's CPU).
   for (std::int64_t i = 0; i < rows; ++i) {
-    out[i] = segment_start_ns_ + OffsetNanos(k0 + i, rate_hz_);
+    const double x = static_cast<double>(k0 + i) * 1e9 / rate_hz_;
+    out[i] = segment_start_ns_ + static_cast<std::int64_t>(std::min(x, 3.0e18));
   }
   if (rows > 0) {
     last_ns_ = out[rows - 1];

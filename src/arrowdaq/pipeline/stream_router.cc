@@ -143,22 +143,25 @@ Status StreamRouter::Unsubscribe(const std::string& name) {
   // (a recording stopped right after a scan's last window lost that window's last batch).
   // Wait for such publishes (microseconds), bounded: an Offer blocked on a full subscription
   // whose consumer waits for this call must not hang it.
-  WaitForOffers(std::chrono::milliseconds(200));
+  WaitForOffers(*gone, std::chrono::milliseconds(200));
   gone->Close();
   return Status::OK();
 }
 
-void StreamRouter::WaitForOffers(std::chrono::milliseconds bound) {
+void StreamRouter::WaitForOffers(const Subscription& gone, std::chrono::milliseconds bound) {
   std::vector<std::shared_ptr<StreamHandle>> streams;
   {
     std::lock_guard lock(mutex_);
-    streams = streams_;
+    for (const auto& stream : streams_) {
+      if (gone.Wants(stream->info_->name)) streams.push_back(stream);
+    }
   }
   const auto deadline = std::chrono::steady_clock::now() + bound;
   for (const auto& stream : streams) {
-    // seq_cst pairs with Publish's increment and load: either that publish loaded the new
-    // list, or this load sees it offering.
-    while (stream->offering_.load(std::memory_order_seq_cst) != 0 &&
+    // seq_cst pairs with Publish's increment and list load: a publish that loaded the old
+    // list counted itself before that load, so before the swap, so before this load.
+    const std::uint64_t begun = stream->offers_begun_.load(std::memory_order_seq_cst);
+    while (stream->offers_done_.load(std::memory_order_acquire) < begun &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::yield();
     }
@@ -208,12 +211,12 @@ Result<DataPacket> StreamRouter::Publish(StreamHandle& stream,
     }
     stream.last_ts_.store(ts[rows - 1], std::memory_order_relaxed);
   }
-  stream.offering_.fetch_add(1, std::memory_order_seq_cst);
+  stream.offers_begun_.fetch_add(1, std::memory_order_seq_cst);
   auto subscribers = stream.subscribers_.load(std::memory_order_seq_cst);
   if (subscribers) {
     for (const auto& sub : *subscribers) sub->Offer(packet);
   }
-  stream.offering_.fetch_sub(1, std::memory_order_release);
+  stream.offers_done_.fetch_add(1, std::memory_order_release);
   return packet;
 }
 

@@ -51,9 +51,12 @@ class StreamHandle {
   std::shared_ptr<const StreamInfo> info_;
   std::atomic<std::uint64_t> next_sequence_{0};
   std::atomic<std::shared_ptr<const SubscriberList>> subscribers_;
-  // Publishes between loading subscribers_ and the last Offer (0 or 1: one producer), so that
-  // Unsubscribe can wait for a publish that still offers to the subscription it removes.
-  std::atomic<int> offering_{0};
+  // Publishes that have begun offering (counted before loading subscribers_) and that have
+  // finished, so that Unsubscribe can wait for the publishes that may still offer to the
+  // subscription it removes: those begun before it swapped the list. One producer per stream,
+  // so "finished >= begun-then" means each of them is done, however busy the stream stays.
+  std::atomic<std::uint64_t> offers_begun_{0};
+  std::atomic<std::uint64_t> offers_done_{0};
   std::atomic<std::uint64_t> packets_{0};
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> bytes_{0};
@@ -93,8 +96,9 @@ class StreamRouter {
 
  private:
   void RebuildSubscriberLists();  // mutex_ held
-  // Wait (at most `bound`) until no Publish is offering a packet from an old subscriber list.
-  void WaitForOffers(std::chrono::milliseconds bound);  // mutex_ not held
+  // Wait (at most `bound`) until every Publish that may offer to `gone` from an old subscriber
+  // list has finished: on the streams `gone` wants, those begun before this call.
+  void WaitForOffers(const Subscription& gone, std::chrono::milliseconds bound);  // mutex_ not held
 
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<StreamHandle>> streams_;

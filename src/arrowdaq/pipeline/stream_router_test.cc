@@ -273,5 +273,49 @@ TEST(StreamRouter, ABlockedProducerResumesAsTheConsumerDrains) {
   EXPECT_EQ(sub->Totals().offered, static_cast<std::uint64_t>(kPackets));
 }
 
+
+// A publish offers its packet to one subscription after another. If it is still offering (here:
+// blocked on a full subscription listed first) when another subscription is removed, that
+// subscription must still get the packet before it is closed: it was published before the
+// removal (a recording stopped right after a scan's last point lost that point's batch).
+TEST(StreamRouter, UnsubscribeWaitsForAPublishStillOfferingFromTheOldList) {
+  StreamRouter router;
+  auto info = MakeStream("s");
+  ASSERT_OK_AND_ASSIGN(auto stream, router.AddStream(info));
+  ASSERT_OK_AND_ASSIGN(auto first, router.Subscribe({.name = "first",
+                                                     .streams = {"s"},
+                                                     .capacity = 1,
+                                                     .policy = OverflowPolicy::kBlock}));
+  ASSERT_OK_AND_ASSIGN(auto recording, router.Subscribe({.name = "recording",
+                                                         .streams = {"s"},
+                                                         .capacity = 16,
+                                                         .policy = OverflowPolicy::kBlock}));
+  ASSERT_OK(router.Publish(*stream, MakeBatch(*info, 1, 0)).status());  // fills `first`
+  std::thread producer(
+      [&] { ASSERT_OK(router.Publish(*stream, MakeBatch(*info, 1, 1)).status()); });
+  // The second publish holds the old list and waits for room in `first`.
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (first->blocked_producers() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(first->blocked_producers(), 1);
+  std::thread drain([&] {
+    std::this_thread::sleep_for(20ms);  // well inside Unsubscribe's 200 ms bound
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_TRUE(first->Next(std::chrono::steady_clock::now() + 60s).has_value());
+    }
+  });
+  ASSERT_OK(router.Unsubscribe("recording"));
+  producer.join();
+  drain.join();
+  EXPECT_TRUE(recording->closed());
+  std::vector<std::uint64_t> got;
+  while (auto p = recording->TryNext()) got.push_back(p->sequence);
+  EXPECT_EQ(got, (std::vector<std::uint64_t>{0, 1}));
+  // A publish after the removal no longer reaches it.
+  ASSERT_OK(router.Publish(*stream, MakeBatch(*info, 1, 2)).status());
+  EXPECT_FALSE(recording->TryNext().has_value());
+}
+
 }  // namespace
 }  // namespace arrowdaq::pipeline

@@ -166,6 +166,11 @@ std::size_t Subscription::queued() const {
   return size_;
 }
 
+int Subscription::blocked_producers() const {
+  std::lock_guard lock(mutex_);
+  return blocked_producers_;
+}
+
 std::uint64_t Subscription::consumer_sleeps() const {
   std::lock_guard lock(mutex_);
   return consumer_sleeps_;

@@ -80,6 +80,8 @@ class Subscription {
   /// Return the totals over all streams.
   DeliveryStats Totals() const;
   std::size_t queued() const;
+  /// Return how many producers are waiting in Offer for room (policy block, queue full).
+  int blocked_producers() const;
   /// Return how often the consumer went to sleep on an empty queue, and how often a producer
   /// woke it (wake-ups cost a system call each; batching keeps them per batch, not per packet).
   std::uint64_t consumer_sleeps() const;
