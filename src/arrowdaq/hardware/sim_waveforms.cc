@@ -24,14 +24,24 @@ void FillWith(const SimSourceOptions& options, std::int64_t first_n, std::int64_
 }
 
 /// RampSample for a whole block without a 64-bit division per sample (it was a quarter of a
-/// 48 MS/s run's CPU): k steps by one and wraps, the same values bit for bit.
+/// 48 MS/s run's CPU): k steps by one and wraps, the same values bit for bit. k also runs as a
+/// double (exact: wrap <= 2^53), so no int-to-double conversion chains one sample to the next,
+/// and the options are read once (a store through `out` could otherwise alias them).
 void FillRamp(const SimSourceOptions& o, std::int64_t first_n, std::int64_t rows, double* out) {
+  const double offset = o.offset;
+  const double amplitude = o.amplitude;
+  const std::int64_t wrap = o.wrap;
   for (std::int64_t c = 0; c < o.channels; ++c) {
     double* column = out + c * rows;
-    std::int64_t k = (first_n + c) % o.wrap;
+    std::int64_t k = (first_n + c) % wrap;
+    double kd = static_cast<double>(k);
     for (std::int64_t i = 0; i < rows; ++i) {
-      column[i] = o.offset + o.amplitude * static_cast<double>(k);
-      if (++k == o.wrap) k = 0;
+      column[i] = offset + amplitude * kd;
+      kd += 1.0;
+      if (++k == wrap) {
+        k = 0;
+        kd = 0.0;
+      }
     }
   }
 }
