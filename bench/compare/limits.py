@@ -2,6 +2,7 @@
 memory copy bandwidth (numpy copy of a large array) and the disk's sequential write bandwidth
 (dd with conv=fdatasync, so the page cache does not flatter it)."""
 import os
+import shutil
 import re
 import subprocess
 import time
@@ -41,6 +42,14 @@ def disk_bandwidth(directory, mib=256, repeats=2):
         if os.path.exists(path):
             os.unlink(path)
     return best
+
+
+def sustained_mib(directory, nbytes, cap_mib=32 << 10):
+    """MiB for a dd as large as `nbytes` (a max-rate trial's data), a multiple of 8, at most
+    `cap_mib` and at most half the free space of `directory`, at least 256."""
+    free_mib = shutil.disk_usage(directory).free >> 20
+    mib = min(-(-nbytes // (1 << 20)), cap_mib, free_mib // 2)
+    return max(256, mib - mib % 8)
 
 
 def parse_dd(stderr):

@@ -100,6 +100,11 @@ def build_table(res):
         add("disk sequential write (write+fdatasync, 256 MiB)", _si(disk_cpp, "B/s"),
             _si(disk_dd, "B/s") + " (dd)", f"{disk_cpp / disk_dd:.2f}" if disk_cpp and disk_dd
             else "", "limit", note=f"dd failed: {errors['dd']}" if "dd" in errors else "")
+    if peers.get("dd_sustained_Bps") or "dd_sustained" in errors:
+        add(f"disk sustained write (dd conv=fdatasync, "
+            f"{_si(peers.get('dd_sustained_bytes'), 'B')}: the best max-rate trial's volume)", "",
+            _si(peers.get("dd_sustained_Bps"), "B/s") + " (dd)", "", "limit",
+            note=f"dd failed: {errors['dd_sustained']}" if "dd_sustained" in errors else "")
 
     # FIR
     fir_rows = {r["name"]: r for r in peers.get("fir", [])}
@@ -416,9 +421,18 @@ def build_table(res):
                 "", "", "≥ 0.80 of disk", MISSED,
                 f"no disk figure to compare with ({errors.get('dd', 'dd did not run')}); " + note)
         else:
+            # Against the disk at the trial's own volume when measured (a 256 MiB dd is a
+            # burst a virtual disk's cache absorbs), else against the burst figure.
+            sustained = peers.get("dd_sustained_Bps") or None
+            disk = sustained or disk_dd
+            if sustained:
+                note += (f"; disk = dd conv=fdatasync of {_si(peers.get('dd_sustained_bytes'), 'B')}"
+                         f" (the trial's volume), {_si(disk_dd, 'B/s')} for 256 MiB")
+            else:
+                note += "; disk = dd conv=fdatasync of 256 MiB (no dd of the trial's volume)"
             add(measurement, f"{_si(best['samples_per_s_target'], 'S/s')} = {_si(bps, 'B/s')}",
-                _si(disk_dd, "B/s") + " disk", f"{bps / disk_dd:.2f}", "≥ 0.80 of disk",
-                bps / disk_dd >= 0.8, note)
+                _si(disk, "B/s") + " disk", f"{bps / disk:.2f}", "≥ 0.80 of disk",
+                bps / disk >= 0.8, note)
 
     # arrowdaq serve (issue 15): DoGet throughput vs pyarrow's own Flight server and memcpy.
     fl = peers.get("flight") or {}

@@ -318,6 +318,30 @@ def test_the_max_rate_counts_the_time_until_the_files_are_on_disk():
     assert goals(res)[key]["met"] == "**no**"
 
 
+def test_the_max_rate_is_compared_with_a_dd_of_the_trials_volume_when_there_is_one():
+    res = complete_results()
+    (key,) = [k for k in goals(res) if k.startswith("max sustainable rate")]
+    assert "no dd of the trial's volume" in goals(res)[key]["note"]
+    # The disk sustains 350 MB/s over 3.5 GB (its 256 MiB burst: 400 MB/s): 333 / 350 = 0.95.
+    res["peers"]["dd_sustained_Bps"] = 3.5e8
+    res["peers"]["dd_sustained_bytes"] = 3.5e9
+    row = goals(res)[key]
+    assert (row["ratio"], row["met"]) == ("0.95", "yes")
+    assert "the trial's volume" in row["note"] and "for 256 MiB" in row["note"]
+    res["peers"]["dd_sustained_Bps"] = 4.5e8  # 333 / 450 = 0.74
+    assert goals(res)[key]["met"] == "**no**"
+    (limit,) = [r for r in report.build_table(res)
+                if r["measurement"].startswith("disk sustained write")]
+    assert limit["peer"] == "450 MB/s (dd)" and "3.5 GB" in limit["measurement"]
+
+
+def test_the_sustained_dd_volume_is_the_trials_within_the_free_space(tmp_path):
+    free_mib = __import__("shutil").disk_usage(tmp_path).free >> 20
+    assert limits.sustained_mib(tmp_path, 3 << 30) == min(3 << 10, free_mib // 2 // 8 * 8)
+    assert limits.sustained_mib(tmp_path, 10) == 256
+    assert limits.sustained_mib(tmp_path, 1 << 50) <= min(32 << 10, free_mib // 2)
+
+
 def test_flight_serving_goals_are_ratios_to_pyarrow_and_to_the_unserved_rate():
     res = complete_results()
     res["peers"]["flight"]["throughput"]["arrowdaq_100000_4"]["bytes_per_s"] = 4.4e8  # 0.88x
