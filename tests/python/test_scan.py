@@ -263,6 +263,43 @@ num = 5
         assert len(f["ramp/ch0"]) > 0 and len(f["stage/x"]) > 0
 
 
+def test_a_move_slower_than_move_timeout_is_stopped_and_fails_the_scan(tmp_path):
+    # 0.5 mm/s: the move to 1 mm (point 2) takes 2 s, the plan allows 300 ms. Without
+    # move_timeout the same scan succeeds (a long move is legitimate by default).
+    plan = """
+[[plans]]
+name = "l"
+kind = "line"
+move_timeout = "{timeout}"
+[[plans.axes]]
+motor = "stage"
+start = 0
+stop = 1
+num = 2
+"""
+    head = HEAD.format(motor_extra="").replace("velocity = 50", "velocity = 0.5")
+    cfg = write_config(tmp_path, head + plan.format(timeout="300ms") + DETECTORS,
+                       name="slow.toml")
+    out = tmp_path / "runs"
+    result = run(["scan", str(cfg), "--output", str(out)])
+    assert result.returncode == 1, result.stderr
+    assert "point 2: stage.x still moving to 1 after 300 ms: stopped (move_timeout)" in \
+        result.stderr, result.stderr
+    run_dir = only_run_dir(out)
+    docs = read_documents(run_dir)
+    validate(docs)
+    stop = docs[-1][1]
+    assert stop["exit_status"] == "fail" and "point 2" in stop["reason"], stop
+    assert stop["num_events"] == {"primary": 1}
+    with h5py.File(run_dir / "run.h5", "r") as f:  # stopped short of the target, not at it
+        x = f["stage/x"][()]
+        assert 0 < x[-1] < 0.5, x[-1]
+    cfg = write_config(tmp_path, head + plan.format(timeout="0s") + DETECTORS, name="ok.toml")
+    result = run(["scan", str(cfg), "--output", str(tmp_path / "runs-ok")])
+    assert result.returncode == 0, result.stderr
+    assert "scan: success, 2/2 points" in result.stdout + result.stderr
+
+
 def test_a_grid_cut_short_leaves_nan_pixels_and_scan_is_stored_whatever_storage_streams(tmp_path):
     # storage.streams names only the detector stream: /scan and /scan_grid are stored anyway.
     plan = """

@@ -556,9 +556,11 @@ struct ScanExecutor::Impl {
     std::vector<pipeline::AxisTarget> targets;
     targets.reserve(axes.size());
     for (std::size_t i = 0; i < axes.size(); ++i) {
-      targets.push_back({axes[i].motor, axes[i].index, p.positions[i]});
+      targets.push_back({axes[i].motor, axes[i].index, p.positions[i],
+                         axes[i].motor + "." + axes[i].info.name});
     }
-    auto moved = engine->manager().MoveAndWait(targets, [this] { return Aborted(); });
+    auto moved = engine->manager().MoveAndWait(targets, [this] { return Aborted(); },
+                                               std::chrono::milliseconds(10), plan.move_timeout);
     if (moved.status().IsCancelled()) return Status::Cancelled("aborted while moving");
     ARROW_ASSIGN_OR_RAISE(*readback, std::move(moved));
     *readback_ns = WallClockNanos();

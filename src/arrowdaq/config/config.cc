@@ -1002,6 +1002,7 @@ Status Builder::ReadPlans(const TomlValue& v, std::vector<PlanConfig>* out) cons
     if (t.Has("snake")) plan.snake = std::get<bool>(t.values.at("snake"));
     if (t.Has("settle")) plan.settle = t.durations.at("settle");
     if (t.Has("dwell")) plan.dwell = t.durations.at("dwell");
+    if (t.Has("move_timeout")) plan.move_timeout = t.durations.at("move_timeout");
     if (const auto* axes = Find(table, "axes")) {
       ARROW_RETURN_NOT_OK(ForEachTable(
           *axes, Path(path, "axes"), [&](const TomlValue& at, const std::string& apath) {
@@ -1667,7 +1668,11 @@ std::vector<TableSpec> MakeConfigTables() {
          .default_value = false,
          .description = "grid plans: every other pass of a faster axis runs backwards"},
         duration("settle", "0", "wait after the motors stop, before the dwell window", false),
-        duration("dwell", "0", "the window over the detector streams at each point", false)}});
+        duration("dwell", "0", "the window over the detector streams at each point", false),
+        duration("move_timeout", "0",
+                 "0: no limit; else axes still moving that long after a point's moves were sent "
+                 "are stopped and the scan fails",
+                 false)}});
   tables.push_back(
       {"plans.axes",
        true,

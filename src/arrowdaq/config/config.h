@@ -222,6 +222,9 @@ struct PlanConfig : Located {
   bool snake = false;    ///< grid plans: reverse every other row of the faster axes
   std::chrono::nanoseconds settle{0};  ///< wait after the motors stop, before the window
   std::chrono::nanoseconds dwell{0};   ///< the window over the detector streams
+  /// 0: a move may take as long as it takes; else axes still moving that long after a point's
+  /// moves were sent are stopped and the scan fails
+  std::chrono::nanoseconds move_timeout{0};
   std::vector<PlanAxisConfig> axes;
   std::vector<PlanDetectorConfig> detectors;
 };

@@ -552,6 +552,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
       if (id == "plans.snake") { EXPECT_EQ(plan.snake ? "true" : "false", d); }
       if (id == "plans.settle") { EXPECT_EQ(plan.settle, duration(d)); }
       if (id == "plans.dwell") { EXPECT_EQ(plan.dwell, duration(d)); }
+      if (id == "plans.move_timeout") { EXPECT_EQ(plan.move_timeout, duration(d)); }
       if (id == "plans.axes.axis") { EXPECT_EQ(axis.axis, d); }
       if (id == "plans.axes.start") { EXPECT_EQ(axis.start, 0.0); EXPECT_EQ(d, "0.000000"); }
       if (id == "plans.axes.stop") { EXPECT_EQ(axis.stop, 0.0); EXPECT_EQ(d, "0.000000"); }
@@ -567,7 +568,7 @@ TEST(ConfigTest, DeclaredDefaultsAreTheDefaultsOfAParsedFile) {
   EXPECT_EQ(none.formats, minimal.storage->formats);
   EXPECT_EQ(none.capacity, minimal.storage->capacity);
   EXPECT_EQ(none.flush_interval, minimal.storage->flush_interval);
-  EXPECT_EQ(checked.size(), 60u) << "a key was added: hold its default to the struct here";
+  EXPECT_EQ(checked.size(), 61u) << "a key was added: hold its default to the struct here";
 }
 
 // [[plans]]: each kind's keys, references and shapes are checked with file:line:column.

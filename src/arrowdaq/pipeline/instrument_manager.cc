@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "arrowdaq/core/clock.h"
+#include "arrowdaq/core/options.h"
 
 namespace arrowdaq::pipeline {
 
@@ -244,7 +245,8 @@ Status InstrumentManager::StopMotion(const std::string& name, int axis) {
 
 Result<std::vector<double>> InstrumentManager::MoveAndWait(
     const std::vector<AxisTarget>& targets, const std::function<bool()>& cancelled,
-    std::chrono::milliseconds check) {
+    std::chrono::milliseconds check, std::chrono::nanoseconds timeout) {
+  const auto sent = std::chrono::steady_clock::now();
   // A move has no time limit of its own (a long travel is legitimate): the instrument answers
   // when the axis stops, faults, or the instrument stops; its reply cannot be lost (an actor
   // that ends answers every pending request). The day is only a backstop.
@@ -278,6 +280,15 @@ Result<std::vector<double>> InstrumentManager::MoveAndWait(
     while (!pending[i]->WaitUntil(std::chrono::steady_clock::now() + check)) {
       if (!stopped && cancelled && cancelled()) {
         was_cancelled = true;
+        stop_all();
+      } else if (!stopped && timeout.count() > 0 &&
+                 std::chrono::steady_clock::now() - sent >= timeout) {
+        const AxisTarget& t = targets[i];
+        first = Status::IOError(
+            t.label.empty() ? t.instrument + " axis " + std::to_string(t.axis) : t.label,
+            " still moving to ", FormatNumber(t.position), " after ",
+            std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(),
+            " ms: stopped (move_timeout)");
         stop_all();
       }
     }

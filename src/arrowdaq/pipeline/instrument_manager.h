@@ -45,6 +45,7 @@ struct AxisTarget {
   std::string instrument;
   int axis = 0;
   double position = 0;
+  std::string label;  ///< how messages name the axis ("stage.x"); empty: "<instrument> axis N"
 };
 
 /// What RegisterInstrument needs to know about an instrument.
@@ -105,9 +106,12 @@ class InstrumentManager {
   /// `check` while waiting: when it returns true, every axis is stopped (StopMotion) and
   /// Status::Cancelled comes back. After the first error the other axes are stopped too and
   /// that error comes back (a wait ended by someone else's StopMotion is an IOError then).
+  /// With a `timeout` above zero, axes still moving that long after the moves were sent are
+  /// stopped and Status::IOError names the first of them (a stuck or far too slow axis).
   Result<std::vector<double>> MoveAndWait(
       const std::vector<AxisTarget>& targets, const std::function<bool()>& cancelled = {},
-      std::chrono::milliseconds check = std::chrono::milliseconds(10));
+      std::chrono::milliseconds check = std::chrono::milliseconds(10),
+      std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0));
   /// Send several commands at once ({instrument, command} each) and wait for every answer:
   /// different instruments answer concurrently, one instrument's in order. One result per
   /// command, in order.
