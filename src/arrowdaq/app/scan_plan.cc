@@ -133,12 +133,4 @@ ScanPoint PlanPointList::operator[](std::size_t i) const {
   return p;
 }
 
-Result<std::vector<ScanPoint>> ExpandPlan(const config::PlanConfig& plan) {
-  ARROW_ASSIGN_OR_RAISE(PlanPointList list, PlanPointList::Make(plan));
-  std::vector<ScanPoint> points;
-  points.reserve(list.size());
-  for (std::size_t i = 0; i < list.size(); ++i) points.push_back(list[i]);
-  return points;
-}
-
 }  // namespace arrowdaq::app

@@ -1,5 +1,5 @@
-// Scan plans as points: ExpandPlan turns a validated `[[plans]]` entry (config.h) into the
-// ordered motor positions of every point, and Reduce turns the samples a detector stream gave
+// Scan plans as points: PlanPointList gives a validated `[[plans]]` entry's (config.h) points,
+// the ordered motor positions of each, and Reduce turns the samples a detector stream gave
 // inside a point's dwell window into the point's value. docs/scans.md is the reference (plan
 // kinds, point order, snake, reductions). Pure functions over values; any thread.
 #pragma once
@@ -38,9 +38,15 @@ struct ScanPoint {
 /// last exactly `stop` (numpy.linspace); {start} when num = 1.
 [[nodiscard]] std::vector<double> AxisPositions(const config::PlanAxisConfig& axis);
 
-/// A plan's points in the order they are taken (see ExpandPlan), each computed when asked for
-/// from the axes' positions: a 3000 x 3000 grid (9 million points) costs its 6000 positions,
-/// not two small vectors per point (over a gigabyte, and seconds before the first move).
+/// A plan's points in the order they are taken:
+///   count  num points, no positions
+///   list   point i at every axis's positions[i]
+///   line   point i at every axis's AxisPositions()[i] (the axes move together)
+///   grid   every combination, the first axis slowest (row-major); with snake, each axis but
+///          the first runs backwards on every other pass (pass = the index of the axes before it)
+/// Each point is computed when asked for from the axes' positions: a 3000 x 3000 grid (9
+/// million points) costs its 6000 positions, not two small vectors per point (over a gigabyte,
+/// and seconds before the first move).
 class PlanPointList {
  public:
   PlanPointList() = default;  ///< no points
@@ -58,16 +64,7 @@ class PlanPointList {
   std::vector<std::vector<double>> along_;  // each axis's positions
 };
 
-/// Expand a plan into its points, in the order they are taken:
-///   count  num points, no positions
-///   list   point i at every axis's positions[i]
-///   line   point i at every axis's AxisPositions()[i] (the axes move together)
-///   grid   every combination, the first axis slowest (row-major); with snake, each axis but
-///          the first runs backwards on every other pass (pass = the index of the axes before it)
-/// Fails (Invalid) on a plan the config parser would refuse.
-[[nodiscard]] Result<std::vector<ScanPoint>> ExpandPlan(const config::PlanConfig& plan);
-
-/// Return the number of points ExpandPlan would give, without expanding.
+/// Return the number of points a plan has (PlanPointList::size), without making the list.
 [[nodiscard]] std::int64_t PlanPoints(const config::PlanConfig& plan);
 
 }  // namespace arrowdaq::app

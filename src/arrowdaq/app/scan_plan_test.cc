@@ -19,6 +19,14 @@ config::PlanAxisConfig Axis(const std::string& motor, double start, double stop,
   return a;
 }
 
+// Every point of the plan, in order.
+Result<std::vector<ScanPoint>> ExpandPlan(const config::PlanConfig& plan) {
+  ARROW_ASSIGN_OR_RAISE(PlanPointList list, PlanPointList::Make(plan));
+  std::vector<ScanPoint> points;
+  for (std::size_t i = 0; i < list.size(); ++i) points.push_back(list[i]);
+  return points;
+}
+
 std::vector<std::vector<double>> Positions(const std::vector<ScanPoint>& points) {
   std::vector<std::vector<double>> out;
   for (const auto& p : points) out.push_back(p.positions);
